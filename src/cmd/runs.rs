@@ -1,0 +1,99 @@
+//! `opsync runs` and `opsync runs show RUN`: run history from the ledger.
+
+use anyhow::Context;
+
+use crate::cli::{Global, TableFormat};
+use crate::ledger::Ledger;
+use crate::output::print_rows;
+use crate::pipeline::PipelineError;
+
+fn open(g: &Global) -> anyhow::Result<Ledger> {
+    Ledger::open_read(&g.ledger).map_err(PipelineError::Ledger).context("cannot read the run ledger")
+}
+
+pub fn list(g: &Global, job: Option<&str>, limit: usize, format: TableFormat) -> anyhow::Result<u8> {
+    let ledger = open(g)?;
+    let runs = ledger.list_runs(job, limit)?;
+    if format == TableFormat::Json {
+        println!("{}", serde_json::to_string_pretty(&runs)?);
+        return Ok(0);
+    }
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            let c = &r.counts;
+            vec![
+                r.id.to_string(),
+                r.job.clone(),
+                r.command.clone(),
+                r.started_at.clone(),
+                r.status.clone(),
+                c.read.to_string(),
+                c.inserted.to_string(),
+                c.updated.to_string(),
+                c.unchanged.to_string(),
+                c.deleted.to_string(),
+                c.rejected.to_string(),
+            ]
+        })
+        .collect();
+    print_rows(
+        format,
+        &["run", "job", "command", "started", "status", "read", "inserted", "updated", "unchanged", "deleted", "rejected"],
+        &rows,
+    )?;
+    Ok(0)
+}
+
+pub fn show(g: &Global, id: i64, format: TableFormat) -> anyhow::Result<u8> {
+    let ledger = open(g)?;
+    let run = ledger.get_run(id)?;
+    let changes = ledger.change_counts(id)?;
+    let misses = ledger.misses(id)?;
+    if format == TableFormat::Json {
+        let doc = serde_json::json!({
+            "run": run,
+            "changes": changes.iter().map(|(e, k, n)| serde_json::json!({"entity": e, "kind": k, "count": n})).collect::<Vec<_>>(),
+            "lookup_misses": misses.iter().map(|(t, v, n)| serde_json::json!({"lookup": t, "value": v, "rows": n})).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(0);
+    }
+    let c = &run.counts;
+    let opt = |o: &Option<String>| o.clone().unwrap_or_default();
+    let rows = vec![
+        vec!["run".into(), run.id.to_string()],
+        vec!["job".into(), run.job.clone()],
+        vec!["command".into(), run.command.clone()],
+        vec!["job file".into(), opt(&run.job_file)],
+        vec!["status".into(), run.status.clone()],
+        vec!["started".into(), run.started_at.clone()],
+        vec!["ended".into(), opt(&run.ended_at)],
+        vec!["target".into(), opt(&run.target)],
+        vec!["mapping".into(), format!("{} ({})", opt(&run.mapping_version), opt(&run.mapping_hash))],
+        vec!["opsync / model".into(), format!("{} / {}", run.opsync_version, opt(&run.model_version))],
+        vec!["user@host".into(), format!("{}@{}", opt(&run.user), opt(&run.host))],
+        vec!["arguments".into(), opt(&run.args)],
+        vec![
+            "counts".into(),
+            format!(
+                "read {}, valid {}, rejected {}, filtered {}, deduplicated {}, inserted {}, updated {}, unchanged {}, deleted {}",
+                c.read, c.valid, c.rejected, c.filtered, c.deduplicated, c.inserted, c.updated, c.unchanged, c.deleted
+            ),
+        ],
+        vec!["error".into(), opt(&run.error)],
+    ];
+    print_rows(format, &["", ""], &rows)?;
+    if !changes.is_empty() {
+        let rows: Vec<Vec<String>> = changes.iter().map(|(e, k, n)| vec![e.clone(), k.clone(), n.to_string()]).collect();
+        print_rows(format, &["entity", "change", "records"], &rows)?;
+    }
+    if !misses.is_empty() {
+        let rows: Vec<Vec<String>> = misses.iter().map(|(t, v, n)| vec![t.clone(), v.clone(), n.to_string()]).collect();
+        print_rows(format, &["lookup", "code not in table", "rows"], &rows)?;
+    }
+    for w in &run.warnings {
+        println!("warning: {w}");
+    }
+    Ok(0)
+}

@@ -1,0 +1,90 @@
+//! `opsync schema [ENTITY]`: the canonical model as a table or JSON Schema.
+
+use serde_json::json;
+
+use super::UsageError;
+use crate::cli::{SchemaFormat, TableFormat};
+use crate::config::closest;
+use crate::model::{ENTITIES, Entity, FieldType, schema};
+use crate::output::print_rows;
+
+pub fn run(entity: Option<&str>, format: SchemaFormat) -> anyhow::Result<u8> {
+    let entities: Vec<&Entity> = match entity {
+        Some(name) => match schema::entity(name) {
+            Some(e) => vec![e],
+            None => {
+                let hint = closest(name, schema::entity_names()).map(|c| format!("; did you mean {c:?}?")).unwrap_or_default();
+                return Err(UsageError(format!("unknown entity {name:?}{hint} (`opsync schema` lists them)")).into());
+            }
+        },
+        None => ENTITIES.iter().collect(),
+    };
+    match format {
+        SchemaFormat::Table => {
+            println!("canonical model v{}", schema::MODEL_VERSION);
+            let mut rows = Vec::new();
+            for e in &entities {
+                for f in e.fields {
+                    rows.push(vec![
+                        e.name.to_string(),
+                        f.name.to_string(),
+                        f.ty.name(),
+                        if f.key { "key".into() } else if f.required { "required".into() } else { String::new() },
+                        f.doc.to_string(),
+                    ]);
+                }
+            }
+            print_rows(TableFormat::Table, &["entity", "field", "type", "", "description"], &rows)?;
+        }
+        SchemaFormat::JsonSchema => {
+            let docs: Vec<serde_json::Value> = entities.iter().map(|e| json_schema(e)).collect();
+            let doc = if docs.len() == 1 { docs.into_iter().next().unwrap_or_default() } else { json!(docs) };
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+        }
+    }
+    Ok(0)
+}
+
+/// JSON Schema (draft 2020-12) of one entity's canonical records as opsync writes them.
+pub fn json_schema(e: &Entity) -> serde_json::Value {
+    let props: serde_json::Map<String, serde_json::Value> = e
+        .fields
+        .iter()
+        .map(|f| {
+            let mut p = match f.ty {
+                FieldType::String => json!({"type": "string"}),
+                FieldType::Decimal { scale } => json!({
+                    "type": "string", "pattern": format!("^-?[0-9]+(\\.[0-9]{{1,{scale}}})?$"),
+                    "description": format!("decimal with up to {scale} places, as a string so nothing is rounded")
+                }),
+                FieldType::Integer => json!({"type": "integer"}),
+                FieldType::Date => json!({"type": "string", "format": "date"}),
+                FieldType::Timestamp => json!({"type": "string", "format": "date-time"}),
+                FieldType::Boolean => json!({"type": "boolean"}),
+                FieldType::Code(values) => json!({"type": "string", "enum": values}),
+            };
+            if let Some(m) = p.as_object_mut() {
+                if !m.contains_key("description") {
+                    m.insert("description".into(), f.doc.into());
+                }
+                if !f.required {
+                    let t = m.get("type").cloned().unwrap_or_default();
+                    m.insert("type".into(), json!([t, "null"]));
+                }
+            }
+            (f.name.to_string(), p)
+        })
+        .collect();
+    let required: Vec<&str> = e.fields.iter().filter(|f| f.required).map(|f| f.name).collect();
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": format!("opsync:canonical:{}:{}", schema::MODEL_VERSION, e.name),
+        "title": e.name,
+        "description": e.doc,
+        "type": "object",
+        "properties": props,
+        "required": required,
+        "additionalProperties": false,
+        "x-natural-key": e.key_fields().map(|(_, f)| f.name).collect::<Vec<_>>(),
+    })
+}

@@ -1,0 +1,247 @@
+//! Job files as written by people: a source, a mapping, a target (raw TOML, stage one).
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::mapping::MappingFile;
+
+/// A job file: `[job]`, `[source]`, a mapping (by path or inline) and `[target]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobFile {
+    pub job: JobSection,
+    pub source: Spanned<SourceConfig>,
+    /// Path of a mapping file, relative to the job file.
+    pub mapping: Option<Spanned<String>>,
+    pub target: Spanned<TargetConfig>,
+    // An inline mapping: the same tables a mapping file has.
+    #[serde(default, rename = "entity")]
+    pub entities: Vec<super::mapping::EntityMapping>,
+    #[serde(default)]
+    pub lookups: BTreeMap<String, Spanned<super::mapping::LookupConfig>>,
+    #[serde(default)]
+    pub sensitive_columns: Vec<String>,
+    #[serde(default)]
+    pub filter: Vec<Spanned<super::mapping::Filter>>,
+    #[serde(default, rename = "test")]
+    pub tests: Vec<super::mapping::TestCase>,
+}
+
+impl JobFile {
+    /// Whether the job file carries mapping tables of its own.
+    pub fn has_inline_mapping(&self) -> bool {
+        !self.entities.is_empty() || !self.lookups.is_empty() || !self.filter.is_empty()
+    }
+
+    /// Move the inline mapping tables out of the job file.
+    pub fn take_inline_mapping(&mut self) -> MappingFile {
+        MappingFile {
+            version: None,
+            description: None,
+            lookups: std::mem::take(&mut self.lookups),
+            sensitive_columns: std::mem::take(&mut self.sensitive_columns),
+            filter: std::mem::take(&mut self.filter),
+            entities: std::mem::take(&mut self.entities),
+            tests: std::mem::take(&mut self.tests),
+        }
+    }
+}
+
+/// `[job]`: the name the ledger and locks know the job by, and how it loads.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSection {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub mode: LoadMode,
+    /// The run ends with exit 3 when more records than this are rejected.
+    #[serde(default)]
+    pub max_rejects: Option<u64>,
+    /// The run ends with exit 3 when more than this percentage of records is rejected.
+    #[serde(default)]
+    pub max_reject_percent: Option<Decimal>,
+}
+
+/// How a load treats keys missing from the extract.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadMode {
+    /// Insert and update; keys absent from the extract are left alone.
+    #[default]
+    Upsert,
+    /// The extract is complete: keys absent from it are marked deleted.
+    Snapshot,
+}
+
+/// `[source]`: where raw records come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SourceConfig {
+    Csv(CsvSource),
+    FixedWidth(FixedWidthSource),
+    Excel(ExcelSource),
+    Json(JsonSource),
+    Jsonl(JsonSource),
+}
+
+impl SourceConfig {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SourceConfig::Csv(_) => "csv",
+            SourceConfig::FixedWidth(_) => "fixed_width",
+            SourceConfig::Excel(_) => "excel",
+            SourceConfig::Json(_) => "json",
+            SourceConfig::Jsonl(_) => "jsonl",
+        }
+    }
+
+    /// The path (or glob) the source reads, relative to the job file.
+    pub fn path(&self) -> &str {
+        match self {
+            SourceConfig::Csv(c) => &c.path,
+            SourceConfig::FixedWidth(c) => &c.path,
+            SourceConfig::Excel(c) => &c.path,
+            SourceConfig::Json(c) | SourceConfig::Jsonl(c) => &c.path,
+        }
+    }
+
+    pub fn set_path(&mut self, path: String) {
+        match self {
+            SourceConfig::Csv(c) => c.path = path,
+            SourceConfig::FixedWidth(c) => c.path = path,
+            SourceConfig::Excel(c) => c.path = path,
+            SourceConfig::Json(c) | SourceConfig::Jsonl(c) => c.path = path,
+        }
+    }
+
+    /// Whether records are JSON documents (mapped by JSONPath) rather than rows of columns.
+    pub fn is_json(&self) -> bool {
+        matches!(self, SourceConfig::Json(_) | SourceConfig::Jsonl(_))
+    }
+}
+
+fn comma() -> char {
+    ','
+}
+fn double_quote() -> char {
+    '"'
+}
+fn yes() -> bool {
+    true
+}
+fn one() -> usize {
+    1
+}
+
+/// Delimited text files.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsvSource {
+    /// File path or glob (`drops/items_*.csv`), relative to the job file.
+    pub path: String,
+    #[serde(default = "comma")]
+    pub delimiter: char,
+    #[serde(default = "double_quote")]
+    pub quote: char,
+    /// Whether the first row (after `skip_rows`) names the columns.
+    #[serde(default = "yes")]
+    pub header: bool,
+    /// Column names when the file has no header row.
+    #[serde(default)]
+    pub columns: Vec<String>,
+    /// Lines to skip before the header (report titles, export banners).
+    #[serde(default)]
+    pub skip_rows: usize,
+    /// utf-8 (BOM optional), windows-1252, iso-8859-1, utf-16le, utf-16be, ...
+    #[serde(default)]
+    pub encoding: Option<String>,
+}
+
+/// Fixed-width text files: each column at a start position with a length.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixedWidthSource {
+    pub path: String,
+    #[serde(default)]
+    pub encoding: Option<String>,
+    /// Lines to skip before the first record (headers, banners).
+    #[serde(default)]
+    pub skip_rows: usize,
+    pub columns: Vec<FixedWidthColumn>,
+}
+
+/// One column of a fixed-width layout; positions are 1-based, in characters.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixedWidthColumn {
+    pub name: String,
+    pub start: usize,
+    pub length: usize,
+}
+
+/// Workbooks: xlsx, xlsm, xlsb, xls, ods.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExcelSource {
+    pub path: String,
+    /// Sheet name or 0-based index; the first sheet when absent.
+    #[serde(default)]
+    pub sheet: Option<SheetRef>,
+    /// 1-based row holding the column names.
+    #[serde(default = "one")]
+    pub header_row: usize,
+}
+
+/// A sheet by name or by 0-based position.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SheetRef {
+    Name(String),
+    Index(usize),
+}
+
+/// JSON documents (`json`: one document, records selected by JSONPath) or JSON Lines.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonSource {
+    pub path: String,
+    /// RFC 9535 JSONPath selecting the records; `$[*]` (json) or `$` (jsonl) by default.
+    #[serde(default)]
+    pub records: Option<String>,
+}
+
+/// `[target]`: where canonical records go.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TargetConfig {
+    Sqlite(SqliteTarget),
+    Csv(FileTarget),
+    Jsonl(FileTarget),
+}
+
+fn default_batch() -> usize {
+    10_000
+}
+
+/// An SQLite database file: one table per entity.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqliteTarget {
+    /// Database file, relative to the job file (env `OPSYNC_TARGET` overrides it).
+    pub path: String,
+    /// Records per transaction.
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+}
+
+/// A folder with one file per entity (`item.csv`, `item.jsonl`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileTarget {
+    pub dir: String,
+}

@@ -1,0 +1,300 @@
+//! Mapping files as written by people: canonical fields from source columns through steps and
+//! validations (raw TOML, stage one). `crate::mapping` compiles them into a plan.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A mapping file: lookups, filters, one or more entities, and fixture tests.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappingFile {
+    /// Version of this mapping, recorded with every run and shown by `opsync explain`.
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Crosswalk tables by name.
+    #[serde(default)]
+    pub lookups: BTreeMap<String, Spanned<LookupConfig>>,
+    /// Source columns masked wherever raw values are logged or stored.
+    #[serde(default)]
+    pub sensitive_columns: Vec<String>,
+    /// Row filters applied before any entity is mapped.
+    #[serde(default)]
+    pub filter: Vec<Spanned<Filter>>,
+    #[serde(default, rename = "entity")]
+    pub entities: Vec<EntityMapping>,
+    #[serde(default, rename = "test")]
+    pub tests: Vec<TestCase>,
+}
+
+/// A crosswalk CSV: one column of keys, one (or more) of values.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupConfig {
+    /// CSV file relative to the mapping file.
+    pub path: String,
+    /// Column holding the source codes.
+    pub key: String,
+    /// Column holding the canonical value.
+    pub value: String,
+    /// Compare keys ignoring case and surrounding spaces.
+    #[serde(default)]
+    pub case_insensitive: bool,
+}
+
+/// Skip a row by a condition (an expression over `row`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Filter {
+    /// Skip the row when this expression is true.
+    #[serde(default)]
+    pub skip_if: Option<String>,
+    /// Keep only rows for which this expression is true.
+    #[serde(default)]
+    pub keep_if: Option<String>,
+}
+
+/// How one canonical entity is made from a source row.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntityMapping {
+    /// Canonical entity name (`opsync schema` lists them).
+    pub name: Spanned<String>,
+    /// Produce this entity only for rows passing these filters.
+    #[serde(default)]
+    pub filter: Vec<Spanned<Filter>>,
+    /// Canonical field name -> how to fill it.
+    pub fields: BTreeMap<Spanned<String>, Spanned<FieldMapping>>,
+    /// Record-level (cross-field) rules.
+    #[serde(default)]
+    pub rules: Vec<Spanned<RecordRule>>,
+}
+
+/// How one canonical field gets its value.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldMapping {
+    /// Source column by header name, or a JSONPath (`$.product.id`) for JSON sources.
+    #[serde(default)]
+    pub from: Option<Spanned<String>>,
+    /// Source column by 0-based position.
+    #[serde(default)]
+    pub from_index: Option<usize>,
+    /// A fixed value.
+    #[serde(default, rename = "const")]
+    pub constant: Option<Spanned<String>>,
+    /// An expression over `row` (the source columns).
+    #[serde(default)]
+    pub expr: Option<Spanned<String>>,
+    /// Steps applied in order to the value.
+    #[serde(default)]
+    pub steps: Vec<Spanned<Step>>,
+    /// Checks on the final value; a failure rejects the record.
+    #[serde(default)]
+    pub validate: Vec<Spanned<Validation>>,
+    /// Mask the source column in rejects and logs.
+    #[serde(default)]
+    pub sensitive: bool,
+}
+
+/// Letter case for the `case` step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Case {
+    Upper,
+    Lower,
+    Title,
+}
+
+/// What a lookup does when the code is not in the table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnMiss {
+    /// Reject the record (the default).
+    #[default]
+    Reject,
+    /// Keep the source value unchanged.
+    Keep,
+    /// Use `default`.
+    Default,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// One transformation of a field value.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    /// Remove leading and trailing white space.
+    Trim,
+    /// Change letter case.
+    Case { to: Case },
+    /// Use this value when the value is empty.
+    Default { value: String },
+    /// Replace every match of a regular expression.
+    Replace { pattern: String, with: String },
+    /// Keep one capture group of a regular expression (empty when it does not match).
+    RegexExtract {
+        pattern: String,
+        #[serde(default = "one")]
+        group: usize,
+    },
+    /// Split on a separator and keep one part (0-based; negative counts from the end).
+    Split { separator: String, index: i64 },
+    /// Join several source columns with a separator, skipping empty ones.
+    Concat {
+        columns: Vec<String>,
+        #[serde(default)]
+        separator: String,
+    },
+    /// The first non-empty of the value and these source columns.
+    Coalesce { columns: Vec<String> },
+    /// Replace whole values by a small inline table; others pass unchanged.
+    Map { values: BTreeMap<String, String> },
+    /// Parse a date or timestamp with the first format that fits (chrono `strftime` syntax).
+    ParseDate {
+        formats: Vec<String>,
+        /// Also accept Excel serial day numbers (days since 1899-12-30).
+        #[serde(default)]
+        excel_serial: bool,
+        /// UTC offset of timestamps without one, like `+01:00` (UTC when absent).
+        #[serde(default)]
+        utc_offset: Option<String>,
+    },
+    /// Parse a decimal: currency symbols, thousands separators, decimal comma.
+    ToDecimal {
+        #[serde(default)]
+        decimal_comma: bool,
+    },
+    /// Parse a whole number.
+    ToInteger,
+    /// Parse yes/no values (TRUE/true/yes/Y/1, FALSE/false/no/N/0, and any listed here).
+    ToBoolean {
+        #[serde(default)]
+        true_values: Vec<String>,
+        #[serde(default)]
+        false_values: Vec<String>,
+    },
+    /// Translate a code through a crosswalk table.
+    Lookup {
+        table: String,
+        #[serde(default)]
+        on_miss: OnMiss,
+        #[serde(default)]
+        default: Option<String>,
+    },
+    /// Multiply a quantity or divide a price by the pack factor of the row's unit of measure.
+    UomConvert {
+        /// Source column holding the unit the value is expressed in.
+        uom_column: String,
+        /// Lookup table from unit to units-of-each (e.g. BX -> 10).
+        factors: String,
+        /// `quantity` multiplies by the factor, `price` divides by it.
+        #[serde(default)]
+        apply_to: UomApply,
+    },
+    /// Compute the value with an expression over `value` and `row`.
+    Expr { expr: String },
+}
+
+/// How a unit-of-measure factor applies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UomApply {
+    #[default]
+    Quantity,
+    Price,
+}
+
+impl Step {
+    /// The names a `step = ...` may take, for "did you mean" hints.
+    pub const NAMES: &'static [&'static str] = &[
+        "trim",
+        "case",
+        "default",
+        "replace",
+        "regex_extract",
+        "split",
+        "concat",
+        "coalesce",
+        "map",
+        "parse_date",
+        "to_decimal",
+        "to_integer",
+        "to_boolean",
+        "lookup",
+        "uom_convert",
+        "expr",
+    ];
+}
+
+/// A check on a field's final value.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Validation {
+    Required,
+    Pattern { regex: String },
+    OneOf { values: Vec<String> },
+    Range {
+        #[serde(default)]
+        min: Option<Decimal>,
+        #[serde(default)]
+        max: Option<Decimal>,
+    },
+    MaxLength { max: usize },
+    /// GS1 GTIN-8/12/13/14 with a valid check digit.
+    Gtin,
+    /// A date or timestamp not after today.
+    NotFuture,
+}
+
+impl Validation {
+    pub const NAMES: &'static [&'static str] =
+        &["required", "pattern", "one_of", "range", "max_length", "gtin", "not_future"];
+}
+
+/// A cross-field rule: an expression over `record` that must be true.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordRule {
+    pub name: String,
+    pub expr: String,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// A fixture case: input rows, the records and rejects they must produce.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestCase {
+    pub name: String,
+    /// Source rows: column name -> value.
+    pub input: Vec<toml::Table>,
+    /// Expected records: `entity = "item"` plus the fields to compare, in output order.
+    #[serde(default)]
+    pub expect: Vec<toml::Table>,
+    /// Expected rejects (none when absent).
+    #[serde(default)]
+    pub expect_rejects: Vec<ExpectedReject>,
+}
+
+/// What a fixture case expects of one reject.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedReject {
+    /// 1-based input row.
+    #[serde(default)]
+    pub row: Option<u64>,
+    #[serde(default)]
+    pub entity: Option<String>,
+    #[serde(default)]
+    pub field: Option<String>,
+    #[serde(default)]
+    pub rule: Option<String>,
+}

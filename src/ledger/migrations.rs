@@ -1,0 +1,145 @@
+//! The ledger's schema, by version. Append new migrations; never edit a released one.
+
+use rusqlite_migration::{M, Migrations};
+
+const V1: &str = r#"
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    job TEXT NOT NULL,
+    command TEXT NOT NULL,
+    job_file TEXT,
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    status TEXT NOT NULL,
+    read INTEGER NOT NULL DEFAULT 0,
+    valid INTEGER NOT NULL DEFAULT 0,
+    rejected INTEGER NOT NULL DEFAULT 0,
+    filtered INTEGER NOT NULL DEFAULT 0,
+    deduplicated INTEGER NOT NULL DEFAULT 0,
+    inserted INTEGER NOT NULL DEFAULT 0,
+    updated INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    target TEXT,
+    mapping_hash TEXT,
+    mapping_version TEXT,
+    model_version TEXT,
+    opsync_version TEXT NOT NULL,
+    user TEXT,
+    host TEXT,
+    args TEXT,
+    warnings TEXT,
+    error TEXT
+);
+CREATE INDEX runs_job ON runs (job, id);
+
+-- Mapping texts stored once by hash: `explain` reads a record's fields from the mapping version
+-- that last changed it, so lineage is kept per record, not per field.
+CREATE TABLE mapping_versions (
+    hash TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    version TEXT,
+    text TEXT NOT NULL,
+    first_run INTEGER
+);
+
+CREATE TABLE sources (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE
+);
+
+-- One stream per target and entity: record state is kept per stream.
+CREATE TABLE streams (
+    id INTEGER PRIMARY KEY,
+    target TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    UNIQUE (target, entity)
+);
+
+CREATE TABLE record_state (
+    stream INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    hash BLOB NOT NULL,
+    first_run INTEGER NOT NULL,
+    changed_run INTEGER NOT NULL,
+    seen_run INTEGER NOT NULL,
+    deleted_run INTEGER,
+    source INTEGER,
+    row INTEGER,
+    line INTEGER,
+    mapping_hash TEXT,
+    PRIMARY KEY (stream, key)
+) WITHOUT ROWID;
+
+-- Updates, deletes and re-inserts per run. A key's first insert is its record_state.first_run
+-- (see the run_changes view), which spares a first load one write per record.
+CREATE TABLE changes (
+    run INTEGER NOT NULL,
+    stream INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    fields TEXT
+);
+CREATE INDEX changes_run ON changes (run);
+
+CREATE VIEW run_changes AS
+    SELECT c.run, s.target, s.entity, c.key, c.kind, c.fields
+      FROM changes c JOIN streams s ON s.id = c.stream
+    UNION ALL
+    SELECT r.first_run, s.target, s.entity, r.key, 'insert', NULL
+      FROM record_state r JOIN streams s ON s.id = r.stream;
+
+CREATE TABLE rejects (
+    id INTEGER PRIMARY KEY,
+    run INTEGER NOT NULL,
+    entity TEXT NOT NULL,
+    key TEXT,
+    source TEXT,
+    row INTEGER,
+    line INTEGER,
+    field TEXT,
+    rule TEXT,
+    value TEXT,
+    message TEXT,
+    reasons TEXT,
+    raw TEXT,
+    state TEXT NOT NULL DEFAULT 'open'
+);
+CREATE INDEX rejects_run ON rejects (run);
+
+CREATE TABLE lookup_misses (
+    run INTEGER NOT NULL,
+    lookup TEXT NOT NULL,
+    value TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (run, lookup, value)
+);
+
+-- The header a job's source had at its last run, to report new columns.
+CREATE TABLE job_columns (
+    job TEXT PRIMARY KEY,
+    columns TEXT NOT NULL,
+    run INTEGER
+);
+
+CREATE TABLE watermarks (
+    job TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    run INTEGER,
+    PRIMARY KEY (job, name)
+);
+"#;
+
+/// All migrations, oldest first.
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(V1)])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        super::migrations().validate().unwrap();
+    }
+}

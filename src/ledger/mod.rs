@@ -1,0 +1,119 @@
+//! The run ledger: an SQLite file (WAL, owner-only) recording runs, rejects, record state,
+//! changes, lookup misses and the headers sources had, so every run can be traced and repeated.
+
+mod lock;
+mod migrations;
+pub mod rejects;
+pub mod runs;
+pub mod state;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags};
+use thiserror::Error;
+
+pub use lock::{JobLock, LockHeld};
+pub use runs::{RunCounts, RunRecord, RunStatus};
+pub use state::{Stream, StoredState};
+
+/// What can go wrong with the ledger.
+#[derive(Debug, Error)]
+pub enum LedgerError {
+    #[error("ledger {path}: {source}")]
+    Sqlite {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("ledger {path} is read-only: {detail}")]
+    ReadOnly { path: String, detail: String },
+    #[error("ledger {path} does not exist yet: nothing has run with it")]
+    Missing { path: String },
+    #[error("ledger {path}: {source}")]
+    Migration {
+        path: String,
+        #[source]
+        source: rusqlite_migration::Error,
+    },
+    #[error("ledger {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    NotFound(String),
+}
+
+/// An open ledger.
+pub struct Ledger {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Ledger {
+    /// Open (creating and migrating when needed) for a command that writes.
+    pub fn open(path: &Path) -> Result<Self, LedgerError> {
+        let name = path.display().to_string();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| LedgerError::Io { path: name.clone(), source: e })?;
+        }
+        if !path.exists() {
+            crate::target::create_private(path).map_err(|e| LedgerError::Io { path: name.clone(), source: e })?;
+        } else if std::fs::OpenOptions::new().write(true).open(path).is_err() {
+            return Err(LedgerError::ReadOnly {
+                path: name,
+                detail: "opsync records every run in it; make it writable (chmod u+w) or pass --ledger with another file"
+                    .into(),
+            });
+        }
+        let mut conn = Connection::open(path).map_err(|e| LedgerError::Sqlite { path: name.clone(), source: e })?;
+        let err = |e| LedgerError::Sqlite { path: name.clone(), source: e };
+        conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;",
+        )
+        .map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ReadOnly => LedgerError::ReadOnly {
+                path: name.clone(),
+                detail: "its folder or its -wal file is not writable".into(),
+            },
+            e => err(e),
+        })?;
+        migrations::migrations()
+            .to_latest(&mut conn)
+            .map_err(|e| LedgerError::Migration { path: name.clone(), source: e })?;
+        Ok(Ledger { conn, path: path.to_path_buf() })
+    }
+
+    /// Open an existing ledger for reading only (runs, rejects, explain).
+    pub fn open_read(path: &Path) -> Result<Self, LedgerError> {
+        let name = path.display().to_string();
+        if !path.exists() {
+            return Err(LedgerError::Missing { path: name });
+        }
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(|e| LedgerError::Sqlite { path: name.clone(), source: e })?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(|e| LedgerError::Sqlite { path: name.clone(), source: e })?;
+        Ok(Ledger { conn, path: path.to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn err(&self, e: rusqlite::Error) -> LedgerError {
+        LedgerError::Sqlite { path: self.path.display().to_string(), source: e }
+    }
+
+    /// The connection, for read-only reporting queries.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Take this job's lock; it is released when the returned guard drops or the process dies.
+    pub fn lock_job(&self, job: &str) -> Result<JobLock, LockHeld> {
+        JobLock::acquire(&self.path, job)
+    }
+}

@@ -1,0 +1,18 @@
+//! opsync: batch synchronization of healthcare operations data through one canonical model.
+//!
+//! Data flows one way: a [`source`] yields raw records with lineage, a [`mapping`] turns them into
+//! canonical records or rejects, a [`target`] stores the records, and the [`ledger`] records every
+//! run, reject and change beside each step. [`pipeline`] drives that flow; only `cmd` prints.
+
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod config;
+pub mod mapping;
+pub mod model;
+pub mod source;
+pub mod ledger;
+pub mod target;
+pub mod pipeline;
+pub mod cli;
+pub mod cmd;
+pub mod output;

@@ -1,0 +1,374 @@
+//! Mapping file (raw TOML) -> [`Mapping`]: names checked against the canonical model, regexes,
+//! formats and expressions compiled, lookup tables loaded, step types checked. Every problem is
+//! collected with its place.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+use std::sync::Arc;
+
+use chrono::FixedOffset;
+use regex::Regex;
+
+use super::convert::{coerce, format_is_valid, parse_offset};
+use super::expr::{self, Expr};
+use super::lookup::Lookup;
+use super::rules::Rule;
+use super::steps::{CStep, Kind};
+use super::{ColumnRef, EntityPlan, FieldPlan, FilterPlan, Input, Mapping, RecordRulePlan, Slot};
+use crate::config::diagnostic::line_col;
+use crate::config::mapping::{Filter, Step, Validation};
+use crate::config::{ConfigError, Diagnostic, LoadedMapping, closest, resolve};
+use crate::model::{FieldType, schema};
+
+struct Compiler<'a> {
+    m: &'a LoadedMapping,
+    problems: Vec<Diagnostic>,
+    slots: Vec<Slot>,
+    slot_index: HashMap<String, usize>,
+    lookups: HashMap<String, Arc<Lookup>>,
+    engine: Arc<rhai::Engine>,
+    json: bool,
+    uses_row: bool,
+}
+
+impl Compiler<'_> {
+    fn problem(&mut self, span: Option<Range<usize>>, message: impl Into<String>) -> &mut Diagnostic {
+        let d = Diagnostic::at(&self.m.path, &self.m.text, span, message);
+        self.problems.push(d);
+        self.problems.last_mut().expect("just pushed")
+    }
+
+    fn slot(&mut self, column: &str, span: &Range<usize>) -> usize {
+        if let Some(i) = self.slot_index.get(column) {
+            return *i;
+        }
+        let (line, col) = line_col(&self.m.text, span.start);
+        let column_ref = if self.json {
+            let path = if column.starts_with('$') { column.to_string() } else { format!("$['{}']", column.replace('\'', "\\'")) };
+            match serde_json_path::JsonPath::parse(&path) {
+                Ok(p) => ColumnRef::Path(column.to_string(), p),
+                Err(e) => {
+                    self.problem(Some(span.clone()), format!("bad JSONPath {column:?}: {e}"));
+                    ColumnRef::Name(column.to_string())
+                }
+            }
+        } else {
+            ColumnRef::Name(column.to_string())
+        };
+        self.slots.push(Slot { column: column_ref, line, col });
+        self.slot_index.insert(column.to_string(), self.slots.len() - 1);
+        self.slots.len() - 1
+    }
+
+    fn expr(&mut self, source: &str, span: &Range<usize>) -> Option<Expr> {
+        if source.contains("row") {
+            self.uses_row = true;
+        }
+        match Expr::compile(&self.engine, source) {
+            Ok(x) => Some(x),
+            Err(e) => {
+                self.problem(Some(span.clone()), format!("bad expression {source:?}: {e}"));
+                None
+            }
+        }
+    }
+
+    fn lookup(&mut self, name: &str, span: &Range<usize>) -> Option<Arc<Lookup>> {
+        match self.lookups.get(name) {
+            Some(l) => Some(l.clone()),
+            None => {
+                let known: Vec<String> = self.lookups.keys().cloned().collect();
+                let hint = closest(name, known.iter().map(String::as_str)).map(|c| format!("did you mean {c:?}?"));
+                let hint = hint.unwrap_or_else(|| "declare it under [lookups.NAME] with path, key and value".into());
+                self.problem(Some(span.clone()), format!("unknown lookup table {name:?}")).hint = Some(hint);
+                None
+            }
+        }
+    }
+
+    fn filters(&mut self, filters: &[toml::Spanned<Filter>]) -> Vec<FilterPlan> {
+        let mut out = Vec::new();
+        for f in filters {
+            let span = f.span();
+            let f = f.get_ref();
+            if f.skip_if.is_none() && f.keep_if.is_none() {
+                self.problem(Some(span.clone()), "a filter needs skip_if or keep_if");
+            }
+            let skip_if = f.skip_if.as_ref().and_then(|s| self.expr(s, &span));
+            let keep_if = f.keep_if.as_ref().and_then(|s| self.expr(s, &span));
+            out.push(FilterPlan { skip_if, keep_if });
+        }
+        out
+    }
+
+    fn step(&mut self, step: &Step, span: &Range<usize>) -> Option<CStep> {
+        let regex = |c: &mut Self, pattern: &str| match Regex::new(pattern) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                c.problem(Some(span.clone()), format!("bad regular expression {pattern:?}: {e}"));
+                None
+            }
+        };
+        Some(match step {
+            Step::Trim => CStep::Trim,
+            Step::Case { to } => CStep::Case(*to),
+            Step::Default { value } => CStep::Default(value.clone()),
+            Step::Replace { pattern, with } => CStep::Replace(regex(self, pattern)?, with.clone()),
+            Step::RegexExtract { pattern, group } => {
+                let re = regex(self, pattern)?;
+                if *group >= re.captures_len() {
+                    self.problem(Some(span.clone()), format!("regex {pattern:?} has no group {group}"));
+                    return None;
+                }
+                CStep::RegexExtract(re, *group)
+            }
+            Step::Split { separator, index } => {
+                if separator.is_empty() {
+                    self.problem(Some(span.clone()), "split needs a non-empty separator");
+                }
+                CStep::Split(separator.clone(), *index)
+            }
+            Step::Concat { columns, separator } => {
+                CStep::Concat(columns.iter().map(|c| self.slot(c, span)).collect(), separator.clone())
+            }
+            Step::Coalesce { columns } => CStep::Coalesce(columns.iter().map(|c| self.slot(c, span)).collect()),
+            Step::Map { values } => CStep::Map(values.clone()),
+            Step::ParseDate { formats, excel_serial, utc_offset } => {
+                if formats.is_empty() && !excel_serial {
+                    self.problem(Some(span.clone()), "parse_date needs at least one format (or excel_serial = true)");
+                }
+                for f in formats.iter().filter(|f| !format_is_valid(f)) {
+                    self.problem(Some(span.clone()), format!("bad date format {f:?}"))
+                        .hint = Some("use chrono strftime syntax, like \"%m/%d/%y\" or \"%Y-%m-%d %H:%M:%S\"".into());
+                }
+                let offset = match utc_offset {
+                    None => FixedOffset::east_opt(0)?,
+                    Some(o) => match parse_offset(o) {
+                        Some(x) => x,
+                        None => {
+                            self.problem(Some(span.clone()), format!("bad utc_offset {o:?}")).hint =
+                                Some("write it like \"+01:00\", \"-05:00\" or \"UTC\"".into());
+                            return None;
+                        }
+                    },
+                };
+                CStep::ParseDate { formats: formats.clone(), excel: *excel_serial, offset }
+            }
+            Step::ToDecimal { decimal_comma } => CStep::ToDecimal { decimal_comma: *decimal_comma },
+            Step::ToInteger => CStep::ToInteger,
+            Step::ToBoolean { true_values, false_values } => {
+                CStep::ToBoolean { yes: true_values.clone(), no: false_values.clone() }
+            }
+            Step::Lookup { table, on_miss, default } => {
+                if *on_miss == crate::config::mapping::OnMiss::Default && default.is_none() {
+                    self.problem(Some(span.clone()), "on_miss = \"default\" needs a default value");
+                }
+                CStep::Lookup { table: self.lookup(table, span)?, on_miss: *on_miss, default: default.clone() }
+            }
+            Step::UomConvert { uom_column, factors, apply_to } => CStep::UomConvert {
+                uom_slot: self.slot(uom_column, span),
+                factors: self.lookup(factors, span)?,
+                apply: *apply_to,
+            },
+            Step::Expr { expr } => CStep::Expr(self.expr(expr, span)?),
+        })
+    }
+
+    fn validation(&mut self, v: &Validation, ty: FieldType, span: &Range<usize>) -> Option<Rule> {
+        let numeric = matches!(ty, FieldType::Decimal { .. } | FieldType::Integer);
+        let temporal = matches!(ty, FieldType::Date | FieldType::Timestamp);
+        Some(match v {
+            Validation::Required => Rule::Required,
+            Validation::Pattern { regex } => match Regex::new(regex) {
+                Ok(r) => Rule::Pattern(r),
+                Err(e) => {
+                    self.problem(Some(span.clone()), format!("bad regular expression {regex:?}: {e}"));
+                    return None;
+                }
+            },
+            Validation::OneOf { values } => Rule::OneOf(values.clone()),
+            Validation::Range { min, max } => {
+                if !numeric {
+                    self.problem(Some(span.clone()), format!("rule range needs a number, but the field is {ty}"));
+                }
+                Rule::Range { min: *min, max: *max }
+            }
+            Validation::MaxLength { max } => Rule::MaxLength(*max),
+            Validation::Gtin => {
+                if ty != FieldType::String {
+                    self.problem(Some(span.clone()), format!("rule gtin needs a string field, but the field is {ty}"));
+                }
+                Rule::Gtin
+            }
+            Validation::NotFuture => {
+                if !temporal {
+                    self.problem(Some(span.clone()), format!("rule not_future needs a date, but the field is {ty}"));
+                }
+                Rule::NotFuture
+            }
+        })
+    }
+}
+
+/// Compile a loaded mapping for a source of the given shape (`json`: fields are JSONPaths).
+pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
+    let mut c = Compiler {
+        m,
+        problems: Vec::new(),
+        slots: Vec::new(),
+        slot_index: HashMap::new(),
+        lookups: HashMap::new(),
+        engine: expr::engine(),
+        json,
+        uses_row: false,
+    };
+    for (name, cfg) in &m.file.lookups {
+        let span = cfg.span();
+        let cfg = cfg.get_ref();
+        let path = resolve(m.dir(), &cfg.path);
+        if !path.is_file() {
+            c.problem(Some(span), format!("lookup file {} not found", path.display())).hint =
+                Some("lookup paths are relative to the mapping file".into());
+            continue;
+        }
+        match Lookup::load(name, &path, &cfg.key, &cfg.value, cfg.case_insensitive) {
+            Ok(l) => {
+                c.lookups.insert(name.clone(), Arc::new(l));
+            }
+            Err(e) => {
+                c.problem(Some(span), e);
+            }
+        }
+    }
+    let filters = c.filters(&m.file.filter);
+    if m.file.entities.is_empty() {
+        c.problem(None, "the mapping has no [[entity]]").hint =
+            Some("add [[entity]] with name = \"item\" (see `opsync schema`) and its fields".into());
+    }
+    let mut entities = Vec::new();
+    let mut seen_entities = HashSet::new();
+    for em in &m.file.entities {
+        let name = em.name.get_ref();
+        let Some(entity) = schema::entity(name) else {
+            let hint = closest(name, schema::entity_names()).map(|c| format!("did you mean {c:?}?"));
+            c.problem(Some(em.name.span()), format!("unknown canonical entity {name:?}")).hint =
+                Some(hint.unwrap_or_else(|| "`opsync schema` lists the entities".into()));
+            continue;
+        };
+        if !seen_entities.insert(entity.name) {
+            c.problem(Some(em.name.span()), format!("entity {name:?} is mapped twice"));
+        }
+        let entity_filters = c.filters(&em.filter);
+        let mut fields = Vec::new();
+        for (fname, fm) in &em.fields {
+            let Some(index) = entity.field_index(fname.get_ref()) else {
+                let hint = closest(fname.get_ref(), entity.fields.iter().map(|f| f.name))
+                    .map(|x| format!("did you mean {x:?}?"))
+                    .unwrap_or_else(|| format!("`opsync schema {}` lists its fields", entity.name));
+                c.problem(Some(fname.span()), format!("{} has no field {:?}", entity.name, fname.get_ref())).hint =
+                    Some(hint);
+                continue;
+            };
+            let field = &entity.fields[index];
+            let span = fm.span();
+            let line = line_col(&m.text, fname.span().start).0;
+            let f = fm.get_ref();
+            let given = [f.from.is_some(), f.from_index.is_some(), f.constant.is_some(), f.expr.is_some()];
+            if given.iter().filter(|g| **g).count() > 1 {
+                c.problem(Some(span.clone()), format!("field {}: use only one of from, from_index, const, expr", field.name));
+            }
+            let (input, mut kind) = if let Some(from) = &f.from {
+                (Input::Slot(c.slot(from.get_ref(), &from.span())), Kind::Text)
+            } else if let Some(i) = f.from_index {
+                let key = format!("#{i}");
+                let (line, col) = line_col(&m.text, span.start);
+                let slot = *c.slot_index.entry(key).or_insert_with(|| {
+                    c.slots.push(super::Slot { column: ColumnRef::Index(i), line, col });
+                    c.slots.len() - 1
+                });
+                (Input::Slot(slot), Kind::Text)
+            } else if let Some(k) = &f.constant {
+                if let Err(e) = coerce(k.get_ref(), field.ty) {
+                    c.problem(Some(k.span()), format!("const {:?} does not fit field {} ({e})", k.get_ref(), field.name));
+                }
+                (Input::Const(k.get_ref().clone()), Kind::Text)
+            } else if let Some(x) = &f.expr {
+                match c.expr(x.get_ref(), &x.span()) {
+                    Some(e) => (Input::Expr(e), Kind::Any),
+                    None => (Input::Nothing, Kind::Any),
+                }
+            } else {
+                let fills = f.steps.iter().any(|s| {
+                    matches!(s.get_ref(), Step::Concat { .. } | Step::Coalesce { .. } | Step::Default { .. } | Step::Expr { .. })
+                });
+                if !fills {
+                    c.problem(Some(span.clone()), format!("field {} has no from, const or expr", field.name));
+                }
+                (Input::Nothing, Kind::Text)
+            };
+            let mut steps = Vec::new();
+            for s in &f.steps {
+                let sspan = s.span();
+                if let Some(step) = c.step(s.get_ref(), &sspan) {
+                    let (needs, gives) = step.kinds();
+                    if let Some(need) = needs
+                        && kind != Kind::Any
+                        && kind != need
+                        && !(need == Kind::Decimal && kind == Kind::Integer)
+                    {
+                        c.problem(Some(sspan), format!("step {} needs {} but gets {}", step.name(), need.name(), kind.name()))
+                            .hint = Some("order the steps so text steps come before conversions".into());
+                    }
+                    kind = gives;
+                    steps.push(step);
+                }
+            }
+            if !kind.fits(field.ty) {
+                c.problem(Some(span.clone()), format!(
+                    "field {} is {} but its steps produce {}",
+                    field.name,
+                    field.ty,
+                    kind.name()
+                ));
+            }
+            let mut rules = Vec::new();
+            for v in &f.validate {
+                if let Some(r) = c.validation(v.get_ref(), field.ty, &v.span()) {
+                    rules.push(r);
+                }
+            }
+            fields.push(FieldPlan { index, input, steps, rules, sensitive: f.sensitive, line });
+        }
+        let mapped: HashSet<usize> = fields.iter().map(|f| f.index).collect();
+        let missing: Vec<&str> =
+            entity.fields.iter().enumerate().filter(|(i, f)| f.required && !mapped.contains(i)).map(|(_, f)| f.name).collect();
+        if !missing.is_empty() {
+            c.problem(Some(em.name.span()), format!("{} needs the required field(s) {}", entity.name, missing.join(", ")))
+                .hint = Some(format!("map them under [entity.fields]; `opsync schema {}` shows them", entity.name));
+        }
+        let mut rules = Vec::new();
+        for r in &em.rules {
+            let span = r.span();
+            let r = r.get_ref();
+            if let Some(expr) = c.expr(&r.expr, &span) {
+                rules.push(RecordRulePlan { name: r.name.clone(), expr, message: r.message.clone() });
+            }
+        }
+        fields.sort_by_key(|f| f.index);
+        entities.push(EntityPlan { entity, fields, filters: entity_filters, rules });
+    }
+    if !c.problems.is_empty() {
+        return Err(ConfigError(c.problems));
+    }
+    Ok(Mapping {
+        path: m.path.clone(),
+        hash: m.hash.clone(),
+        version: m.version_label(),
+        json,
+        slots: c.slots,
+        entities,
+        filters,
+        sensitive_columns: m.file.sensitive_columns.iter().cloned().collect(),
+        uses_row: c.uses_row,
+    })
+}

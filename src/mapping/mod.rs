@@ -1,0 +1,207 @@
+//! Mappings: a mapping file compiled into a plan (stage two), bound to a source's columns, and
+//! applied row by row to make canonical records or rejects.
+//!
+//! Everything that can be checked without data is checked in [`compile`], which collects every
+//! problem rather than stopping at the first: `opsync validate` shows them all at once.
+
+pub mod convert;
+pub mod expr;
+pub mod lookup;
+pub mod rules;
+pub mod steps;
+
+mod apply;
+mod compile;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+
+pub use apply::{MissCounter, Outcome};
+pub use compile::compile;
+use expr::Expr;
+use rules::Rule;
+use steps::CStep;
+
+use crate::config::{ConfigError, Diagnostic, closest};
+use crate::model::Entity;
+
+/// Where a referenced column's value comes from.
+#[derive(Debug, Clone)]
+pub enum ColumnRef {
+    /// By header name.
+    Name(String),
+    /// By 0-based position.
+    Index(usize),
+    /// By JSONPath, for JSON sources.
+    Path(String, serde_json_path::JsonPath),
+}
+
+impl ColumnRef {
+    pub fn label(&self) -> String {
+        match self {
+            ColumnRef::Name(n) => n.clone(),
+            ColumnRef::Index(i) => format!("#{i}"),
+            ColumnRef::Path(p, _) => p.clone(),
+        }
+    }
+}
+
+/// A column the mapping reads, and where in the mapping file it is named.
+#[derive(Debug, Clone)]
+pub struct Slot {
+    pub column: ColumnRef,
+    pub line: usize,
+    pub col: usize,
+}
+
+/// Where a field's value starts.
+#[derive(Debug, Clone)]
+pub enum Input {
+    Slot(usize),
+    Const(String),
+    Expr(Expr),
+    Nothing,
+}
+
+/// One canonical field's recipe.
+#[derive(Debug, Clone)]
+pub struct FieldPlan {
+    /// Position of the field in the entity.
+    pub index: usize,
+    pub input: Input,
+    pub steps: Vec<CStep>,
+    pub rules: Vec<Rule>,
+    pub sensitive: bool,
+    /// Line of the field's definition in the mapping file.
+    pub line: usize,
+}
+
+/// A row filter.
+#[derive(Debug, Clone)]
+pub struct FilterPlan {
+    pub skip_if: Option<Expr>,
+    pub keep_if: Option<Expr>,
+}
+
+/// A cross-field rule over the finished record.
+#[derive(Debug, Clone)]
+pub struct RecordRulePlan {
+    pub name: String,
+    pub expr: Expr,
+    pub message: Option<String>,
+}
+
+/// How one entity is made.
+#[derive(Debug, Clone)]
+pub struct EntityPlan {
+    pub entity: &'static Entity,
+    pub fields: Vec<FieldPlan>,
+    pub filters: Vec<FilterPlan>,
+    pub rules: Vec<RecordRulePlan>,
+}
+
+/// A compiled mapping: the same for every row of a run.
+#[derive(Debug)]
+pub struct Mapping {
+    pub path: PathBuf,
+    pub hash: String,
+    pub version: String,
+    pub json: bool,
+    pub slots: Vec<Slot>,
+    pub entities: Vec<EntityPlan>,
+    pub filters: Vec<FilterPlan>,
+    pub sensitive_columns: HashSet<String>,
+    /// Whether any expression reads `row` (then the row is handed to expressions as a map).
+    pub uses_row: bool,
+}
+
+/// A mapping bound to one source header: slot -> column position.
+#[derive(Debug, Clone)]
+pub struct Binding {
+    pub header: Vec<String>,
+    /// Column position of each slot; `None` reads as empty (fixture tests only).
+    pub positions: Vec<Option<usize>>,
+    /// Whether each header column is sensitive (masked in rejects).
+    pub masked: Vec<bool>,
+}
+
+impl Mapping {
+    /// Resolve the mapping's columns in a source header. A missing column is a configuration
+    /// error naming the closest header present; `lenient` (fixture tests) reads it as empty.
+    pub fn bind(&self, header: &[String], source: &str, lenient: bool) -> Result<Binding, ConfigError> {
+        let mut problems = Vec::new();
+        let mut positions = Vec::with_capacity(self.slots.len());
+        for slot in &self.slots {
+            let pos = match &slot.column {
+                ColumnRef::Path(..) => None,
+                ColumnRef::Name(name) => {
+                    let found = header.iter().position(|h| h == name);
+                    if found.is_none() && !lenient {
+                        let hint = match closest(name, header.iter().map(String::as_str)) {
+                            Some(c) => format!("the closest header is {c:?}"),
+                            None => format!("the header is: {}", header.join(", ")),
+                        };
+                        problems.push(
+                            Diagnostic {
+                                file: self.path.clone(),
+                                line: slot.line,
+                                column: slot.col,
+                                message: format!("column {name:?} is not in the header of {source}"),
+                                hint: None,
+                            }
+                            .with_hint(hint),
+                        );
+                    }
+                    found
+                }
+                ColumnRef::Index(i) => {
+                    if *i >= header.len() && !lenient {
+                        problems.push(Diagnostic {
+                            file: self.path.clone(),
+                            line: slot.line,
+                            column: slot.col,
+                            message: format!("column #{i} does not exist: {source} has {} columns", header.len()),
+                            hint: None,
+                        });
+                    }
+                    (*i < header.len()).then_some(*i)
+                }
+            };
+            positions.push(pos);
+        }
+        if !problems.is_empty() {
+            return Err(ConfigError(problems));
+        }
+        let mut sensitive = self.sensitive_columns.clone();
+        for plan in &self.entities {
+            for f in plan.fields.iter().filter(|f| f.sensitive) {
+                if let Input::Slot(s) = f.input
+                    && let Some(p) = positions[s]
+                {
+                    sensitive.insert(header[p].clone());
+                }
+            }
+        }
+        let masked = header.iter().map(|h| sensitive.contains(h)).collect();
+        Ok(Binding { header: header.to_vec(), positions, masked })
+    }
+
+    /// Header columns the mapping does not read.
+    pub fn unmapped_columns(&self, binding: &Binding) -> Vec<String> {
+        let used: HashSet<usize> = binding.positions.iter().flatten().copied().collect();
+        binding.header.iter().enumerate().filter(|(i, _)| !used.contains(i)).map(|(_, h)| h.clone()).collect()
+    }
+
+    /// The entities this mapping produces, in order.
+    pub fn entity_names(&self) -> Vec<&'static str> {
+        self.entities.iter().map(|e| e.entity.name).collect()
+    }
+
+    /// Line of each field definition, by entity and field name (for `opsync explain`).
+    pub fn field_lines(&self) -> BTreeMap<(&'static str, &'static str), usize> {
+        self.entities
+            .iter()
+            .flat_map(|e| e.fields.iter().map(move |f| ((e.entity.name, e.entity.fields[f.index].name), f.line)))
+            .collect()
+    }
+}

@@ -1,0 +1,112 @@
+//! Validations of single field values. A failure is a reject reason, never an error.
+
+use chrono::Utc;
+use regex::Regex;
+use rust_decimal::Decimal;
+
+use crate::model::Value;
+
+/// A compiled validation.
+#[derive(Debug, Clone)]
+pub enum Rule {
+    Required,
+    Pattern(Regex),
+    OneOf(Vec<String>),
+    Range { min: Option<Decimal>, max: Option<Decimal> },
+    MaxLength(usize),
+    Gtin,
+    NotFuture,
+}
+
+impl Rule {
+    /// Name as written in mapping files and shown in rejects.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Rule::Required => "required",
+            Rule::Pattern(_) => "pattern",
+            Rule::OneOf(_) => "one_of",
+            Rule::Range { .. } => "range",
+            Rule::MaxLength(_) => "max_length",
+            Rule::Gtin => "gtin",
+            Rule::NotFuture => "not_future",
+        }
+    }
+
+    /// `Err(message)` when the value breaks the rule. Empty values only fail `required`.
+    pub fn check(&self, v: &Value) -> Result<(), String> {
+        if v.is_null() {
+            return match self {
+                Rule::Required => Err("is required but empty".into()),
+                _ => Ok(()),
+            };
+        }
+        let text = v.to_text().unwrap_or_default();
+        match self {
+            Rule::Required => Ok(()),
+            Rule::Pattern(re) if re.is_match(&text) => Ok(()),
+            Rule::Pattern(re) => Err(format!("{text:?} does not match /{}/", re.as_str())),
+            Rule::OneOf(values) if values.contains(&text) => Ok(()),
+            Rule::OneOf(values) => Err(format!("{text:?} is not one of {}", values.join(", "))),
+            Rule::Range { min, max } => {
+                let n = match v {
+                    Value::Decimal(d) => *d,
+                    Value::Integer(i) => Decimal::from(*i),
+                    _ => return Err(format!("{text:?} is not a number")),
+                };
+                match (min, max) {
+                    (Some(lo), _) if n < *lo => Err(format!("{n} is below the minimum {lo}")),
+                    (_, Some(hi)) if n > *hi => Err(format!("{n} is above the maximum {hi}")),
+                    _ => Ok(()),
+                }
+            }
+            Rule::MaxLength(max) if text.chars().count() <= *max => Ok(()),
+            Rule::MaxLength(max) => Err(format!("{text:?} is longer than {max} characters")),
+            Rule::Gtin if gtin_is_valid(&text) => Ok(()),
+            Rule::Gtin => Err(format!("{text:?} is not a valid GTIN (8, 12, 13 or 14 digits with a GS1 check digit)")),
+            Rule::NotFuture => {
+                let today = Utc::now().date_naive();
+                let day = match v {
+                    Value::Date(d) => *d,
+                    Value::Timestamp(t) => t.date_naive(),
+                    _ => return Err(format!("{text:?} is not a date")),
+                };
+                if day > today { Err(format!("{day} is in the future")) } else { Ok(()) }
+            }
+        }
+    }
+}
+
+/// GS1 check digit: from the rightmost digit before the check digit, weights 3,1,3,1...; the
+/// check digit brings the sum to a multiple of 10.
+pub fn gtin_is_valid(code: &str) -> bool {
+    let digits: Vec<u32> = match code.chars().map(|c| c.to_digit(10)).collect::<Option<Vec<_>>>() {
+        Some(d) if matches!(d.len(), 8 | 12 | 13 | 14) => d,
+        _ => return false,
+    };
+    let (body, check) = digits.split_at(digits.len() - 1);
+    let sum: u32 = body.iter().rev().enumerate().map(|(i, d)| if i % 2 == 0 { d * 3 } else { *d }).sum();
+    (10 - sum % 10) % 10 == check[0]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gtin_check_digits() {
+        assert!(gtin_is_valid("00012345600012")); // GTIN-14
+        assert!(gtin_is_valid("4006381333931")); // EAN-13
+        assert!(gtin_is_valid("036000291452")); // UPC-A
+        assert!(gtin_is_valid("96385074")); // GTIN-8
+        assert!(!gtin_is_valid("4006381333932"));
+        assert!(!gtin_is_valid("40063813339"));
+        assert!(!gtin_is_valid("400638133393X"));
+    }
+
+    #[test]
+    fn empty_values_fail_only_required() {
+        assert!(Rule::Required.check(&Value::Null).is_err());
+        assert!(Rule::Gtin.check(&Value::Null).is_ok());
+        assert!(Rule::MaxLength(3).check(&Value::Text("abcd".into())).is_err());
+    }
+}

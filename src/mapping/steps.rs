@@ -1,0 +1,292 @@
+//! Field steps, compiled once per job (regexes, formats, lookup tables) and applied per row.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::FixedOffset;
+use regex::Regex;
+use rust_decimal::Decimal;
+
+use super::convert;
+use super::expr::{Expr, from_dynamic, to_dynamic};
+use super::lookup::Lookup;
+use crate::config::mapping::{Case, OnMiss, UomApply};
+use crate::model::{FieldType, Value};
+
+/// The kind of value a step leaves behind, for type checks in `opsync validate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Decimal,
+    Integer,
+    Instant,
+    Boolean,
+    /// Decided at run time (expressions).
+    Any,
+}
+
+impl Kind {
+    /// Whether a value of this kind can fill a field of type `ty`.
+    pub fn fits(self, ty: FieldType) -> bool {
+        match (self, ty) {
+            (Kind::Any | Kind::Text, _) => true,
+            (Kind::Decimal, FieldType::Decimal { .. }) => true,
+            (Kind::Integer, FieldType::Integer | FieldType::Decimal { .. }) => true,
+            (Kind::Instant, FieldType::Date | FieldType::Timestamp) => true,
+            (Kind::Boolean, FieldType::Boolean) => true,
+            (_, FieldType::String) => true,
+            _ => false,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Text => "text",
+            Kind::Decimal => "a decimal",
+            Kind::Integer => "an integer",
+            Kind::Instant => "a date/time",
+            Kind::Boolean => "a boolean",
+            Kind::Any => "any value",
+        }
+    }
+}
+
+/// A step ready to run; column references are slots into the row's referenced columns.
+#[derive(Debug, Clone)]
+pub enum CStep {
+    Trim,
+    Case(Case),
+    Default(String),
+    Replace(Regex, String),
+    RegexExtract(Regex, usize),
+    Split(String, i64),
+    Concat(Vec<usize>, String),
+    Coalesce(Vec<usize>),
+    Map(BTreeMap<String, String>),
+    ParseDate { formats: Vec<String>, excel: bool, offset: FixedOffset },
+    ToDecimal { decimal_comma: bool },
+    ToInteger,
+    ToBoolean { yes: Vec<String>, no: Vec<String> },
+    Lookup { table: Arc<Lookup>, on_miss: OnMiss, default: Option<String> },
+    UomConvert { uom_slot: usize, factors: Arc<Lookup>, apply: UomApply },
+    Expr(Expr),
+}
+
+impl CStep {
+    pub fn name(&self) -> &'static str {
+        match self {
+            CStep::Trim => "trim",
+            CStep::Case(_) => "case",
+            CStep::Default(_) => "default",
+            CStep::Replace(..) => "replace",
+            CStep::RegexExtract(..) => "regex_extract",
+            CStep::Split(..) => "split",
+            CStep::Concat(..) => "concat",
+            CStep::Coalesce(_) => "coalesce",
+            CStep::Map(_) => "map",
+            CStep::ParseDate { .. } => "parse_date",
+            CStep::ToDecimal { .. } => "to_decimal",
+            CStep::ToInteger => "to_integer",
+            CStep::ToBoolean { .. } => "to_boolean",
+            CStep::Lookup { .. } => "lookup",
+            CStep::UomConvert { .. } => "uom_convert",
+            CStep::Expr(_) => "expr",
+        }
+    }
+
+    /// What the step needs as input (`None`: anything) and what it leaves behind.
+    pub fn kinds(&self) -> (Option<Kind>, Kind) {
+        match self {
+            CStep::ParseDate { .. } => (Some(Kind::Text), Kind::Instant),
+            CStep::ToDecimal { .. } => (Some(Kind::Text), Kind::Decimal),
+            CStep::ToInteger => (Some(Kind::Text), Kind::Integer),
+            CStep::ToBoolean { .. } => (Some(Kind::Text), Kind::Boolean),
+            CStep::UomConvert { .. } => (Some(Kind::Decimal), Kind::Decimal),
+            CStep::Expr(_) => (None, Kind::Any),
+            _ => (Some(Kind::Text), Kind::Text),
+        }
+    }
+}
+
+/// Why a step refused a value: the rule name and a message for the reject.
+#[derive(Debug)]
+pub struct StepFailure {
+    pub rule: &'static str,
+    pub message: String,
+    /// A crosswalk miss: (table, code), counted by value in the run summary.
+    pub miss: Option<(String, String)>,
+}
+
+/// What a step needs from the row besides the value.
+pub struct StepContext<'a> {
+    pub slots: &'a [String],
+    pub target: FieldType,
+    /// Called with (table, code) on every lookup miss, whatever `on_miss` says.
+    pub on_miss: &'a mut dyn FnMut(&str, &str),
+    pub row: &'a dyn Fn() -> rhai::Dynamic,
+}
+
+fn text_of(v: &Value) -> Option<String> {
+    v.to_text()
+}
+
+fn fail(rule: &'static str, message: String) -> StepFailure {
+    StepFailure { rule, message, miss: None }
+}
+
+/// Apply one step. Empty text is treated as no value by every step but `default`/`coalesce`.
+pub fn apply(step: &CStep, value: Value, cx: &mut StepContext<'_>) -> Result<Value, StepFailure> {
+    let is_empty = match &value {
+        Value::Null => true,
+        Value::Text(s) => s.is_empty(),
+        _ => false,
+    };
+    match step {
+        CStep::Default(d) => return Ok(if is_empty { Value::Text(d.clone()) } else { value }),
+        CStep::Coalesce(slots) => {
+            if !is_empty {
+                return Ok(value);
+            }
+            let first = slots.iter().map(|s| &cx.slots[*s]).find(|s| !s.trim().is_empty());
+            return Ok(first.map_or(Value::Null, |s| Value::Text(s.clone())));
+        }
+        CStep::Concat(slots, sep) => {
+            let mut parts: Vec<String> = Vec::new();
+            if !is_empty {
+                parts.extend(text_of(&value));
+            }
+            parts.extend(slots.iter().map(|s| cx.slots[*s].trim().to_string()).filter(|s| !s.is_empty()));
+            return Ok(if parts.is_empty() { Value::Null } else { Value::Text(parts.join(sep)) });
+        }
+        CStep::Expr(x) => {
+            let row = (cx.row)();
+            return x
+                .eval(vec![("value", to_dynamic(&value)), ("row", row)])
+                .map(from_dynamic)
+                .map_err(|e| fail("expr", format!("expression failed: {e}")));
+        }
+        _ => {}
+    }
+    if is_empty {
+        return Ok(Value::Null);
+    }
+    let text = || text_of(&value).unwrap_or_default();
+    Ok(match step {
+        CStep::Trim => Value::Text(text().trim().to_string()),
+        CStep::Case(Case::Upper) => Value::Text(text().to_uppercase()),
+        CStep::Case(Case::Lower) => Value::Text(text().to_lowercase()),
+        CStep::Case(Case::Title) => Value::Text(title_case(&text())),
+        CStep::Replace(re, with) => Value::Text(re.replace_all(&text(), with.as_str()).into_owned()),
+        CStep::RegexExtract(re, group) => {
+            let t = text();
+            match re.captures(&t).and_then(|c| c.get(*group)) {
+                Some(m) => Value::Text(m.as_str().to_string()),
+                None => Value::Null,
+            }
+        }
+        CStep::Split(sep, index) => {
+            let t = text();
+            let parts: Vec<&str> = t.split(sep.as_str()).collect();
+            let i = if *index < 0 { parts.len() as i64 + index } else { *index };
+            match usize::try_from(i).ok().and_then(|i| parts.get(i)) {
+                Some(p) => Value::Text(p.trim().to_string()),
+                None => Value::Null,
+            }
+        }
+        CStep::Map(values) => {
+            let t = text();
+            values.get(t.trim()).map_or(value, |v| Value::Text(v.clone()))
+        }
+        CStep::ParseDate { formats, excel, offset } => {
+            let t = text();
+            match convert::parse_datetime(&t, formats, *excel, *offset) {
+                Some(dt) => convert::typed_instant(dt, cx.target),
+                None => {
+                    return Err(fail("date", format!("{t:?} matches none of the formats {}", formats.join(", "))));
+                }
+            }
+        }
+        CStep::ToDecimal { decimal_comma } => match &value {
+            Value::Decimal(_) => value,
+            Value::Integer(i) => Value::Decimal(Decimal::from(*i)),
+            _ => {
+                let t = text();
+                match convert::parse_decimal(&t, *decimal_comma) {
+                    Some(d) => Value::Decimal(d),
+                    None => return Err(fail("decimal", format!("{t:?} is not a number"))),
+                }
+            }
+        },
+        CStep::ToInteger => {
+            let t = text();
+            match convert::parse_integer(&t) {
+                Some(i) => Value::Integer(i),
+                None => return Err(fail("integer", format!("{t:?} is not a whole number"))),
+            }
+        }
+        CStep::ToBoolean { yes, no } => {
+            let t = text();
+            match convert::parse_boolean(&t, yes, no) {
+                Some(b) => Value::Boolean(b),
+                None => return Err(fail("boolean", format!("{t:?} is not a yes/no value"))),
+            }
+        }
+        CStep::Lookup { table, on_miss, default } => {
+            let t = text();
+            match table.get(&t) {
+                Some(v) => Value::Text(v.to_string()),
+                None => {
+                    (cx.on_miss)(&table.name, &t);
+                    match on_miss {
+                        OnMiss::Keep => value,
+                        OnMiss::Default => default.clone().map_or(Value::Null, Value::Text),
+                        OnMiss::Reject => {
+                            return Err(StepFailure {
+                                rule: "lookup",
+                                message: format!("{t:?} is not in lookup table {:?}", table.name),
+                                miss: Some((table.name.clone(), t)),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        CStep::UomConvert { uom_slot, factors, apply } => {
+            let uom = cx.slots[*uom_slot].trim().to_string();
+            let qty = match &value {
+                Value::Decimal(d) => *d,
+                Value::Integer(i) => Decimal::from(*i),
+                _ => return Err(fail("uom", format!("{:?} is not a number", text()))),
+            };
+            let factor = factors.get(&uom).and_then(|f| convert::parse_decimal(f, false));
+            match factor {
+                Some(f) if !f.is_zero() => Value::Decimal(match apply {
+                    UomApply::Quantity => qty * f,
+                    UomApply::Price => qty / f,
+                }),
+                _ => {
+                    (cx.on_miss)(&factors.name, &uom);
+                    return Err(StepFailure {
+                        rule: "uom",
+                        message: format!("unit {uom:?} has no factor in lookup table {:?}", factors.name),
+                        miss: Some((factors.name.clone(), uom)),
+                    });
+                }
+            }
+        }
+        CStep::Default(_) | CStep::Coalesce(_) | CStep::Concat(..) | CStep::Expr(_) => unreachable!("handled above"),
+    })
+}
+
+fn title_case(s: &str) -> String {
+    s.split(' ')
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().collect::<String>() + c.as_str().to_lowercase().as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

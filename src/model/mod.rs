@@ -1,0 +1,7 @@
+//! The data opsync moves: the canonical model and the records that flow from sources to targets.
+
+pub mod record;
+pub mod schema;
+
+pub use record::{CanonicalRecord, Lineage, RawRecord, RawValues, Reason, Reject, Value};
+pub use schema::{ENTITIES, Entity, Field, FieldType};

@@ -1,0 +1,230 @@
+//! Records as they flow through opsync: raw records with their lineage, canonical records, rejects.
+
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::schema::{Entity, FieldType};
+
+/// Where a raw record came from: file and line, sheet and row, or file and record index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lineage {
+    /// File (or URL) the record was read from.
+    pub source: Arc<str>,
+    /// Sheet name (workbooks) or JSONPath of the record set (JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locator: Option<Arc<str>>,
+    /// 1-based data row number within the source (header rows not counted).
+    pub row: u64,
+    /// 1-based physical line (text files) or spreadsheet row where the record starts.
+    pub line: u64,
+}
+
+impl fmt::Display for Lineage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.locator {
+            Some(loc) => write!(f, "{}[{}]:{}", self.source, loc, self.line),
+            None => write!(f, "{}:{}", self.source, self.line),
+        }
+    }
+}
+
+/// What a source yields: a row of text values by column position, or one JSON document.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawValues {
+    /// Flat files: one string per column of the source header.
+    Row(Vec<String>),
+    /// JSON sources: the selected record.
+    Json(serde_json::Value),
+}
+
+/// One record read from a source, before mapping.
+#[derive(Debug, Clone)]
+pub struct RawRecord {
+    pub values: RawValues,
+    pub lineage: Lineage,
+}
+
+/// A typed canonical value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Text(String),
+    Decimal(Decimal),
+    Integer(i64),
+    Date(NaiveDate),
+    Timestamp(DateTime<Utc>),
+    Boolean(bool),
+}
+
+impl Value {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// The value as text, as it is stored in text columns and files.
+    pub fn to_text(&self) -> Option<String> {
+        match self {
+            Value::Null => None,
+            Value::Text(s) => Some(s.clone()),
+            Value::Decimal(d) => Some(d.normalize().to_string()),
+            Value::Integer(i) => Some(i.to_string()),
+            Value::Date(d) => Some(d.format("%Y-%m-%d").to_string()),
+            Value::Timestamp(t) => Some(t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+            Value::Boolean(b) => Some(b.to_string()),
+        }
+    }
+
+    /// The value as JSON: decimals as strings, so nothing is rounded by a reader.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Value::Null => serde_json::Value::Null,
+            Value::Integer(i) => (*i).into(),
+            Value::Boolean(b) => (*b).into(),
+            other => other.to_text().map(Into::into).unwrap_or_default(),
+        }
+    }
+
+    /// Parse a stored text or JSON value back into the given type (used when reading targets).
+    pub fn from_json(ty: FieldType, v: &serde_json::Value) -> Value {
+        match v {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Boolean(*b),
+            serde_json::Value::Number(n) if ty == FieldType::Integer => {
+                n.as_i64().map(Value::Integer).unwrap_or(Value::Null)
+            }
+            other => {
+                let s = match other {
+                    serde_json::Value::String(s) => s.clone(),
+                    x => x.to_string(),
+                };
+                Value::from_stored_text(ty, &s)
+            }
+        }
+    }
+
+    /// Parse the canonical text form of a value (the inverse of [`Value::to_text`]).
+    pub fn from_stored_text(ty: FieldType, s: &str) -> Value {
+        let parsed = match ty {
+            FieldType::String | FieldType::Code(_) => Some(Value::Text(s.to_string())),
+            FieldType::Decimal { .. } => s.parse().ok().map(Value::Decimal),
+            FieldType::Integer => s.parse().ok().map(Value::Integer),
+            FieldType::Date => NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().map(Value::Date),
+            FieldType::Timestamp => DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|t| Value::Timestamp(t.with_timezone(&Utc))),
+            FieldType::Boolean => match s {
+                "true" | "1" => Some(Value::Boolean(true)),
+                "false" | "0" => Some(Value::Boolean(false)),
+                _ => None,
+            },
+        };
+        parsed.unwrap_or_else(|| Value::Text(s.to_string()))
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.to_text() {
+            Some(s) => f.write_str(&s),
+            None => Ok(()),
+        }
+    }
+}
+
+/// One record of a canonical entity: values in the entity's field order.
+#[derive(Debug, Clone)]
+pub struct CanonicalRecord {
+    pub entity: &'static Entity,
+    pub values: Vec<Value>,
+    pub lineage: Lineage,
+}
+
+impl CanonicalRecord {
+    /// The natural key as one string: key field values joined by `|`.
+    pub fn key(&self) -> String {
+        let mut key = String::new();
+        for (i, (idx, _)) in self.entity.key_fields().enumerate() {
+            if i > 0 {
+                key.push('|');
+            }
+            if let Some(s) = self.values[idx].to_text() {
+                key.push_str(&s);
+            }
+        }
+        key
+    }
+
+    /// Content hash over every field in schema order: decides "unchanged" between runs.
+    pub fn content_hash(&self) -> [u8; 16] {
+        let mut h = blake3::Hasher::new();
+        for v in &self.values {
+            match v.to_text() {
+                Some(s) => {
+                    h.update(&(s.len() as u64).to_le_bytes());
+                    h.update(s.as_bytes());
+                }
+                None => {
+                    h.update(&u64::MAX.to_le_bytes());
+                }
+            }
+        }
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&h.finalize().as_bytes()[..16]);
+        out
+    }
+
+    /// The record as a JSON object, field names in schema order.
+    pub fn to_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.entity
+            .fields
+            .iter()
+            .zip(&self.values)
+            .map(|(f, v)| (f.name.to_string(), v.to_json()))
+            .collect()
+    }
+
+    /// Names of the fields whose values differ between two records of one entity.
+    pub fn changed_fields(&self, old: &CanonicalRecord) -> Vec<&'static str> {
+        self.entity
+            .fields
+            .iter()
+            .zip(self.values.iter().zip(&old.values))
+            .filter(|(_, (a, b))| a.to_text() != b.to_text())
+            .map(|(f, _)| f.name)
+            .collect()
+    }
+}
+
+/// Why one field of a record was refused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reason {
+    /// Canonical field (or `*` for a record-level rule).
+    pub field: String,
+    /// Rule that failed: required, pattern, gtin, lookup, type, duplicate_key, ...
+    pub rule: String,
+    /// The offending value, masked when the field is sensitive.
+    pub value: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// A record refused by the mapping: kept with its lineage and (masked) raw values.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Reject {
+    pub entity: String,
+    /// Natural key when it could be computed.
+    pub key: Option<String>,
+    pub lineage: Lineage,
+    pub reasons: Vec<Reason>,
+    /// Raw source values, sensitive columns masked.
+    pub raw: serde_json::Value,
+}

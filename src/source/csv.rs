@@ -1,0 +1,167 @@
+//! Delimited text files (CSV, TSV, pipe): header or none, skipped banner lines, any encoding.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use csv::{ByteRecord, ReaderBuilder};
+
+use super::encoding::{Decoder, guess_hint, open_decoded};
+use super::{Source, SourceError};
+use crate::config::job::CsvSource;
+use crate::model::{Lineage, RawRecord, RawValues};
+
+/// Streams one delimited file, one reused byte record at a time.
+pub struct CsvReader {
+    reader: csv::Reader<Decoder>,
+    columns: Vec<String>,
+    name: Arc<str>,
+    encoding: String,
+    record: ByteRecord,
+    /// A first data record read early to count the columns of a header-less file.
+    pending: Option<ByteRecord>,
+    row: u64,
+    bytes: Arc<AtomicU64>,
+}
+
+impl CsvReader {
+    pub fn open(config: &CsvSource, path: &Path, name: Arc<str>) -> Result<Self, SourceError> {
+        let (decoder, bytes) = open_decoded(path, config.encoding.as_deref())?;
+        if !config.delimiter.is_ascii() || !config.quote.is_ascii() {
+            return Err(SourceError::Config("delimiter and quote must be ASCII characters".into()));
+        }
+        let reader = ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(config.delimiter as u8)
+            .quote(config.quote as u8)
+            .from_reader(decoder);
+        let encoding = config.encoding.clone().unwrap_or_else(|| "UTF-8".into());
+        let mut me = CsvReader {
+            reader,
+            columns: Vec::new(),
+            name,
+            encoding,
+            record: ByteRecord::new(),
+            pending: None,
+            row: 0,
+            bytes,
+        };
+        for _ in 0..config.skip_rows {
+            if !me.read_raw()? {
+                return Err(SourceError::Empty { path: me.name.to_string() });
+            }
+        }
+        if config.header {
+            if !me.read_raw()? {
+                return Err(SourceError::Empty { path: me.name.to_string() });
+            }
+            let line = me.line();
+            me.columns = me
+                .record
+                .iter()
+                .map(|f| me.text(f, line).map(|s| s.trim().to_string()))
+                .collect::<Result<_, _>>()?;
+        } else if !config.columns.is_empty() {
+            me.columns = config.columns.clone();
+        } else {
+            if !me.read_raw()? {
+                return Err(SourceError::Empty { path: me.name.to_string() });
+            }
+            me.columns = (1..=me.record.len()).map(|i| format!("column_{i}")).collect();
+            me.pending = Some(me.record.clone());
+        }
+        Ok(me)
+    }
+
+    fn read_raw(&mut self) -> Result<bool, SourceError> {
+        self.reader.read_byte_record(&mut self.record).map_err(|e| self.csv_error(e))
+    }
+
+    fn line(&self) -> u64 {
+        self.record.position().map_or(0, |p| p.line())
+    }
+
+    fn text(&self, field: &[u8], line: u64) -> Result<String, SourceError> {
+        match std::str::from_utf8(field) {
+            Ok(s) => Ok(s.to_string()),
+            Err(_) => Err(SourceError::Encoding {
+                path: self.name.to_string(),
+                line,
+                encoding: self.encoding.clone(),
+                hint: guess_hint(field),
+            }),
+        }
+    }
+
+    fn csv_error(&self, e: csv::Error) -> SourceError {
+        let line = e.position().map_or(0, |p| p.line());
+        match e.into_kind() {
+            csv::ErrorKind::Io(source) => SourceError::Io { path: self.name.to_string(), source },
+            csv::ErrorKind::Utf8 { .. } => SourceError::Encoding {
+                path: self.name.to_string(),
+                line,
+                encoding: self.encoding.clone(),
+                hint: String::new(),
+            },
+            other => SourceError::Malformed { path: self.name.to_string(), line, message: format!("{other:?}") },
+        }
+    }
+}
+
+impl Source for CsvReader {
+    fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    fn next_record(&mut self) -> Result<Option<RawRecord>, SourceError> {
+        match self.pending.take() {
+            Some(r) => self.record = r,
+            None => loop {
+                if !self.read_raw()? {
+                    return Ok(None);
+                }
+                // A blank line between records is not a record.
+                if !(self.record.len() == 1 && self.record[0].is_empty()) {
+                    break;
+                }
+            },
+        }
+        self.row += 1;
+        let line = self.line();
+        let values: Vec<String> = self.record.iter().map(|f| self.text(f, line)).collect::<Result<_, _>>()?;
+        if values.len() != self.columns.len() {
+            // A quoted field that swallowed line breaks and then the wrong number of fields is an
+            // unbalanced quote: everything after it is in doubt, so the run stops here.
+            if let Some(v) = values.iter().find(|v| v.contains(['\n', '\r'])) {
+                let lines = v.matches('\n').count().max(v.matches('\r').count());
+                return Err(SourceError::Malformed {
+                    path: self.name.to_string(),
+                    line,
+                    message: format!(
+                        "unbalanced quote: a quoted field opened on line {line} runs over {lines} line breaks \
+                         and the record has {} fields, the header has {}; close the quote or escape it as \"\"",
+                        values.len(),
+                        self.columns.len()
+                    ),
+                });
+            }
+            return Err(SourceError::Ragged {
+                path: self.name.to_string(),
+                line,
+                row: self.row,
+                found: values.len(),
+                expected: self.columns.len(),
+                values,
+            });
+        }
+        Ok(Some(RawRecord {
+            values: RawValues::Row(values),
+            lineage: Lineage { source: self.name.clone(), locator: None, row: self.row, line },
+        }))
+    }
+
+    fn bytes_read(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+}
