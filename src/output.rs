@@ -26,7 +26,13 @@ impl Output {
     pub fn new(g: &Global) -> Self {
         let json = g.log_format == LogFormat::Json;
         let progress = !g.no_progress && !g.quiet && !json && std::io::stderr().is_terminal();
-        Output { json, quiet: g.quiet, verbose: g.verbose, progress, bar: Mutex::new(None) }
+        Output {
+            json,
+            quiet: g.quiet,
+            verbose: g.verbose,
+            progress,
+            bar: Mutex::new(None),
+        }
     }
 
     /// A JSON log line on standard error.
@@ -153,7 +159,16 @@ impl Output {
             s.target
         );
         let mut b = Builder::default();
-        b.push_record(["entity", "valid", "inserted", "updated", "unchanged", "deleted", "rejected", "deduplicated"]);
+        b.push_record([
+            "entity",
+            "valid",
+            "inserted",
+            "updated",
+            "unchanged",
+            "deleted",
+            "rejected",
+            "deduplicated",
+        ]);
         for (e, c) in &s.per_entity {
             b.push_record([
                 e.to_string(),
@@ -229,7 +244,13 @@ pub fn print_rows(format: TableFormat, header: &[&str], rows: &[Vec<String>]) ->
             let list: Vec<serde_json::Value> = rows
                 .iter()
                 .map(|r| {
-                    serde_json::Value::Object(header.iter().map(|h| h.to_string()).zip(r.iter().map(|v| v.clone().into())).collect())
+                    serde_json::Value::Object(
+                        header
+                            .iter()
+                            .map(|h| h.to_string())
+                            .zip(r.iter().map(|v| v.clone().into()))
+                            .collect(),
+                    )
                 })
                 .collect();
             writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;

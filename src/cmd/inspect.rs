@@ -1,5 +1,12 @@
-use std::path::Path;
 use crate::output::Output;
-pub fn run(_out: &Output, _file: &Path, _sheet: Option<&str>, _enc: Option<&str>, _rows: usize, _m: Option<&Path>) -> anyhow::Result<u8> {
+use std::path::Path;
+pub fn run(
+    _out: &Output,
+    _file: &Path,
+    _sheet: Option<&str>,
+    _enc: Option<&str>,
+    _rows: usize,
+    _m: Option<&Path>,
+) -> anyhow::Result<u8> {
     anyhow::bail!("inspect: in progress")
 }

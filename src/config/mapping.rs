@@ -239,15 +239,21 @@ impl Step {
 #[serde(tag = "rule", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Validation {
     Required,
-    Pattern { regex: String },
-    OneOf { values: Vec<String> },
+    Pattern {
+        regex: String,
+    },
+    OneOf {
+        values: Vec<String>,
+    },
     Range {
         #[serde(default)]
         min: Option<Decimal>,
         #[serde(default)]
         max: Option<Decimal>,
     },
-    MaxLength { max: usize },
+    MaxLength {
+        max: usize,
+    },
     /// GS1 GTIN-8/12/13/14 with a valid check digit.
     Gtin,
     /// A date or timestamp not after today.
@@ -255,8 +261,15 @@ pub enum Validation {
 }
 
 impl Validation {
-    pub const NAMES: &'static [&'static str] =
-        &["required", "pattern", "one_of", "range", "max_length", "gtin", "not_future"];
+    pub const NAMES: &'static [&'static str] = &[
+        "required",
+        "pattern",
+        "one_of",
+        "range",
+        "max_length",
+        "gtin",
+        "not_future",
+    ];
 }
 
 /// A cross-field rule: an expression over `record` that must be true.

@@ -84,8 +84,7 @@ pub fn text_hash(text: &str) -> String {
 
 /// Read a file as UTF-8 text, as a diagnostic on failure.
 pub fn read_text(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| Diagnostic::file(path, format!("cannot read: {e}")).into())
+    std::fs::read_to_string(path).map_err(|e| Diagnostic::file(path, format!("cannot read: {e}")).into())
 }
 
 /// Deserialize TOML, turning a serde error into a placed diagnostic with a hint.
@@ -118,7 +117,12 @@ fn typo_hint(message: &str) -> Option<String> {
 pub fn load_mapping(path: &Path) -> Result<LoadedMapping, ConfigError> {
     let text = read_text(path)?;
     let file: MappingFile = parse_toml(path, &text)?;
-    Ok(LoadedMapping { path: path.to_path_buf(), hash: text_hash(&text), text, file })
+    Ok(LoadedMapping {
+        path: path.to_path_buf(),
+        hash: text_hash(&text),
+        text,
+        file,
+    })
 }
 
 /// Load a job file and the mapping it names (or carries inline).
@@ -128,9 +132,11 @@ pub fn load_job(path: &Path) -> Result<LoadedJob, ConfigError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mapping = match (&file.mapping, file.has_inline_mapping()) {
         (Some(_), true) => {
-            return Err(Diagnostic::file(path, "the job names a mapping file and also has [[entity]] tables")
-                .with_hint("keep one: `mapping = \"...\"` or inline [[entity]] tables")
-                .into());
+            return Err(
+                Diagnostic::file(path, "the job names a mapping file and also has [[entity]] tables")
+                    .with_hint("keep one: `mapping = \"...\"` or inline [[entity]] tables")
+                    .into(),
+            );
         }
         (Some(m), false) => {
             let mpath = resolve(dir, m.get_ref());
@@ -148,7 +154,12 @@ pub fn load_job(path: &Path) -> Result<LoadedJob, ConfigError> {
         }
         (None, true) => {
             let inline = file.take_inline_mapping();
-            LoadedMapping { path: path.to_path_buf(), hash: text_hash(&text), text: text.clone(), file: inline }
+            LoadedMapping {
+                path: path.to_path_buf(),
+                hash: text_hash(&text),
+                text: text.clone(),
+                file: inline,
+            }
         }
         (None, false) => {
             return Err(Diagnostic::file(path, "the job has no mapping")
@@ -158,11 +169,21 @@ pub fn load_job(path: &Path) -> Result<LoadedJob, ConfigError> {
     };
     let name = file.job.name.get_ref().clone();
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-        return Err(Diagnostic::at(path, &text, Some(file.job.name.span()), format!("job name {name:?} is not valid"))
-            .with_hint("use letters, digits, '-', '_' and '.': the name is used for the job's lock file")
-            .into());
+        return Err(Diagnostic::at(
+            path,
+            &text,
+            Some(file.job.name.span()),
+            format!("job name {name:?} is not valid"),
+        )
+        .with_hint("use letters, digits, '-', '_' and '.': the name is used for the job's lock file")
+        .into());
     }
-    Ok(LoadedJob { path: path.to_path_buf(), name, file, mapping })
+    Ok(LoadedJob {
+        path: path.to_path_buf(),
+        name,
+        file,
+        mapping,
+    })
 }
 
 /// What a TOML file is, judged by its top-level tables.
@@ -194,7 +215,8 @@ mod tests {
 
     #[test]
     fn unknown_step_is_placed_with_a_hint() {
-        let text = "[[entity]]\nname = \"item\"\n[entity.fields.item_id]\nfrom = \"A\"\nsteps = [{ step = \"trimm\" }]\n";
+        let text =
+            "[[entity]]\nname = \"item\"\n[entity.fields.item_id]\nfrom = \"A\"\nsteps = [{ step = \"trimm\" }]\n";
         let err = parse_toml::<MappingFile>(Path::new("m.toml"), text).unwrap_err();
         assert_eq!(err.line, 5, "{err}");
         assert!(err.message.contains("trimm"), "{err}");

@@ -183,13 +183,23 @@ impl Mapping {
             }
         }
         let masked = header.iter().map(|h| sensitive.contains(h)).collect();
-        Ok(Binding { header: header.to_vec(), positions, masked })
+        Ok(Binding {
+            header: header.to_vec(),
+            positions,
+            masked,
+        })
     }
 
     /// Header columns the mapping does not read.
     pub fn unmapped_columns(&self, binding: &Binding) -> Vec<String> {
         let used: HashSet<usize> = binding.positions.iter().flatten().copied().collect();
-        binding.header.iter().enumerate().filter(|(i, _)| !used.contains(i)).map(|(_, h)| h.clone()).collect()
+        binding
+            .header
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !used.contains(i))
+            .map(|(_, h)| h.clone())
+            .collect()
     }
 
     /// The entities this mapping produces, in order.
@@ -201,7 +211,11 @@ impl Mapping {
     pub fn field_lines(&self) -> BTreeMap<(&'static str, &'static str), usize> {
         self.entities
             .iter()
-            .flat_map(|e| e.fields.iter().map(move |f| ((e.entity.name, e.entity.fields[f.index].name), f.line)))
+            .flat_map(|e| {
+                e.fields
+                    .iter()
+                    .map(move |f| ((e.entity.name, e.entity.fields[f.index].name), f.line))
+            })
             .collect()
     }
 }

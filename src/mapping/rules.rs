@@ -62,7 +62,9 @@ impl Rule {
             Rule::MaxLength(max) if text.chars().count() <= *max => Ok(()),
             Rule::MaxLength(max) => Err(format!("{text:?} is longer than {max} characters")),
             Rule::Gtin if gtin_is_valid(&text) => Ok(()),
-            Rule::Gtin => Err(format!("{text:?} is not a valid GTIN (8, 12, 13 or 14 digits with a GS1 check digit)")),
+            Rule::Gtin => Err(format!(
+                "{text:?} is not a valid GTIN (8, 12, 13 or 14 digits with a GS1 check digit)"
+            )),
             Rule::NotFuture => {
                 let today = Utc::now().date_naive();
                 let day = match v {
@@ -70,7 +72,11 @@ impl Rule {
                     Value::Timestamp(t) => t.date_naive(),
                     _ => return Err(format!("{text:?} is not a date")),
                 };
-                if day > today { Err(format!("{day} is in the future")) } else { Ok(()) }
+                if day > today {
+                    Err(format!("{day} is in the future"))
+                } else {
+                    Ok(())
+                }
             }
         }
     }
@@ -84,7 +90,12 @@ pub fn gtin_is_valid(code: &str) -> bool {
         _ => return false,
     };
     let (body, check) = digits.split_at(digits.len() - 1);
-    let sum: u32 = body.iter().rev().enumerate().map(|(i, d)| if i % 2 == 0 { d * 3 } else { *d }).sum();
+    let sum: u32 = body
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, d)| if i % 2 == 0 { d * 3 } else { *d })
+        .sum();
     (10 - sum % 10) % 10 == check[0]
 }
 

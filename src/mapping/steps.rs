@@ -63,12 +63,29 @@ pub enum CStep {
     Concat(Vec<usize>, String),
     Coalesce(Vec<usize>),
     Map(BTreeMap<String, String>),
-    ParseDate { formats: Vec<String>, excel: bool, offset: FixedOffset },
-    ToDecimal { decimal_comma: bool },
+    ParseDate {
+        formats: Vec<String>,
+        excel: bool,
+        offset: FixedOffset,
+    },
+    ToDecimal {
+        decimal_comma: bool,
+    },
     ToInteger,
-    ToBoolean { yes: Vec<String>, no: Vec<String> },
-    Lookup { table: Arc<Lookup>, on_miss: OnMiss, default: Option<String> },
-    UomConvert { uom_slot: usize, factors: Arc<Lookup>, apply: UomApply },
+    ToBoolean {
+        yes: Vec<String>,
+        no: Vec<String>,
+    },
+    Lookup {
+        table: Arc<Lookup>,
+        on_miss: OnMiss,
+        default: Option<String>,
+    },
+    UomConvert {
+        uom_slot: usize,
+        factors: Arc<Lookup>,
+        apply: UomApply,
+    },
     Expr(Expr),
 }
 
@@ -131,7 +148,11 @@ fn text_of(v: &Value) -> Option<String> {
 }
 
 fn fail(rule: &'static str, message: String) -> StepFailure {
-    StepFailure { rule, message, miss: None }
+    StepFailure {
+        rule,
+        message,
+        miss: None,
+    }
 }
 
 /// Apply one step. Empty text is treated as no value by every step but `default`/`coalesce`.
@@ -155,8 +176,17 @@ pub fn apply(step: &CStep, value: Value, cx: &mut StepContext<'_>) -> Result<Val
             if !is_empty {
                 parts.extend(text_of(&value));
             }
-            parts.extend(slots.iter().map(|s| cx.slots[*s].trim().to_string()).filter(|s| !s.is_empty()));
-            return Ok(if parts.is_empty() { Value::Null } else { Value::Text(parts.join(sep)) });
+            parts.extend(
+                slots
+                    .iter()
+                    .map(|s| cx.slots[*s].trim().to_string())
+                    .filter(|s| !s.is_empty()),
+            );
+            return Ok(if parts.is_empty() {
+                Value::Null
+            } else {
+                Value::Text(parts.join(sep))
+            });
         }
         CStep::Expr(x) => {
             let row = (cx.row)();
@@ -202,7 +232,10 @@ pub fn apply(step: &CStep, value: Value, cx: &mut StepContext<'_>) -> Result<Val
             match convert::parse_datetime(&t, formats, *excel, *offset) {
                 Some(dt) => convert::typed_instant(dt, cx.target),
                 None => {
-                    return Err(fail("date", format!("{t:?} matches none of the formats {}", formats.join(", "))));
+                    return Err(fail(
+                        "date",
+                        format!("{t:?} matches none of the formats {}", formats.join(", ")),
+                    ));
                 }
             }
         }
@@ -231,7 +264,11 @@ pub fn apply(step: &CStep, value: Value, cx: &mut StepContext<'_>) -> Result<Val
                 None => return Err(fail("boolean", format!("{t:?} is not a yes/no value"))),
             }
         }
-        CStep::Lookup { table, on_miss, default } => {
+        CStep::Lookup {
+            table,
+            on_miss,
+            default,
+        } => {
             let t = text();
             match table.get(&t) {
                 Some(v) => Value::Text(v.to_string()),
@@ -251,7 +288,11 @@ pub fn apply(step: &CStep, value: Value, cx: &mut StepContext<'_>) -> Result<Val
                 }
             }
         }
-        CStep::UomConvert { uom_slot, factors, apply } => {
+        CStep::UomConvert {
+            uom_slot,
+            factors,
+            apply,
+        } => {
             let uom = cx.slots[*uom_slot].trim().to_string();
             let qty = match &value {
                 Value::Decimal(d) => *d,

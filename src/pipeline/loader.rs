@@ -64,7 +64,12 @@ impl<'l> Loader<'l> {
         let mut counts = BTreeMap::new();
         for e in entities {
             let stream = ledger.stream(&target_id, e.name)?;
-            buffers.push(EntityBuffer { stream, entity: e, pending: Vec::new(), rejected_keys: Vec::new() });
+            buffers.push(EntityBuffer {
+                stream,
+                entity: e,
+                pending: Vec::new(),
+                rejected_keys: Vec::new(),
+            });
             counts.insert(e.name, RunCounts::default());
         }
         Ok(Loader {
@@ -149,14 +154,22 @@ impl<'l> Loader<'l> {
         let mut verdicts = Vec::with_capacity(records.len());
         for (n, key) in keys.iter().enumerate() {
             let verdict = if let Some(&j) = first.get(key.as_str()) {
-                if hashes[j] == hashes[n] { Verdict::Deduplicated } else { Verdict::Duplicate(Some(j)) }
+                if hashes[j] == hashes[n] {
+                    Verdict::Deduplicated
+                } else {
+                    Verdict::Duplicate(Some(j))
+                }
             } else {
                 first.insert(key, n);
                 match states.get(key.as_str()) {
                     None => Verdict::Insert,
                     Some(s) if s.deleted_run.is_some() => Verdict::Reinsert,
                     Some(s) if s.seen_run == self.run => {
-                        if s.hash[..] == hashes[n][..] { Verdict::Deduplicated } else { Verdict::Duplicate(None) }
+                        if s.hash[..] == hashes[n][..] {
+                            Verdict::Deduplicated
+                        } else {
+                            Verdict::Duplicate(None)
+                        }
                     }
                     Some(s) if s.hash[..] != hashes[n][..] => Verdict::Update,
                     Some(_) => Verdict::Unchanged,
@@ -173,9 +186,17 @@ impl<'l> Loader<'l> {
             .filter(|(_, v)| is_written(**v) || (full && **v == Verdict::Unchanged))
             .map(|(r, _)| r)
             .collect();
-        let update_keys: Vec<String> =
-            keys.iter().zip(&verdicts).filter(|(_, v)| **v == Verdict::Update).map(|(k, _)| k.clone()).collect();
-        let old = if update_keys.is_empty() { HashMap::new() } else { self.target.fetch(entity, &update_keys)? };
+        let update_keys: Vec<String> = keys
+            .iter()
+            .zip(&verdicts)
+            .filter(|(_, v)| **v == Verdict::Update)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let old = if update_keys.is_empty() {
+            HashMap::new()
+        } else {
+            self.target.fetch(entity, &update_keys)?
+        };
         self.target.write(entity, &to_write, &[], self.run)?;
 
         let mut batch = BatchWrite::default();
@@ -186,7 +207,13 @@ impl<'l> Loader<'l> {
                 Verdict::Insert | Verdict::Reinsert | Verdict::Update => {
                     let source = self.source_id(&records[n].lineage.source)?;
                     let l = &records[n].lineage;
-                    batch.written.push(Written { key, hash: hashes[n], source, row: l.row, line: l.line });
+                    batch.written.push(Written {
+                        key,
+                        hash: hashes[n],
+                        source,
+                        row: l.row,
+                        line: l.line,
+                    });
                     counts.valid += 1;
                     match v {
                         Verdict::Update => {
@@ -214,7 +241,8 @@ impl<'l> Loader<'l> {
         }
         let rejected: HashSet<&str> = rejected_keys.iter().map(String::as_str).collect();
         batch.seen.extend(rejected.iter().copied());
-        self.ledger.commit_batch(&stream, self.run, &self.mapping_hash, &batch)?;
+        self.ledger
+            .commit_batch(&stream, self.run, &self.mapping_hash, &batch)?;
         self.counts.entry(entity.name).or_default().add(&counts);
 
         for (n, v) in verdicts.iter().enumerate() {
@@ -262,7 +290,8 @@ impl<'l> Loader<'l> {
                     changes: keys.iter().map(|k| (k.as_str(), "delete", None)).collect(),
                     ..BatchWrite::default()
                 };
-                self.ledger.commit_batch(&stream, self.run, &self.mapping_hash, &batch)?;
+                self.ledger
+                    .commit_batch(&stream, self.run, &self.mapping_hash, &batch)?;
                 self.counts.entry(entity.name).or_default().deleted += keys.len() as u64;
             }
         }
@@ -270,7 +299,11 @@ impl<'l> Loader<'l> {
     }
 
     /// Flush, apply snapshot deletes when allowed, and close the target.
-    pub fn finish(mut self, mode: LoadMode, deletes_allowed: bool) -> Result<BTreeMap<&'static str, RunCounts>, PipelineError> {
+    pub fn finish(
+        mut self,
+        mode: LoadMode,
+        deletes_allowed: bool,
+    ) -> Result<BTreeMap<&'static str, RunCounts>, PipelineError> {
         self.flush()?;
         if mode == LoadMode::Snapshot && deletes_allowed {
             self.delete_unseen()?;

@@ -93,12 +93,19 @@ pub struct ReasonTally(BTreeMap<(String, String, String), u64>);
 impl ReasonTally {
     pub fn add(&mut self, r: &Reject) {
         for reason in &r.reasons {
-            *self.0.entry((r.entity.clone(), reason.field.clone(), reason.rule.clone())).or_default() += 1;
+            *self
+                .0
+                .entry((r.entity.clone(), reason.field.clone(), reason.rule.clone()))
+                .or_default() += 1;
         }
     }
 
     pub fn top(&self, n: usize) -> Vec<(String, String, String, u64)> {
-        let mut v: Vec<_> = self.0.iter().map(|((e, f, r), c)| (e.clone(), f.clone(), r.clone(), *c)).collect();
+        let mut v: Vec<_> = self
+            .0
+            .iter()
+            .map(|((e, f, r), c)| (e.clone(), f.clone(), r.clone(), *c))
+            .collect();
         v.sort_by(|a, b| b.3.cmp(&a.3).then_with(|| a.cmp(b)));
         v.truncate(n);
         v
@@ -107,11 +114,26 @@ impl ReasonTally {
 
 /// A reject for a row that could not be split into the header's columns.
 pub fn ragged_reject(err: &SourceError, entity: &str) -> Option<Reject> {
-    let SourceError::Ragged { path, line, row, found, expected, values } = err else { return None };
+    let SourceError::Ragged {
+        path,
+        line,
+        row,
+        found,
+        expected,
+        values,
+    } = err
+    else {
+        return None;
+    };
     Some(Reject {
         entity: entity.to_string(),
         key: None,
-        lineage: crate::model::Lineage { source: path.as_str().into(), locator: None, row: *row, line: *line },
+        lineage: crate::model::Lineage {
+            source: path.as_str().into(),
+            locator: None,
+            row: *row,
+            line: *line,
+        },
         reasons: vec![Reason {
             field: "*".into(),
             rule: "malformed_row".into(),
@@ -143,16 +165,25 @@ pub fn threshold_crossed(job: &LoadedJob, read: u64, rejected: u64) -> Option<St
     if let Some(pct) = j.max_reject_percent
         && read > 0
     {
-        let actual = rust_decimal::Decimal::from(rejected) * rust_decimal::Decimal::from(100) / rust_decimal::Decimal::from(read);
+        let actual = rust_decimal::Decimal::from(rejected) * rust_decimal::Decimal::from(100)
+            / rust_decimal::Decimal::from(read);
         if actual > pct {
-            return Some(format!("{}% of rows rejected, the job allows {pct}% (max_reject_percent)", actual.round_dp(2)));
+            return Some(format!(
+                "{}% of rows rejected, the job allows {pct}% (max_reject_percent)",
+                actual.round_dp(2)
+            ));
         }
     }
     None
 }
 
 /// `opsync run`: extract, transform and load in one streaming pass.
-pub fn run_job(job: &LoadedJob, ledger: &mut Ledger, opts: &RunOptions, obs: &dyn Observer) -> Result<Summary, PipelineError> {
+pub fn run_job(
+    job: &LoadedJob,
+    ledger: &mut Ledger,
+    opts: &RunOptions,
+    obs: &dyn Observer,
+) -> Result<Summary, PipelineError> {
     let started = Instant::now();
     let _lock = ledger.lock_job(&job.name)?;
     let run_id = ledger.start_run(&RunStart {
@@ -170,7 +201,13 @@ pub fn run_job(job: &LoadedJob, ledger: &mut Ledger, opts: &RunOptions, obs: &dy
     match result {
         Ok(mut summary) => {
             summary.elapsed = started.elapsed();
-            ledger.finish_run(run_id, summary.status, &summary.counts, &summary.warnings, summary.threshold.as_deref())?;
+            ledger.finish_run(
+                run_id,
+                summary.status,
+                &summary.counts,
+                &summary.warnings,
+                summary.threshold.as_deref(),
+            )?;
             Ok(summary)
         }
         Err(e) => {
@@ -191,7 +228,13 @@ fn run_inner(
     counts: &mut RunCounts,
 ) -> Result<Summary, PipelineError> {
     let (mapping, mut source, binding) = open_and_bind(job)?;
-    ledger.store_mapping(&job.mapping.hash, &job.mapping.path.display().to_string(), &mapping.version, &job.mapping.text, run_id)?;
+    ledger.store_mapping(
+        &job.mapping.hash,
+        &job.mapping.path.display().to_string(),
+        &mapping.version,
+        &job.mapping.text,
+        run_id,
+    )?;
     if !mapping.json {
         if let Some(previous) = ledger.job_columns(&job.name)? {
             let new: Vec<&String> = binding.header.iter().filter(|h| !previous.contains(h)).collect();
@@ -210,7 +253,14 @@ fn run_inner(
     let target = target::open(job.target(), job.dir())?;
     let entities: Vec<_> = mapping.entities.iter().map(|e| e.entity).collect();
     let first_entity = entities.first().map(|e| e.name).unwrap_or("*");
-    let mut loader = Loader::new(ledger, target, &entities, run_id, &job.mapping.hash, target::batch_size(job.target()))?;
+    let mut loader = Loader::new(
+        ledger,
+        target,
+        &entities,
+        run_id,
+        &job.mapping.hash,
+        target::batch_size(job.target()),
+    )?;
     let target_id = loader.target_id().to_string();
     let mut misses = MissCounter::default();
     let mut tally = ReasonTally::default();
@@ -289,11 +339,18 @@ fn run_inner(
     Ok(Summary {
         run_id,
         job: job.name.clone(),
-        status: if threshold.is_some() { RunStatus::RejectsExceeded } else { RunStatus::Succeeded },
+        status: if threshold.is_some() {
+            RunStatus::RejectsExceeded
+        } else {
+            RunStatus::Succeeded
+        },
         counts: counts.clone(),
         per_entity,
         warnings: warnings.clone(),
-        misses: miss_list.into_iter().map(|(t, c, n)| (t.to_string(), c.to_string(), n)).collect(),
+        misses: miss_list
+            .into_iter()
+            .map(|(t, c, n)| (t.to_string(), c.to_string(), n))
+            .collect(),
         reject_reasons: tally.top(10),
         target: target_id,
         elapsed: Duration::ZERO,

@@ -28,7 +28,9 @@ impl CsvReader {
     pub fn open(config: &CsvSource, path: &Path, name: Arc<str>) -> Result<Self, SourceError> {
         let (decoder, bytes) = open_decoded(path, config.encoding.as_deref())?;
         if !config.delimiter.is_ascii() || !config.quote.is_ascii() {
-            return Err(SourceError::Config("delimiter and quote must be ASCII characters".into()));
+            return Err(SourceError::Config(
+                "delimiter and quote must be ASCII characters".into(),
+            ));
         }
         let reader = ReaderBuilder::new()
             .has_headers(false)
@@ -49,12 +51,16 @@ impl CsvReader {
         };
         for _ in 0..config.skip_rows {
             if !me.read_raw()? {
-                return Err(SourceError::Empty { path: me.name.to_string() });
+                return Err(SourceError::Empty {
+                    path: me.name.to_string(),
+                });
             }
         }
         if config.header {
             if !me.read_raw()? {
-                return Err(SourceError::Empty { path: me.name.to_string() });
+                return Err(SourceError::Empty {
+                    path: me.name.to_string(),
+                });
             }
             let line = me.line();
             me.columns = me
@@ -66,7 +72,9 @@ impl CsvReader {
             me.columns = config.columns.clone();
         } else {
             if !me.read_raw()? {
-                return Err(SourceError::Empty { path: me.name.to_string() });
+                return Err(SourceError::Empty {
+                    path: me.name.to_string(),
+                });
             }
             me.columns = (1..=me.record.len()).map(|i| format!("column_{i}")).collect();
             me.pending = Some(me.record.clone());
@@ -75,7 +83,9 @@ impl CsvReader {
     }
 
     fn read_raw(&mut self) -> Result<bool, SourceError> {
-        self.reader.read_byte_record(&mut self.record).map_err(|e| self.csv_error(e))
+        self.reader
+            .read_byte_record(&mut self.record)
+            .map_err(|e| self.csv_error(e))
     }
 
     fn line(&self) -> u64 {
@@ -97,14 +107,21 @@ impl CsvReader {
     fn csv_error(&self, e: csv::Error) -> SourceError {
         let line = e.position().map_or(0, |p| p.line());
         match e.into_kind() {
-            csv::ErrorKind::Io(source) => SourceError::Io { path: self.name.to_string(), source },
+            csv::ErrorKind::Io(source) => SourceError::Io {
+                path: self.name.to_string(),
+                source,
+            },
             csv::ErrorKind::Utf8 { .. } => SourceError::Encoding {
                 path: self.name.to_string(),
                 line,
                 encoding: self.encoding.clone(),
                 hint: String::new(),
             },
-            other => SourceError::Malformed { path: self.name.to_string(), line, message: format!("{other:?}") },
+            other => SourceError::Malformed {
+                path: self.name.to_string(),
+                line,
+                message: format!("{other:?}"),
+            },
         }
     }
 }
@@ -129,7 +146,11 @@ impl Source for CsvReader {
         }
         self.row += 1;
         let line = self.line();
-        let values: Vec<String> = self.record.iter().map(|f| self.text(f, line)).collect::<Result<_, _>>()?;
+        let values: Vec<String> = self
+            .record
+            .iter()
+            .map(|f| self.text(f, line))
+            .collect::<Result<_, _>>()?;
         if values.len() != self.columns.len() {
             // A quoted field that swallowed line breaks and then the wrong number of fields is an
             // unbalanced quote: everything after it is in doubt, so the run stops here.
@@ -157,7 +178,12 @@ impl Source for CsvReader {
         }
         Ok(Some(RawRecord {
             values: RawValues::Row(values),
-            lineage: Lineage { source: self.name.clone(), locator: None, row: self.row, line },
+            lineage: Lineage {
+                source: self.name.clone(),
+                locator: None,
+                row: self.row,
+                line,
+            },
         }))
     }
 

@@ -44,13 +44,29 @@ pub enum SourceError {
     Malformed { path: String, line: u64, message: String },
     /// A row with a different number of fields than the header; the rest of the file is readable.
     #[error("{path}:{line}: row has {found} fields, the header has {expected}")]
-    Ragged { path: String, line: u64, row: u64, found: usize, expected: usize, values: Vec<String> },
+    Ragged {
+        path: String,
+        line: u64,
+        row: u64,
+        found: usize,
+        expected: usize,
+        values: Vec<String>,
+    },
     #[error("{path}:{line}: text is not valid {encoding}{hint}")]
-    Encoding { path: String, line: u64, encoding: String, hint: String },
+    Encoding {
+        path: String,
+        line: u64,
+        encoding: String,
+        hint: String,
+    },
     #[error("{path}: {message}")]
     Workbook { path: String, message: String },
     #[error("{path}: sheet {sheet} not found; sheets are: {available}")]
-    SheetNotFound { path: String, sheet: String, available: String },
+    SheetNotFound {
+        path: String,
+        sheet: String,
+        available: String,
+    },
     #[error("{path}: {message}")]
     Json { path: String, message: String },
     #[error("no file matches {pattern}")]
@@ -112,7 +128,10 @@ fn open_one(config: &SourceConfig, path: &Path) -> Result<Box<dyn Source>, Sourc
         SourceConfig::Csv(c) => Box::new(csv::CsvReader::open(c, path, name)?),
         SourceConfig::FixedWidth(c) => Box::new(fixed_width::FixedWidthReader::open(c, path, name)?),
         SourceConfig::Excel(_) | SourceConfig::Json(_) | SourceConfig::Jsonl(_) => {
-            return Err(SourceError::Config(format!("source kind {} is not available yet", config.kind())));
+            return Err(SourceError::Config(format!(
+                "source kind {} is not available yet",
+                config.kind()
+            )));
         }
     })
 }
@@ -137,7 +156,11 @@ impl Chain {
                 });
             }
         }
-        Ok(Chain { sources, current: 0, done_bytes: 0 })
+        Ok(Chain {
+            sources,
+            current: 0,
+            done_bytes: 0,
+        })
     }
 }
 
