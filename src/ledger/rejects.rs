@@ -80,7 +80,9 @@ impl Ledger {
                 .query_row("SELECT max(run) FROM rejects", [], |r| r.get(0))
                 .map_err(|e| self.err(e))?,
         };
-        let Some(run) = run else { return Ok((None, Vec::new())) };
+        let Some(run) = run else {
+            return Ok((None, Vec::new()));
+        };
         let mut stmt = self
             .conn
             .prepare(

@@ -167,7 +167,9 @@ impl Mapping {
         let mut reasons: Vec<Reason> = Vec::new();
         for f in &plan.fields {
             let field = &entity.fields[f.index];
-            let shown = |v: &str| if f.sensitive { MASK.to_string() } else { v.to_string() };
+            let shown = |v: &str| {
+                if f.sensitive { MASK.to_string() } else { v.to_string() }
+            };
             let mut v = match &f.input {
                 Input::Slot(s) => text_value(&slots[*s]),
                 Input::Const(k) => Value::Text(k.clone()),

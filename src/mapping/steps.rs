@@ -28,15 +28,15 @@ pub enum Kind {
 impl Kind {
     /// Whether a value of this kind can fill a field of type `ty`.
     pub fn fits(self, ty: FieldType) -> bool {
-        match (self, ty) {
-            (Kind::Any | Kind::Text, _) => true,
-            (Kind::Decimal, FieldType::Decimal { .. }) => true,
-            (Kind::Integer, FieldType::Integer | FieldType::Decimal { .. }) => true,
-            (Kind::Instant, FieldType::Date | FieldType::Timestamp) => true,
-            (Kind::Boolean, FieldType::Boolean) => true,
-            (_, FieldType::String) => true,
-            _ => false,
-        }
+        matches!(
+            (self, ty),
+            (Kind::Any | Kind::Text, _)
+                | (Kind::Decimal, FieldType::Decimal { .. })
+                | (Kind::Integer, FieldType::Integer | FieldType::Decimal { .. })
+                | (Kind::Instant, FieldType::Date | FieldType::Timestamp)
+                | (Kind::Boolean, FieldType::Boolean)
+                | (_, FieldType::String)
+        )
     }
 
     pub fn name(self) -> &'static str {
@@ -163,7 +163,9 @@ pub fn apply(step: &CStep, value: Value, cx: &mut StepContext<'_>) -> Result<Val
         _ => false,
     };
     match step {
-        CStep::Default(d) => return Ok(if is_empty { Value::Text(d.clone()) } else { value }),
+        CStep::Default(d) => {
+            return Ok(if is_empty { Value::Text(d.clone()) } else { value });
+        }
         CStep::Coalesce(slots) => {
             if !is_empty {
                 return Ok(value);
@@ -315,7 +317,9 @@ pub fn apply(step: &CStep, value: Value, cx: &mut StepContext<'_>) -> Result<Val
                 }
             }
         }
-        CStep::Default(_) | CStep::Coalesce(_) | CStep::Concat(..) | CStep::Expr(_) => unreachable!("handled above"),
+        CStep::Default(_) | CStep::Coalesce(_) | CStep::Concat(..) | CStep::Expr(_) => {
+            unreachable!("handled above")
+        }
     })
 }
 

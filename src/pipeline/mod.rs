@@ -299,7 +299,7 @@ fn run_inner(
                 }
             }
         }
-        if counts.read % 4096 == 0 {
+        if counts.read.is_multiple_of(4096) {
             obs.progress(source.bytes_read(), counts.read);
         }
     }

@@ -28,7 +28,7 @@ impl Format {
 }
 
 enum Writer {
-    Csv(csv::Writer<BufWriter<std::fs::File>>),
+    Csv(Box<csv::Writer<BufWriter<std::fs::File>>>),
     Jsonl(BufWriter<std::fs::File>),
 }
 
@@ -72,7 +72,7 @@ impl FileTarget {
                     let mut w = csv::Writer::from_writer(BufWriter::new(file));
                     w.write_record(e.fields.iter().map(|f| f.name))
                         .map_err(|x| TargetError::Other(format!("{}: {x}", tmp.display())))?;
-                    Writer::Csv(w)
+                    Writer::Csv(Box::new(w))
                 }
                 Format::Jsonl => Writer::Jsonl(BufWriter::new(file)),
             };
