@@ -73,11 +73,11 @@ impl Output {
             return;
         }
         let mut stderr = std::io::stderr().lock();
-        let _ = writeln!(stderr, "opsync: error: {err}");
+        let _ = writeln!(stderr, "opsync: error: {}", indent(&err.to_string(), "  "));
         for cause in err.chain().skip(1) {
             let text = cause.to_string();
             if !err.to_string().contains(&text) {
-                let _ = writeln!(stderr, "  caused by: {text}");
+                let _ = writeln!(stderr, "  caused by: {}", indent(&text, "    "));
             }
         }
     }
@@ -218,6 +218,11 @@ impl Observer for Output {
     fn warning(&self, message: &str) {
         self.warn(message);
     }
+}
+
+/// Indent every line after the first (multi-line causes such as a list of diagnostics).
+fn indent(text: &str, prefix: &str) -> String {
+    text.replace('\n', &format!("\n{prefix}"))
 }
 
 /// Print rows as a table, CSV or JSON (an array of objects with the header's names).

@@ -90,8 +90,13 @@ pub fn read_text(path: &Path) -> Result<String, ConfigError> {
 /// Deserialize TOML, turning a serde error into a placed diagnostic with a hint.
 pub fn parse_toml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Diagnostic> {
     toml::from_str(text).map_err(|e| {
-        let message = e.message().trim().to_string();
-        let hint = typo_hint(&message);
+        let full = e.message().trim().to_string();
+        let hint = typo_hint(&full);
+        // "unknown field `x`, expected one of ..." keeps its first clause; the hint names the fix.
+        let message = match (&hint, full.split_once(", expected")) {
+            (Some(_), Some((head, _))) => head.to_string(),
+            _ => full,
+        };
         Diagnostic::at(path, text, e.span(), message).with_hint_opt(hint)
     })
 }

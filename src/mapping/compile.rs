@@ -462,6 +462,7 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
         });
     }
     if !c.problems.is_empty() {
+        c.problems.sort_by_key(|d| (d.line, d.column));
         return Err(ConfigError(c.problems));
     }
     Ok(Mapping {

@@ -170,6 +170,7 @@ impl Mapping {
             positions.push(pos);
         }
         if !problems.is_empty() {
+            problems.sort_by_key(|d| (d.line, d.column));
             return Err(ConfigError(problems));
         }
         let mut sensitive = self.sensitive_columns.clone();
