@@ -284,7 +284,7 @@ fn a_file_in_an_unexpected_encoding_names_the_line_and_the_fix() {
     let d = Dir::new();
     d.write(
         "items.csv",
-        b"code,name,cost,gtin,uom\nA1,Gauze,1,,EA\nA2,Comp\xe9,1,,EA\n".to_vec(),
+        b"code,name,cost,gtin,uom\nA1,Gauze,1,,EA\nA2,Comp\xe9,1,,EA\n",
     );
     d.write("items.job.toml", item_job("items", "items.csv", "", ITEM_FIELDS));
     let o = d.run(&["run", "items.job.toml"]);
