@@ -175,6 +175,18 @@ impl Ledger {
         Ok(self.conn.last_insert_rowid())
     }
 
+    /// Mark runs of a job still recorded as running as interrupted. Called with the job's lock
+    /// held, so no such run is alive: it was killed or its machine stopped.
+    pub fn mark_interrupted(&self, job: &str) -> Result<usize, LedgerError> {
+        self.conn
+            .execute(
+                "UPDATE runs SET status = 'interrupted', error = 'the process ended without finishing the run' \
+                 WHERE job = ?1 AND status = 'running'",
+                [job],
+            )
+            .map_err(|e| self.err(e))
+    }
+
     /// Record the end of a run.
     pub fn finish_run(
         &self,

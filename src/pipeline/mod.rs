@@ -186,6 +186,7 @@ pub fn run_job(
 ) -> Result<Summary, PipelineError> {
     let started = Instant::now();
     let _lock = ledger.lock_job(&job.name)?;
+    let interrupted = ledger.mark_interrupted(&job.name)?;
     let run_id = ledger.start_run(&RunStart {
         job: job.name.clone(),
         command: "run".into(),
@@ -196,6 +197,12 @@ pub fn run_job(
         args: opts.args.clone(),
     })?;
     let mut warnings = Vec::new();
+    if interrupted > 0 {
+        let w =
+            format!("{interrupted} earlier run(s) of this job ended without finishing; this run completes their work");
+        obs.warning(&w);
+        warnings.push(w);
+    }
     let mut counts = RunCounts::default();
     let result = run_inner(job, ledger, run_id, opts, obs, &mut warnings, &mut counts);
     match result {
