@@ -6,7 +6,10 @@
 
 mod csv;
 mod encoding;
+mod excel;
 mod fixed_width;
+mod json;
+mod raw_jsonl;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,6 +20,9 @@ use crate::config::SourceConfig;
 use crate::model::RawRecord;
 
 pub use encoding::{Decoder, resolve_encoding};
+pub use excel::MAX_UNPACKED_BYTES;
+pub use json::{DEFAULT_RECORDS, compile_path};
+pub use raw_jsonl::raw_to_json;
 
 /// A reader of raw records.
 pub trait Source {
@@ -127,13 +133,16 @@ fn open_one(config: &SourceConfig, path: &Path) -> Result<Box<dyn Source>, Sourc
     Ok(match config {
         SourceConfig::Csv(c) => Box::new(csv::CsvReader::open(c, path, name)?),
         SourceConfig::FixedWidth(c) => Box::new(fixed_width::FixedWidthReader::open(c, path, name)?),
-        SourceConfig::Excel(_) | SourceConfig::Json(_) | SourceConfig::Jsonl(_) => {
-            return Err(SourceError::Config(format!(
-                "source kind {} is not available yet",
-                config.kind()
-            )));
-        }
+        SourceConfig::Excel(c) => Box::new(excel::ExcelReader::open(c, path, name)?),
+        SourceConfig::Json(c) => Box::new(json::JsonDocument::open(c, path, name)?),
+        SourceConfig::Jsonl(c) => Box::new(json::JsonLines::open(c, path, name)?),
     })
+}
+
+/// Read the raw-record JSON Lines that `opsync extract` writes (`-` for standard input); records
+/// keep the lineage of the file they were first read from. See [`raw_to_json`] for the format.
+pub fn open_raw_jsonl(path: &Path) -> Result<Box<dyn Source>, SourceError> {
+    Ok(Box::new(raw_jsonl::RawJsonlReader::open(path)?))
 }
 
 /// Several files of one glob read one after the other; all must share the first file's header.
