@@ -84,6 +84,8 @@ impl Compiler<'_> {
     fn lookup(&mut self, name: &str, span: &Range<usize>) -> Option<Arc<Lookup>> {
         match self.lookups.get(name) {
             Some(l) => Some(l.clone()),
+            // Declared, but its file could not be loaded: that problem is already reported.
+            None if self.m.file.lookups.contains_key(name) => None,
             None => {
                 let known: Vec<String> = self.lookups.keys().cloned().collect();
                 let hint = closest(name, known.iter().map(String::as_str)).map(|c| format!("did you mean {c:?}?"));
