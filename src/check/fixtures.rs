@@ -80,8 +80,11 @@ pub fn run_fixtures(files: &[PathBuf]) -> TestRun {
     }
 }
 
+/// Problems as lines to show, in the order of the files' text.
 fn problem_lines(e: &ConfigError) -> Vec<String> {
-    e.0.iter().map(ToString::to_string).collect()
+    let mut problems: Vec<_> = e.0.iter().collect();
+    problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    problems.iter().map(ToString::to_string).collect()
 }
 
 fn load_failure(e: &ConfigError) -> Vec<CaseResult> {

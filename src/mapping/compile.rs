@@ -400,8 +400,10 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
                 }
             }
             if !kind.fits(field.ty) {
+                // The last step decides what the field receives: point at it.
+                let at = f.steps.last().map_or(span.clone(), |s| s.span());
                 c.problem(
-                    Some(span.clone()),
+                    Some(at),
                     format!(
                         "field {} is {} but its steps produce {}",
                         field.name,
