@@ -26,6 +26,7 @@ pub const LOAD_CASE: &str = "(loading the file)";
 /// One fixture case: passed when it has no failures.
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseResult {
+    /// The case's `name`.
     pub name: String,
     /// What differed, one entry per difference, ready to show.
     pub failures: Vec<String>,
@@ -41,13 +42,16 @@ impl CaseResult {
 /// The cases of one file, in the order declared.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileCases {
+    /// The file as named on the command line (or found below a folder).
     pub path: PathBuf,
+    /// Its cases; none when it declares none.
     pub cases: Vec<CaseResult>,
 }
 
 /// The outcome of `opsync test`.
 #[derive(Debug, Clone, Serialize)]
 pub struct TestRun {
+    /// Every file tested, in order.
     pub files: Vec<FileCases>,
 }
 

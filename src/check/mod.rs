@@ -34,7 +34,9 @@ pub enum CheckError {
     /// A folder could not be read.
     #[error("{}: {source}", path.display())]
     Io {
+        /// The folder.
         path: PathBuf,
+        /// What the system said.
         #[source]
         source: std::io::Error,
     },

@@ -14,8 +14,10 @@ use crate::config::Diagnostic;
 /// Why a report could not be rendered.
 #[derive(Debug, Error)]
 pub enum ReportError {
+    /// The JSON writer failed.
     #[error("cannot write the JSON report: {0}")]
     Json(#[from] serde_json::Error),
+    /// The JUnit writer failed.
     #[error("cannot write the JUnit report: {0}")]
     Junit(#[from] quick_junit::SerializeError),
 }

@@ -18,15 +18,18 @@ use crate::mapping::compile;
 /// One checked file and the problems placed in it.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckedFile {
+    /// The file as named on the command line (or found below a folder).
     pub path: PathBuf,
     /// `job`, `mapping`, or `unreadable`.
     pub kind: &'static str,
+    /// Problems placed in this file (or in a file it refers to that is not checked itself).
     pub problems: Vec<Diagnostic>,
 }
 
 /// The outcome of `opsync validate`: the files in the order checked.
 #[derive(Debug, Clone, Serialize)]
 pub struct Validation {
+    /// Every file checked, in order.
     pub files: Vec<CheckedFile>,
 }
 

@@ -1,5 +1,6 @@
 //! `opsync test [PATH...]`: run the fixture cases declared in mapping and job files.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use super::UsageError;
@@ -17,6 +18,7 @@ pub fn run(out: &Output, paths: &[PathBuf], format: CheckFormat) -> anyhow::Resu
         CheckFormat::Json => report::test_json(&run)?,
         CheckFormat::Junit => report::test_junit(&run)?,
     };
-    print!("{text}");
+    // A closed pipe (`| head`) is an error to report, not a panic.
+    std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(if run.failed() == 0 { 0 } else { 2 })
 }

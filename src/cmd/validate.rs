@@ -1,5 +1,6 @@
 //! `opsync validate [PATH...]`: check job and mapping files without data, network or ledger.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use super::UsageError;
@@ -16,6 +17,7 @@ pub fn run(_out: &Output, paths: &[PathBuf], format: CheckFormat) -> anyhow::Res
         CheckFormat::Json => report::validate_json(&validation)?,
         CheckFormat::Junit => report::validate_junit(&validation)?,
     };
-    print!("{text}");
+    // A closed pipe (`| head`) is an error to report, not a panic.
+    std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(if validation.is_ok() { 0 } else { 2 })
 }
