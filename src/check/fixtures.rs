@@ -127,7 +127,7 @@ fn file_cases(path: &Path) -> Vec<CaseResult> {
                     };
                     run_cases(compile(&job.mapping, job.source().is_json()), tests)
                 }
-                Err(e) => run_cases(Err(e), &file.tests),
+                Err(e) => fail_all(&file.tests, "the job does not load:", &e),
             }
         }
     }
@@ -136,18 +136,21 @@ fn file_cases(path: &Path) -> Vec<CaseResult> {
 fn run_cases(mapping: Result<Mapping, ConfigError>, cases: &[TestCase]) -> Vec<CaseResult> {
     match mapping {
         Ok(m) => cases.iter().map(|c| run_case(&m, c)).collect(),
-        Err(e) => {
-            let mut failures = vec!["the mapping does not compile:".to_string()];
-            failures.extend(problem_lines(&e));
-            cases
-                .iter()
-                .map(|c| CaseResult {
-                    name: c.name.clone(),
-                    failures: failures.clone(),
-                })
-                .collect()
-        }
+        Err(e) => fail_all(cases, "the mapping does not compile:", &e),
     }
+}
+
+/// Every case failed by the same problems, under a heading.
+fn fail_all(cases: &[TestCase], heading: &str, e: &ConfigError) -> Vec<CaseResult> {
+    let mut failures = vec![heading.to_string()];
+    failures.extend(problem_lines(e));
+    cases
+        .iter()
+        .map(|c| CaseResult {
+            name: c.name.clone(),
+            failures: failures.clone(),
+        })
+        .collect()
 }
 
 /// Run one case through a compiled mapping and compare.
