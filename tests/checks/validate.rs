@@ -17,8 +17,7 @@ fn bad(file: &str) -> String {
 fn unknown_key_is_placed_with_did_you_mean() {
     assert_eq!(
         bad("unknown_key.toml"),
-        "tests/fixtures/checks/bad/unknown_key.toml:8:1: error: unknown field `form`, expected one of `from`, \
-         `from_index`, `const`, `expr`, `steps`, `validate`, `sensitive`\n  hint: did you mean `from`?\n\
+        "tests/fixtures/checks/bad/unknown_key.toml:8:1: error: unknown field `form`\n  hint: did you mean `from`?\n\
          validate: 1 file, 1 problem\n"
     );
 }
@@ -27,9 +26,8 @@ fn unknown_key_is_placed_with_did_you_mean() {
 fn unknown_key_in_the_source_table_is_placed_at_the_key() {
     assert_eq!(
         bad("job_typo.toml"),
-        "tests/fixtures/checks/bad/job_typo.toml:9:1: error: unknown field `dlimiter`, expected one of `path`, \
-         `delimiter`, `quote`, `header`, `columns`, `skip_rows`, `encoding`\n  hint: did you mean `delimiter`?\n\
-         validate: 1 file, 1 problem\n"
+        "tests/fixtures/checks/bad/job_typo.toml:9:1: error: unknown field `dlimiter`\n  hint: did you mean \
+         `delimiter`?\nvalidate: 1 file, 1 problem\n"
     );
 }
 
