@@ -7,6 +7,7 @@ pub mod diagnostic;
 pub mod job;
 pub mod mapping;
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -92,13 +93,55 @@ pub fn parse_toml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Dia
     toml::from_str(text).map_err(|e| {
         let full = e.message().trim().to_string();
         let hint = typo_hint(&full);
+        let span = e
+            .span()
+            .map(|span| unknown_key_span(text, &full, &span).unwrap_or(span));
         // "unknown field `x`, expected one of ..." keeps its first clause; the hint names the fix.
         let message = match (&hint, full.split_once(", expected")) {
             (Some(_), Some((head, _))) => head.to_string(),
             _ => full,
         };
-        Diagnostic::at(path, text, e.span(), message).with_hint_opt(hint)
+        Diagnostic::at(path, text, span, message).with_hint_opt(hint)
     })
+}
+
+/// serde loses the place of an unknown key inside an internally tagged table (`[source]`,
+/// `[target]`, a step): the error points at the whole table. Find the key's own place in it.
+fn unknown_key_span(text: &str, message: &str, span: &Range<usize>) -> Option<Range<usize>> {
+    let key = message.strip_prefix("unknown field `")?.split('`').next()?;
+    let table = text.get(span.clone())?;
+    let is_key_at = |line: &str| {
+        line.strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with(['=', '.']))
+    };
+    if table.starts_with('{') {
+        // An inline table: the key follows `{` or `,`.
+        let at = table
+            .match_indices(key)
+            .map(|(i, _)| i)
+            .find(|&i| table[..i].trim_end().ends_with(['{', ',']) && is_key_at(&table[i..]))?;
+        return Some(span.start + at..span.start + at + key.len());
+    }
+    let name = table.strip_prefix('[')?.trim_matches(['[', ']', ' ']);
+    let mut offset = span.end;
+    for line in text[span.end..].split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if let Some(header) = trimmed.strip_prefix('[') {
+            // Sub-tables (`[[source.columns]]`) still belong to the table; any other header ends it.
+            if !header
+                .trim_start_matches('[')
+                .trim_start()
+                .starts_with(&format!("{name}."))
+            {
+                return None;
+            }
+        } else if is_key_at(trimmed) {
+            let start = offset + (line.len() - trimmed.len());
+            return Some(start..start + key.len());
+        }
+        offset += line.len();
+    }
+    None
 }
 
 /// "did you mean" for serde's "unknown field `x`, expected one of `a`, `b`" messages.
@@ -216,6 +259,22 @@ mod tests {
     fn typo_hint_names_the_closest_key() {
         let msg = "unknown field `dlimiter`, expected one of `path`, `delimiter`, `quote`";
         assert_eq!(typo_hint(msg).as_deref(), Some("did you mean `delimiter`?"));
+    }
+
+    #[test]
+    fn unknown_key_in_a_tagged_table_is_placed_at_the_key() {
+        let text = "mapping = \"m.toml\"\n[job]\nname = \"x\"\n[source]\nkind = \"csv\"\npath = \"a.csv\"\n\
+                    dlimiter = \";\"\n[target]\nkind = \"sqlite\"\npath = \"t.db\"\n";
+        let err = parse_toml::<JobFile>(Path::new("j.toml"), text).unwrap_err();
+        assert_eq!((err.line, err.column), (7, 1), "{err}");
+        let inline = text.replace("[source]\nkind = \"csv\"\npath = \"a.csv\"\ndlimiter = \";\"\n", "");
+        let inline = format!("source = {{ kind = \"csv\", path = \"a.csv\", dlimiter = \";\" }}\n{inline}");
+        let err = parse_toml::<JobFile>(Path::new("j.toml"), &inline).unwrap_err();
+        assert_eq!((err.line, err.column), (1, 42), "{err}");
+        let columns = "mapping = \"m.toml\"\n[job]\nname = \"x\"\n[source]\nkind = \"fixed_width\"\npath = \"a\"\n\
+                       [[source.columns]]\nname = \"A\"\nstart = 1\nlenght = 2\n[target]\nkind = \"csv\"\ndir = \"o\"\n";
+        let err = parse_toml::<JobFile>(Path::new("j.toml"), columns).unwrap_err();
+        assert_eq!((err.line, err.column), (10, 1), "{err}");
     }
 
     #[test]

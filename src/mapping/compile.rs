@@ -84,6 +84,8 @@ impl Compiler<'_> {
     fn lookup(&mut self, name: &str, span: &Range<usize>) -> Option<Arc<Lookup>> {
         match self.lookups.get(name) {
             Some(l) => Some(l.clone()),
+            // Declared, but its file could not be loaded: that problem is already reported.
+            None if self.m.file.lookups.contains_key(name) => None,
             None => {
                 let known: Vec<String> = self.lookups.keys().cloned().collect();
                 let hint = closest(name, known.iter().map(String::as_str)).map(|c| format!("did you mean {c:?}?"));
@@ -398,8 +400,10 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
                 }
             }
             if !kind.fits(field.ty) {
+                // The last step decides what the field receives: point at it.
+                let at = f.steps.last().map_or(span.clone(), |s| s.span());
                 c.problem(
-                    Some(span.clone()),
+                    Some(at),
                     format!(
                         "field {} is {} but its steps produce {}",
                         field.name,
