@@ -15,4 +15,5 @@ pub mod target;
 pub mod pipeline;
 pub mod cli;
 pub mod cmd;
+pub mod inspect;
 pub mod output;
