@@ -36,41 +36,75 @@ pub fn run(
         ))
         .into());
     }
-    let options = InspectOptions { sheet: sheet.map(str::to_string), encoding: encoding.map(str::to_string), rows };
+    let options = InspectOptions {
+        sheet: sheet.map(str::to_string),
+        encoding: encoding.map(str::to_string),
+        rows,
+    };
     let inspection = inspect(file, &options).map_err(|e| {
-        if e.is_usage() { anyhow::Error::new(UsageError(e.to_string())) } else { anyhow::Error::new(e) }
+        if e.is_usage() {
+            anyhow::Error::new(UsageError(e.to_string()))
+        } else {
+            anyhow::Error::new(e)
+        }
     })?;
-    println!("{}", header_line(&inspection));
+    let mut head = header_line(&inspection) + "\n";
     for note in &inspection.notes {
-        println!("note: {note}");
+        head.push_str(&format!("note: {note}\n"));
     }
-    print_rows(TableFormat::Table, &["#", "column", "type", "empty", "distinct", "max len", "samples", "maps to"], &table(&inspection))?;
+    emit(&head)?;
+    print_rows(
+        TableFormat::Table,
+        &[
+            "#", "column", "type", "empty", "distinct", "max len", "samples", "maps to",
+        ],
+        &table(&inspection),
+    )?;
     let mapping_name = match mapping_out {
-        Some(m) => m.file_name().map_or_else(|| m.display().to_string(), |f| f.to_string_lossy().to_string()),
+        Some(m) => m.file_name().map_or_else(
+            || m.display().to_string(),
+            |f| f.to_string_lossy().to_string(),
+        ),
         None => format!("{}.mapping.toml", job_name(&inspection)),
     };
     let mapping = starter_mapping(&inspection, &mapping_name);
     match mapping_out {
-        None => {
-            println!();
-            print!("{mapping}");
-        }
+        None => emit(&format!("\n{mapping}"))?,
         Some(m) => {
             let mut f = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .open(m)
                 .with_context(|| format!("cannot create {}", m.display()))?;
-            f.write_all(mapping.as_bytes()).with_context(|| format!("cannot write {}", m.display()))?;
-            let entity = inspection.guess.as_ref().map_or("no entity", |g| g.entity.name);
-            println!("\nstarter mapping ({entity}) written to {}", m.display());
+            f.write_all(mapping.as_bytes())
+                .with_context(|| format!("cannot write {}", m.display()))?;
+            let entity = inspection
+                .guess
+                .as_ref()
+                .map_or("no entity", |g| g.entity.name);
+            emit(&format!(
+                "\nstarter mapping ({entity}) written to {}\n",
+                m.display()
+            ))?;
         }
     }
     Ok(0)
 }
 
+/// Write to standard output; a closed pipe (`| head`) is an error, not a panic.
+fn emit(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
 fn header_line(i: &Inspection) -> String {
-    let rows = format!("{} {} scanned", i.rows, if i.source.is_json() { "records" } else { "rows" });
+    let unit = if i.source.is_json() { "record" } else { "row" };
+    let rows = format!(
+        "{} {unit}{} scanned",
+        i.rows,
+        if i.rows == 1 { "" } else { "s" }
+    );
     let detail = match (&i.source, &i.layout) {
         (SourceConfig::Csv(_), Some(l)) => format!(
             "encoding {}, delimiter {}, line endings {}, header row: {}",
@@ -85,11 +119,24 @@ fn header_line(i: &Inspection) -> String {
             None => format!("first sheet, header row {}", x.header_row),
         },
         (SourceConfig::Json(j) | SourceConfig::Jsonl(j), _) => {
-            format!("records {}", j.records.as_deref().unwrap_or(if i.source.kind() == "json" { "$[*]" } else { "$" }))
+            format!(
+                "records {}",
+                j.records
+                    .as_deref()
+                    .unwrap_or(if i.source.kind() == "json" {
+                        "$[*]"
+                    } else {
+                        "$"
+                    })
+            )
         }
         _ => String::new(),
     };
-    format!("{}: {}, {detail}, {rows}", i.path.display(), i.source.kind())
+    format!(
+        "{}: {}, {detail}, {rows}",
+        i.path.display(),
+        i.source.kind()
+    )
 }
 
 fn table(i: &Inspection) -> Vec<Vec<String>> {
@@ -110,7 +157,11 @@ fn table(i: &Inspection) -> Vec<Vec<String>> {
                 c.empty.to_string(),
                 c.distinct_label(),
                 c.max_len.to_string(),
-                c.samples.iter().map(|s| shorten(s)).collect::<Vec<_>>().join(" | "),
+                c.samples
+                    .iter()
+                    .map(|s| shorten(s))
+                    .collect::<Vec<_>>()
+                    .join(" | "),
                 field,
             ]
         })
@@ -119,7 +170,10 @@ fn table(i: &Inspection) -> Vec<Vec<String>> {
 
 /// A sample cut to [`SAMPLE_WIDTH`] characters, on one line.
 fn shorten(s: &str) -> String {
-    let one_line: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let one_line: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     if one_line.chars().count() <= SAMPLE_WIDTH {
         return one_line;
     }

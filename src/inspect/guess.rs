@@ -13,6 +13,7 @@ use crate::model::{ENTITIES, Entity, FieldType};
 use super::profile::{ColumnSummary, InferredType};
 
 /// Other names of a field: `(entity or "*" for any, field, normalized names)`.
+#[rustfmt::skip]
 const SYNONYMS: &[(&str, &str, &[&str])] = &[
     ("item", "item_id", &["product_code", "sku", "item_number", "item_no", "item_code", "product_id", "product_number", "material_number", "code"]),
     ("item", "description", &["name", "product_name", "item_name", "item_description", "product_description"]),
@@ -84,6 +85,7 @@ const SYNONYMS: &[(&str, &str, &[&str])] = &[
 ];
 
 /// Words in a file's name that point at an entity (`products.csv` -> item).
+#[rustfmt::skip]
 const FILE_WORDS: &[(&str, &[&str])] = &[
     ("item", &["item", "product", "catalog", "material"]),
     ("supplier", &["supplier", "vendor"]),
@@ -129,12 +131,20 @@ pub struct EntityGuess {
 impl EntityGuess {
     /// The column matched to a field, if any.
     pub fn column_of(&self, field: &str) -> Option<usize> {
-        self.fields.iter().find(|m| m.field == field).map(|m| m.column)
+        self.fields
+            .iter()
+            .find(|m| m.field == field)
+            .map(|m| m.column)
     }
 
     /// Required fields (key included) that no column fills.
     pub fn missing_required(&self) -> Vec<&'static str> {
-        self.entity.fields.iter().filter(|f| f.required && self.column_of(f.name).is_none()).map(|f| f.name).collect()
+        self.entity
+            .fields
+            .iter()
+            .filter(|f| f.required && self.column_of(f.name).is_none())
+            .map(|f| f.name)
+            .collect()
     }
 }
 
@@ -145,7 +155,8 @@ pub fn normalize(name: &str) -> String {
     let mut prev: Option<char> = None;
     for c in name.trim().chars() {
         if c.is_alphanumeric() {
-            let camel_break = c.is_uppercase() && prev.is_some_and(|p| p.is_lowercase() || p.is_ascii_digit());
+            let camel_break =
+                c.is_uppercase() && prev.is_some_and(|p| p.is_lowercase() || p.is_ascii_digit());
             if camel_break && !out.ends_with('_') {
                 out.push('_');
             }
@@ -176,14 +187,19 @@ fn name_score(entity: &Entity, field: &str, column: &str) -> f64 {
     if synonyms(entity.name, field).any(|s| s == column) {
         return 0.95;
     }
-    let single_key = entity.key_fields().count() == 1 && entity.key_fields().any(|(_, f)| f.name == field);
+    let single_key =
+        entity.key_fields().count() == 1 && entity.key_fields().any(|(_, f)| f.name == field);
     if single_key && column == "id" {
         return GENERIC_ID;
     }
     let best = synonyms(entity.name, field)
         .map(|s| strsim::jaro_winkler(s, column))
         .fold(strsim::jaro_winkler(field, column), f64::max);
-    if best >= FUZZY_THRESHOLD { 0.8 * best } else { 0.0 }
+    if best >= FUZZY_THRESHOLD {
+        0.8 * best
+    } else {
+        0.0
+    }
 }
 
 /// How well a column's values fit a field's type: 1 fits, less is doubtful.
@@ -202,41 +218,70 @@ fn type_fit(ty: &InferredType, field: FieldType) -> f64 {
     }
 }
 
-fn guess_one(entity: &'static Entity, columns: &[ColumnSummary], normalized: &[String], file_stem: &str) -> EntityGuess {
+fn guess_one(
+    entity: &'static Entity,
+    columns: &[ColumnSummary],
+    normalized: &[String],
+    file_stem: &str,
+) -> EntityGuess {
     let mut candidates = Vec::new();
     for f in entity.fields {
         for (i, (col, name)) in columns.iter().zip(normalized).enumerate() {
             let score = name_score(entity, f.name, name) * type_fit(&col.ty, f.ty);
             if score >= 0.3 {
-                candidates.push(FieldMatch { field: f.name, column: i, score });
+                candidates.push(FieldMatch {
+                    field: f.name,
+                    column: i,
+                    score,
+                });
             }
         }
     }
     candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
     let mut fields: Vec<FieldMatch> = Vec::new();
     for c in candidates {
-        if !fields.iter().any(|m| m.field == c.field || m.column == c.column) {
+        if !fields
+            .iter()
+            .any(|m| m.field == c.field || m.column == c.column)
+        {
             fields.push(c);
         }
     }
     fields.sort_by_key(|m| entity.field_index(m.field));
     let mut score: f64 = fields
         .iter()
-        .map(|m| if entity.fields.iter().any(|f| f.name == m.field && f.key) { 2.0 * m.score } else { m.score })
+        .map(|m| {
+            if entity.fields.iter().any(|f| f.name == m.field && f.key) {
+                2.0 * m.score
+            } else {
+                m.score
+            }
+        })
         .sum();
-    let words = FILE_WORDS.iter().find(|(e, _)| *e == entity.name).map_or(&[][..], |(_, w)| *w);
+    let words = FILE_WORDS
+        .iter()
+        .find(|(e, _)| *e == entity.name)
+        .map_or(&[][..], |(_, w)| *w);
     if words.iter().any(|w| file_stem.contains(w)) {
         score += FILE_BONUS;
     }
-    EntityGuess { entity, fields, score, others: Vec::new() }
+    EntityGuess {
+        entity,
+        fields,
+        score,
+        others: Vec::new(),
+    }
 }
 
 /// The entity whose fields the columns fill best; `None` when no column name means anything.
 pub fn guess_entity(columns: &[ColumnSummary], file_name: &str) -> Option<EntityGuess> {
     let normalized: Vec<String> = columns.iter().map(|c| normalize(&c.name)).collect();
     let stem = normalize(file_name.rsplit(['/', '\\']).next().unwrap_or(file_name));
-    let mut guesses: Vec<EntityGuess> =
-        ENTITIES.iter().map(|e| guess_one(e, columns, &normalized, &stem)).filter(|g| !g.fields.is_empty()).collect();
+    let mut guesses: Vec<EntityGuess> = ENTITIES
+        .iter()
+        .map(|e| guess_one(e, columns, &normalized, &stem))
+        .filter(|g| !g.fields.is_empty())
+        .collect();
     // A stable sort keeps the model's order among equals.
     guesses.sort_by(|a, b| b.score.total_cmp(&a.score));
     let mut iter = guesses.into_iter();
@@ -264,7 +309,12 @@ mod tests {
     }
 
     fn text(names: &[&str]) -> Vec<ColumnSummary> {
-        columns(&names.iter().map(|n| (*n, InferredType::Text)).collect::<Vec<_>>())
+        columns(
+            &names
+                .iter()
+                .map(|n| (*n, InferredType::Text))
+                .collect::<Vec<_>>(),
+        )
     }
 
     fn field_of(g: &EntityGuess, cols: &[ColumnSummary], field: &str) -> Option<String> {
@@ -277,7 +327,10 @@ mod tests {
         assert_eq!(normalize(" Asset Tag "), "asset_tag");
         assert_eq!(normalize("Checked Out To: Email"), "checked_out_to_email");
         assert_eq!(normalize("UPC"), "upc");
-        assert_eq!(normalize("Minimum Order Quantity (Each)"), "minimum_order_quantity_each");
+        assert_eq!(
+            normalize("Minimum Order Quantity (Each)"),
+            "minimum_order_quantity_each"
+        );
         assert_eq!(normalize("GTIN14"), "gtin14");
     }
 
@@ -288,16 +341,33 @@ mod tests {
             ("ProductCode", InferredType::Text),
             ("Name", InferredType::Text),
             ("UnitOfMeasure", InferredType::Text),
-            ("UnitCost", InferredType::Decimal { decimal_comma: false, currency: false }),
+            (
+                "UnitCost",
+                InferredType::Decimal {
+                    decimal_comma: false,
+                    currency: false,
+                },
+            ),
             ("Manufacturer", InferredType::Text),
-            ("UPC", InferredType::Gtin { bad_check_digits: 0 }),
+            (
+                "UPC",
+                InferredType::Gtin {
+                    bad_check_digits: 0,
+                },
+            ),
             ("Vendor", InferredType::Text),
         ]);
         let g = guess_entity(&cols, "products.csv").unwrap();
         assert_eq!(g.entity.name, "item");
-        assert_eq!(field_of(&g, &cols, "item_id").as_deref(), Some("ProductCode"));
+        assert_eq!(
+            field_of(&g, &cols, "item_id").as_deref(),
+            Some("ProductCode")
+        );
         assert_eq!(field_of(&g, &cols, "description").as_deref(), Some("Name"));
-        assert_eq!(field_of(&g, &cols, "unit_cost").as_deref(), Some("UnitCost"));
+        assert_eq!(
+            field_of(&g, &cols, "unit_cost").as_deref(),
+            Some("UnitCost")
+        );
         assert_eq!(field_of(&g, &cols, "uom").as_deref(), Some("UnitOfMeasure"));
         assert_eq!(field_of(&g, &cols, "gtin").as_deref(), Some("UPC"));
         assert!(g.missing_required().is_empty());
@@ -305,8 +375,14 @@ mod tests {
 
     #[test]
     fn an_asset_register() {
-        let date = InferredType::Date { format: "%m/%d/%y".into(), ambiguous_with: None };
-        let cost = InferredType::Decimal { decimal_comma: false, currency: false };
+        let date = InferredType::Date {
+            format: "%m/%d/%y".into(),
+            ambiguous_with: None,
+        };
+        let cost = InferredType::Decimal {
+            decimal_comma: false,
+            currency: false,
+        };
         let cols = columns(&[
             ("Company", InferredType::Text),
             ("Name", InferredType::Text),
@@ -319,10 +395,22 @@ mod tests {
         ]);
         let g = guess_entity(&cols, "export.csv").unwrap();
         assert_eq!(g.entity.name, "asset");
-        assert_eq!(field_of(&g, &cols, "asset_id").as_deref(), Some("Asset Tag"));
-        assert_eq!(field_of(&g, &cols, "serial_no").as_deref(), Some("Serial Number"));
-        assert_eq!(field_of(&g, &cols, "acquisition_date").as_deref(), Some("Purchase Date"));
-        assert_eq!(field_of(&g, &cols, "acquisition_cost").as_deref(), Some("Purchase Cost"));
+        assert_eq!(
+            field_of(&g, &cols, "asset_id").as_deref(),
+            Some("Asset Tag")
+        );
+        assert_eq!(
+            field_of(&g, &cols, "serial_no").as_deref(),
+            Some("Serial Number")
+        );
+        assert_eq!(
+            field_of(&g, &cols, "acquisition_date").as_deref(),
+            Some("Purchase Date")
+        );
+        assert_eq!(
+            field_of(&g, &cols, "acquisition_cost").as_deref(),
+            Some("Purchase Cost")
+        );
     }
 
     #[test]
@@ -335,18 +423,35 @@ mod tests {
         let cols = text(&["name", "locationType", "parentLocation", "locationNumber"]);
         let g = guess_entity(&cols, "binLocations.csv").unwrap();
         assert_eq!(g.entity.name, "location");
-        assert_eq!(field_of(&g, &cols, "location_id").as_deref(), Some("locationNumber"));
+        assert_eq!(
+            field_of(&g, &cols, "location_id").as_deref(),
+            Some("locationNumber")
+        );
     }
 
     #[test]
     fn near_misses_count_and_types_matter() {
         let cols = text(&["Asset_Tagg", "Descripton"]);
         let g = guess_entity(&cols, "x.csv").unwrap();
-        assert_eq!(field_of(&g, &cols, "asset_id").as_deref(), Some("Asset_Tagg"));
-        let ts = InferredType::Timestamp { format: "%Y-%m-%d %H:%M:%S%.f".into(), ambiguous_with: None };
-        let cols = columns(&[("Asset Tag", InferredType::Text), ("Name", InferredType::Text), ("Cost", ts)]);
+        assert_eq!(
+            field_of(&g, &cols, "asset_id").as_deref(),
+            Some("Asset_Tagg")
+        );
+        let ts = InferredType::Timestamp {
+            format: "%Y-%m-%d %H:%M:%S%.f".into(),
+            ambiguous_with: None,
+        };
+        let cols = columns(&[
+            ("Asset Tag", InferredType::Text),
+            ("Name", InferredType::Text),
+            ("Cost", ts),
+        ]);
         let g = guess_entity(&cols, "x.csv").unwrap();
-        assert_eq!(g.column_of("acquisition_cost"), None, "a timestamp is no cost");
+        assert_eq!(
+            g.column_of("acquisition_cost"),
+            None,
+            "a timestamp is no cost"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@
 
 pub mod guess;
 pub mod profile;
+pub mod shape;
 pub mod sniff;
 pub mod starter;
 
@@ -83,7 +84,10 @@ pub enum FileKind {
 impl FileKind {
     /// Judge a file by its extension.
     pub fn of(path: &Path) -> FileKind {
-        let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
         match ext.as_str() {
             "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => FileKind::Excel,
             "json" => FileKind::Json,
@@ -116,18 +120,32 @@ pub struct Inspection {
 /// Inspect a file.
 pub fn inspect(path: &Path, options: &InspectOptions) -> Result<Inspection, InspectError> {
     let kind = FileKind::of(path);
-    let meta = std::fs::metadata(path).map_err(|source| InspectError::Io { path: path.display().to_string(), source })?;
+    let meta = std::fs::metadata(path).map_err(|source| InspectError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
     if meta.is_dir() {
-        return Err(InspectError::Usage(format!("{}: is a folder; name a file", path.display())));
+        return Err(InspectError::Usage(format!(
+            "{}: is a folder; name a file",
+            path.display()
+        )));
     }
     if meta.len() == 0 {
-        return Err(InspectError::Empty { path: path.display().to_string() });
+        return Err(InspectError::Empty {
+            path: path.display().to_string(),
+        });
     }
     if kind != FileKind::Excel && options.sheet.is_some() {
-        return Err(InspectError::Usage(format!("{}: --sheet applies only to workbooks", path.display())));
+        return Err(InspectError::Usage(format!(
+            "{}: --sheet applies only to workbooks",
+            path.display()
+        )));
     }
     if kind != FileKind::Delimited && options.encoding.is_some() {
-        return Err(InspectError::Usage(format!("{}: --encoding applies only to delimited text files", path.display())));
+        return Err(InspectError::Usage(format!(
+            "{}: --encoding applies only to delimited text files",
+            path.display()
+        )));
     }
     let shown = path.to_string_lossy().to_string();
     // `source::open` expands globs; a file name with glob characters must be read as it is.
@@ -140,10 +158,26 @@ pub fn inspect(path: &Path, options: &InspectOptions) -> Result<Inspection, Insp
         }
         FileKind::Excel => (
             None,
-            SourceConfig::Excel(ExcelSource { path: open_path.clone(), sheet: options.sheet.clone().map(SheetRef::Name), header_row: 1 }),
+            SourceConfig::Excel(ExcelSource {
+                path: open_path.clone(),
+                sheet: options.sheet.clone().map(SheetRef::Name),
+                header_row: 1,
+            }),
         ),
-        FileKind::Json => (None, SourceConfig::Json(JsonSource { path: open_path.clone(), records: json_records(path) })),
-        FileKind::Jsonl => (None, SourceConfig::Jsonl(JsonSource { path: open_path.clone(), records: None })),
+        FileKind::Json => (
+            None,
+            SourceConfig::Json(JsonSource {
+                path: open_path.clone(),
+                records: json_records(path),
+            }),
+        ),
+        FileKind::Jsonl => (
+            None,
+            SourceConfig::Jsonl(JsonSource {
+                path: open_path.clone(),
+                records: None,
+            }),
+        ),
     };
     let mut inspection = Inspection {
         path: path.to_path_buf(),
@@ -164,7 +198,9 @@ pub fn inspect(path: &Path, options: &InspectOptions) -> Result<Inspection, Insp
                 layout.encoding.label = "windows-1252".into();
                 inspection.source = csv_source(&open_path, layout);
             }
-            inspection.notes.push(format!("line {line} is not valid UTF-8: read as windows-1252"));
+            inspection.notes.push(format!(
+                "line {line} is not valid UTF-8: read as windows-1252"
+            ));
             let r = read(&inspection.source, options.rows)?;
             inspection.absorb(r);
         }
@@ -177,7 +213,9 @@ pub fn inspect(path: &Path, options: &InspectOptions) -> Result<Inspection, Insp
 
 impl Inspection {
     fn detected_utf8(&self) -> bool {
-        self.layout.as_ref().is_some_and(|l| !l.encoding.given && !l.encoding.bom && l.encoding.label == "utf-8")
+        self.layout
+            .as_ref()
+            .is_some_and(|l| !l.encoding.given && !l.encoding.bom && l.encoding.label == "utf-8")
     }
 
     fn absorb(&mut self, r: ReadResult) {
@@ -188,7 +226,7 @@ impl Inspection {
         self.first_row = r.first_row;
         for p in r.profiles.iter().filter(|p| p.replaced() > 0) {
             self.notes.push(format!(
-                "column {:?}: {} value(s) hold the replacement character \u{{FFFD}}: the text was mis-decoded before it was written",
+                "column {:?}: {} value(s) hold U+FFFD replacement characters: the text was mis-decoded before it was written",
                 p.name(),
                 p.replaced()
             ));
@@ -229,7 +267,11 @@ fn json_records(path: &Path) -> Option<String> {
         return None;
     }
     let simple = key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    Some(if simple { format!("$.{key}[*]") } else { format!("$['{}'][*]", key.replace('\'', "\\'")) })
+    Some(if simple {
+        format!("$.{key}[*]")
+    } else {
+        format!("$['{}'][*]", key.replace('\'', "\\'"))
+    })
 }
 
 /// What reading the rows gave.
@@ -244,8 +286,18 @@ struct ReadResult {
 /// Read up to `limit` records and profile every column.
 fn read(config: &SourceConfig, limit: usize) -> Result<ReadResult, SourceError> {
     let mut source: Box<dyn Source> = crate::source::open(config, Path::new(""))?;
-    let mut profiles: Vec<ColumnProfile> = source.columns().iter().map(|c| ColumnProfile::new(c.as_str(), 0)).collect();
-    let mut r = ReadResult { profiles: Vec::new(), rows: 0, first_row: Vec::new(), ragged: 0, first_ragged_line: 0 };
+    let mut profiles: Vec<ColumnProfile> = source
+        .columns()
+        .iter()
+        .map(|c| ColumnProfile::new(c.as_str(), 0))
+        .collect();
+    let mut r = ReadResult {
+        profiles: Vec::new(),
+        rows: 0,
+        first_row: Vec::new(),
+        ragged: 0,
+        first_ragged_line: 0,
+    };
     while r.rows < limit as u64 {
         let record = match source.next_record() {
             Ok(Some(record)) => record,
@@ -277,7 +329,12 @@ fn read(config: &SourceConfig, limit: usize) -> Result<ReadResult, SourceError> 
 }
 
 /// Profile a JSON record by its top-level keys; a key first seen late was missing before.
-fn observe_json(profiles: &mut Vec<ColumnProfile>, doc: &serde_json::Value, seen: u64, first_row: &mut Vec<String>) {
+fn observe_json(
+    profiles: &mut Vec<ColumnProfile>,
+    doc: &serde_json::Value,
+    seen: u64,
+    first_row: &mut Vec<String>,
+) {
     let empty = serde_json::Map::new();
     let obj = doc.as_object().unwrap_or(&empty);
     for key in obj.keys() {
@@ -289,7 +346,9 @@ fn observe_json(profiles: &mut Vec<ColumnProfile>, doc: &serde_json::Value, seen
         match obj.get(p.name()) {
             None | Some(serde_json::Value::Null) => p.observe_missing(),
             Some(serde_json::Value::String(s)) => p.observe(s),
-            Some(v @ (serde_json::Value::Object(_) | serde_json::Value::Array(_))) => p.observe_nested(&v.to_string()),
+            Some(v @ (serde_json::Value::Object(_) | serde_json::Value::Array(_))) => {
+                p.observe_nested(&v.to_string())
+            }
             Some(v) => p.observe(&v.to_string()),
         }
     }
@@ -324,8 +383,18 @@ mod tests {
     fn json_records_report_top_level_keys() {
         let mut profiles = Vec::new();
         let mut first = Vec::new();
-        observe_json(&mut profiles, &json!({"id": 1, "name": "Gauze", "tags": ["a"]}), 0, &mut first);
-        observe_json(&mut profiles, &json!({"id": 2, "cost": "1.50"}), 1, &mut first);
+        observe_json(
+            &mut profiles,
+            &json!({"id": 1, "name": "Gauze", "tags": ["a"]}),
+            0,
+            &mut first,
+        );
+        observe_json(
+            &mut profiles,
+            &json!({"id": 2, "cost": "1.50"}),
+            1,
+            &mut first,
+        );
         let cols: Vec<ColumnSummary> = profiles.iter().map(|p| p.finish(false)).collect();
         let names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["id", "name", "tags", "cost"]);

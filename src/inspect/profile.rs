@@ -9,60 +9,18 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::LazyLock;
 
-use chrono::{Datelike, FixedOffset};
-
-use crate::mapping::convert::{parse_datetime, parse_decimal};
+use super::shape::{
+    DATE_FORMATS, Separator, could_be_date, fits_date_format, is_boolean_word, number_shape,
+    swap_day_month,
+};
+use crate::mapping::convert::parse_decimal;
 use crate::mapping::rules::gtin_is_valid;
-
-/// Date and timestamp formats tried, in order of preference: when two fit every value, the first
-/// one wins (month-first before day-first, unless the file looks European).
-pub const DATE_FORMATS: &[&str] = &[
-    "%Y-%m-%d",
-    "%m/%d/%y",
-    "%m/%d/%Y",
-    "%d/%m/%y",
-    "%d/%m/%Y",
-    "%d.%m.%Y",
-    "%d.%m.%y",
-    "%Y/%m/%d",
-    "%d-%b-%Y",
-    "%d-%b-%y",
-    "%d/%b/%Y",
-    "%d %b %Y",
-    "%b %d, %Y",
-    "%Y%m%d",
-    "%Y-%m-%d %H:%M:%S%.f",
-    "%Y-%m-%dT%H:%M:%S%.f",
-    "%Y-%m-%dT%H:%M:%S%.fZ",
-    "%Y-%m-%dT%H:%M:%S%.f%:z",
-    "%Y-%m-%d %H:%M",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %H:%M",
-    "%m/%d/%y %H:%M",
-    "%m/%d/%Y %I:%M %p",
-    "%d/%m/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M",
-    "%d.%m.%Y %H:%M:%S",
-    "%d.%m.%Y %H:%M",
-    "%d/%b/%Y %H:%M:%S",
-];
-
-/// The formats as owned strings, the shape [`parse_datetime`] takes.
-static FORMATS: LazyLock<Vec<String>> = LazyLock::new(|| DATE_FORMATS.iter().map(|f| f.to_string()).collect());
-
-/// Years outside this range mean a format read the wrong digits (`%Y` taking `23` as year 23).
-const PLAUSIBLE_YEARS: std::ops::RangeInclusive<i32> = 1900..=2199;
 
 /// Distinct values are counted up to this many; past it the count reads `1000+`.
 pub const DISTINCT_CAP: usize = 1000;
 
 const SAMPLES: usize = 3;
-const TRUE_WORDS: &[&str] = &["true", "t", "yes", "y"];
-const FALSE_WORDS: &[&str] = &["false", "f", "no", "n"];
-const CURRENCY_SYMBOLS: &[char] = &['$', '€', '£', '¥'];
-const CURRENCY_CODES: &[&str] = &["USD", "EUR", "GBP", "CAD", "CHF"];
 
 /// The type a column's values fit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,9 +34,15 @@ pub enum InferredType {
     /// Numbers with a fraction, a currency symbol or thousands separators.
     Decimal { decimal_comma: bool, currency: bool },
     /// Calendar dates in one format (`ambiguous_with`: a day/month swap that fits too).
-    Date { format: String, ambiguous_with: Option<String> },
+    Date {
+        format: String,
+        ambiguous_with: Option<String>,
+    },
     /// Dates with a time of day in one format.
-    Timestamp { format: String, ambiguous_with: Option<String> },
+    Timestamp {
+        format: String,
+        ambiguous_with: Option<String>,
+    },
     /// 8, 12, 13 or 14 digits, most with a valid GS1 check digit.
     Gtin { bad_check_digits: u64 },
     /// JSON objects or arrays (JSON sources only).
@@ -91,7 +55,9 @@ impl InferredType {
     /// Whether values are dates or timestamps.
     pub fn date_format(&self) -> Option<&str> {
         match self {
-            InferredType::Date { format, .. } | InferredType::Timestamp { format, .. } => Some(format),
+            InferredType::Date { format, .. } | InferredType::Timestamp { format, .. } => {
+                Some(format)
+            }
             _ => None,
         }
     }
@@ -103,7 +69,10 @@ impl fmt::Display for InferredType {
             InferredType::Empty => f.write_str("empty"),
             InferredType::Boolean => f.write_str("boolean"),
             InferredType::Integer => f.write_str("integer"),
-            InferredType::Decimal { decimal_comma, currency } => {
+            InferredType::Decimal {
+                decimal_comma,
+                currency,
+            } => {
                 f.write_str("decimal")?;
                 if *decimal_comma {
                     f.write_str(", decimal comma")?;
@@ -113,28 +82,35 @@ impl fmt::Display for InferredType {
                 }
                 Ok(())
             }
-            InferredType::Date { format, ambiguous_with } | InferredType::Timestamp { format, ambiguous_with } => {
-                let word = if matches!(self, InferredType::Date { .. }) { "date" } else { "timestamp" };
+            InferredType::Date {
+                format,
+                ambiguous_with,
+            }
+            | InferredType::Timestamp {
+                format,
+                ambiguous_with,
+            } => {
+                let word = if matches!(self, InferredType::Date { .. }) {
+                    "date"
+                } else {
+                    "timestamp"
+                };
                 write!(f, "{word} {format}")?;
                 if let Some(other) = ambiguous_with {
                     write!(f, " (or {other}?)")?;
                 }
                 Ok(())
             }
-            InferredType::Gtin { bad_check_digits: 0 } => f.write_str("gtin"),
-            InferredType::Gtin { bad_check_digits } => write!(f, "gtin, {bad_check_digits} bad check digit(s)"),
+            InferredType::Gtin {
+                bad_check_digits: 0,
+            } => f.write_str("gtin"),
+            InferredType::Gtin { bad_check_digits } => {
+                write!(f, "gtin, {bad_check_digits} bad check digit(s)")
+            }
             InferredType::Nested => f.write_str("object/array"),
             InferredType::Text => f.write_str("text"),
         }
     }
-}
-
-/// Which decimal separator a number shows, if it shows one unambiguously.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Separator {
-    Point,
-    Comma,
-    Unknown,
 }
 
 /// What one column looks like after the rows read.
@@ -159,7 +135,11 @@ pub struct ColumnSummary {
 impl ColumnSummary {
     /// The distinct count as shown to people: `17` or `1000+`.
     pub fn distinct_label(&self) -> String {
-        if self.distinct_capped { format!("{}+", self.distinct) } else { self.distinct.to_string() }
+        if self.distinct_capped {
+            format!("{}+", self.distinct)
+        } else {
+            self.distinct.to_string()
+        }
     }
 
     /// Whether at least one value was not empty.
@@ -265,8 +245,7 @@ impl ColumnProfile {
         if self.nested {
             return;
         }
-        let lower = value.to_ascii_lowercase();
-        self.boolean &= TRUE_WORDS.contains(&lower.as_str()) || FALSE_WORDS.contains(&lower.as_str());
+        self.boolean &= is_boolean_word(value);
         let digits = value.bytes().all(|b| b.is_ascii_digit());
         if self.gtin {
             if digits && matches!(value.len(), 8 | 12 | 13 | 14) {
@@ -284,8 +263,9 @@ impl ColumnProfile {
         }
         if self.integer {
             let unsigned = value.strip_prefix(['-', '+']).unwrap_or(value);
-            self.integer = !unsigned.is_empty()
-                && !(unsigned.len() > 1 && unsigned.starts_with('0'))
+            let leading_zero = unsigned.len() > 1 && unsigned.starts_with('0');
+            self.integer = !leading_zero
+                && !unsigned.is_empty()
                 && unsigned.bytes().all(|b| b.is_ascii_digit())
                 && value.parse::<i64>().is_ok();
         }
@@ -310,16 +290,9 @@ impl ColumnProfile {
     }
 
     fn observe_date(&mut self, value: &str) {
-        if !value.bytes().any(|b| b.is_ascii_digit()) || value.len() < 6 {
-            self.dates.iter_mut().for_each(|d| *d = false);
-            return;
-        }
-        let Some(utc) = FixedOffset::east_opt(0) else { return };
-        for (alive, format) in self.dates.iter_mut().zip(FORMATS.iter()) {
-            if *alive {
-                *alive = parse_datetime(value, std::slice::from_ref(format), false, utc)
-                    .is_some_and(|dt| PLAUSIBLE_YEARS.contains(&dt.year()));
-            }
+        let possible = could_be_date(value);
+        for (index, alive) in self.dates.iter_mut().enumerate() {
+            *alive = *alive && possible && fits_date_format(value, index);
         }
     }
 
@@ -355,7 +328,9 @@ impl ColumnProfile {
         }
         // Random digit strings pass the check digit one time in ten: most must pass.
         if self.gtin && self.bad_check_digits * 2 <= self.filled {
-            return InferredType::Gtin { bad_check_digits: self.bad_check_digits };
+            return InferredType::Gtin {
+                bad_check_digits: self.bad_check_digits,
+            };
         }
         if let Some(t) = self.date_type(european) {
             return t;
@@ -370,92 +345,48 @@ impl ColumnProfile {
             (false, false) => Some(european && self.decimal_comma),
         };
         match comma {
-            Some(true) if self.decimal_comma => {
-                InferredType::Decimal { decimal_comma: true, currency: self.currency }
-            }
-            Some(false) if self.decimal_point => {
-                InferredType::Decimal { decimal_comma: false, currency: self.currency }
-            }
+            Some(true) if self.decimal_comma => InferredType::Decimal {
+                decimal_comma: true,
+                currency: self.currency,
+            },
+            Some(false) if self.decimal_point => InferredType::Decimal {
+                decimal_comma: false,
+                currency: self.currency,
+            },
             _ => InferredType::Text,
         }
     }
 
     fn date_type(&self, european: bool) -> Option<InferredType> {
-        let alive: Vec<&str> =
-            DATE_FORMATS.iter().zip(&self.dates).filter(|(_, a)| **a).map(|(f, _)| *f).collect();
+        let alive: Vec<&str> = DATE_FORMATS
+            .iter()
+            .zip(&self.dates)
+            .filter(|(_, a)| **a)
+            .map(|(f, _)| *f)
+            .collect();
         let first = *alive.first()?;
         let swapped = swap_day_month(first);
         let twin = alive.iter().find(|f| **f == swapped).map(|f| f.to_string());
         let (format, ambiguous_with) = match twin {
-            Some(day_first) if european && first.find("%m") < first.find("%d") => (day_first, Some(first.to_string())),
+            Some(day_first) if european && first.find("%m") < first.find("%d") => {
+                (day_first, Some(first.to_string()))
+            }
             Some(other) => (first.to_string(), Some(other)),
             None => (first.to_string(), None),
         };
         let timestamp = format.contains("%H") || format.contains("%I");
         Some(if timestamp {
-            InferredType::Timestamp { format, ambiguous_with }
+            InferredType::Timestamp {
+                format,
+                ambiguous_with,
+            }
         } else {
-            InferredType::Date { format, ambiguous_with }
+            InferredType::Date {
+                format,
+                ambiguous_with,
+            }
         })
     }
-}
-
-/// `%m/%d/%Y` <-> `%d/%m/%Y`.
-fn swap_day_month(format: &str) -> String {
-    format.replace("%m", "\u{0}").replace("%d", "%m").replace('\u{0}', "%d")
-}
-
-/// Whether `value` is written like a number; if so, the decimal separator it shows (when it
-/// shows one unambiguously) and whether it carries a currency.
-fn number_shape(value: &str) -> Option<(Separator, bool)> {
-    let mut s = value.trim();
-    let mut currency = false;
-    loop {
-        let before = s;
-        for code in CURRENCY_CODES {
-            s = s.strip_prefix(code).or_else(|| s.strip_suffix(code)).unwrap_or(s).trim();
-        }
-        if let Some(rest) = s.strip_prefix(CURRENCY_SYMBOLS).or_else(|| s.strip_suffix(CURRENCY_SYMBOLS)) {
-            s = rest.trim();
-        }
-        if s == before {
-            break;
-        }
-        currency = true;
-    }
-    let s = s.strip_prefix('(').and_then(|x| x.strip_suffix(')')).unwrap_or(s);
-    let s = s.strip_prefix(['-', '+']).or_else(|| s.strip_suffix('-')).unwrap_or(s);
-    let s = s.strip_prefix(CURRENCY_SYMBOLS).unwrap_or(s);
-    let (mantissa, exponent) = match s.find(['e', 'E']) {
-        Some(i) => (&s[..i], Some(&s[i + 1..])),
-        None => (s, None),
-    };
-    if let Some(e) = exponent {
-        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
-        if e.is_empty() || !e.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-    }
-    let first_is_digit = mantissa.bytes().next().is_some_and(|b| b.is_ascii_digit());
-    let last_is_digit = mantissa.bytes().last().is_some_and(|b| b.is_ascii_digit());
-    if !first_is_digit || !last_is_digit || !mantissa.bytes().all(|b| b.is_ascii_digit() || b".,'".contains(&b)) {
-        return None;
-    }
-    let commas = mantissa.matches(',').count();
-    let points = mantissa.matches('.').count();
-    let after = |sep: char| mantissa.rsplit(sep).next().map_or(0, str::len);
-    let separator = match (commas, points) {
-        (0, 0) => Separator::Unknown,
-        (_, p) if p > 0 && commas > 0 => {
-            if mantissa.rfind(',') > mantissa.rfind('.') { Separator::Comma } else { Separator::Point }
-        }
-        (1, 0) if after(',') != 3 => Separator::Comma,
-        (c, 0) if c > 1 => Separator::Point,
-        (0, 1) if after('.') != 3 => Separator::Point,
-        (0, p) if p > 1 => Separator::Comma,
-        _ => Separator::Unknown,
-    };
-    Some((separator, currency))
 }
 
 #[cfg(test)]
@@ -473,12 +404,18 @@ mod tests {
     }
 
     fn date(format: &str, ambiguous_with: Option<&str>) -> InferredType {
-        InferredType::Date { format: format.into(), ambiguous_with: ambiguous_with.map(String::from) }
+        InferredType::Date {
+            format: format.into(),
+            ambiguous_with: ambiguous_with.map(String::from),
+        }
     }
 
     #[test]
     fn month_first_dates_with_two_digit_years() {
-        assert_eq!(infer(&["1/23/23", "11/14/22", "", "3/1/23"]), date("%m/%d/%y", None));
+        assert_eq!(
+            infer(&["1/23/23", "11/14/22", "", "3/1/23"]),
+            date("%m/%d/%y", None)
+        );
     }
 
     #[test]
@@ -489,17 +426,38 @@ mod tests {
 
     #[test]
     fn ambiguous_dates_name_the_other_reading() {
-        assert_eq!(infer(&["01/02/2024", "03/04/2024"]), date("%m/%d/%Y", Some("%d/%m/%Y")));
-        assert_eq!(infer_in(&["01/02/2024", "03/04/2024"], true), date("%d/%m/%Y", Some("%m/%d/%Y")));
+        assert_eq!(
+            infer(&["01/02/2024", "03/04/2024"]),
+            date("%m/%d/%Y", Some("%d/%m/%Y"))
+        );
+        assert_eq!(
+            infer_in(&["01/02/2024", "03/04/2024"], true),
+            date("%d/%m/%Y", Some("%m/%d/%Y"))
+        );
     }
 
     #[test]
     fn timestamps_of_the_field() {
-        let ts = |f: &str| InferredType::Timestamp { format: f.into(), ambiguous_with: None };
-        assert_eq!(infer(&["24/Feb/2021 03:59:34", "01/Mar/2021 11:24:23"]), ts("%d/%b/%Y %H:%M:%S"));
-        assert_eq!(infer(&["2024-03-02 01:33:49.802", "2024-03-02 16:25:04"]), ts("%Y-%m-%d %H:%M:%S%.f"));
-        assert_eq!(infer(&["2018-07-05T17:03:00Z"]), ts("%Y-%m-%dT%H:%M:%S%.fZ"));
-        assert_eq!(infer(&["2018-07-05T17:03:00+02:00"]), ts("%Y-%m-%dT%H:%M:%S%.f%:z"));
+        let ts = |f: &str| InferredType::Timestamp {
+            format: f.into(),
+            ambiguous_with: None,
+        };
+        assert_eq!(
+            infer(&["24/Feb/2021 03:59:34", "01/Mar/2021 11:24:23"]),
+            ts("%d/%b/%Y %H:%M:%S")
+        );
+        assert_eq!(
+            infer(&["2024-03-02 01:33:49.802", "2024-03-02 16:25:04"]),
+            ts("%Y-%m-%d %H:%M:%S%.f")
+        );
+        assert_eq!(
+            infer(&["2018-07-05T17:03:00Z"]),
+            ts("%Y-%m-%dT%H:%M:%S%.fZ")
+        );
+        assert_eq!(
+            infer(&["2018-07-05T17:03:00+02:00"]),
+            ts("%Y-%m-%dT%H:%M:%S%.f%:z")
+        );
         assert_eq!(infer(&["2024-12-18", "2025-01-01"]), date("%Y-%m-%d", None));
         assert_eq!(infer(&["31.12.2024"]), date("%d.%m.%Y", None));
     }
@@ -508,20 +466,35 @@ mod tests {
     fn numbers_that_are_not_dates() {
         assert_eq!(infer(&["20", "200", "5"]), InferredType::Integer);
         assert_eq!(infer(&["3271901481", "-12"]), InferredType::Integer);
-        assert_eq!(infer(&["007", "12"]), InferredType::Text, "leading zeros are codes");
+        assert_eq!(
+            infer(&["007", "12"]),
+            InferredType::Text,
+            "leading zeros are codes"
+        );
     }
 
     #[test]
     fn decimals_with_point_comma_and_currency() {
-        let dec = |decimal_comma, currency| InferredType::Decimal { decimal_comma, currency };
+        let dec = |decimal_comma, currency| InferredType::Decimal {
+            decimal_comma,
+            currency,
+        };
         assert_eq!(infer(&["2266.13", "1292", ""]), dec(false, false));
         assert_eq!(infer(&["12,50", "1.234,56"]), dec(true, false));
         assert_eq!(infer(&["$1,234.50", "$0.49"]), dec(false, true));
         assert_eq!(infer(&["12,50 €", "3"]), dec(true, true));
         assert_eq!(infer(&["1.2E+3", "0.25"]), dec(false, false));
-        assert_eq!(infer(&["1,234"]), dec(false, false), "a lone thousands comma reads as thousands");
+        assert_eq!(
+            infer(&["1,234"]),
+            dec(false, false),
+            "a lone thousands comma reads as thousands"
+        );
         assert_eq!(infer_in(&["1,234"], true), dec(true, false));
-        assert_eq!(infer(&["12,50", "1,234.50"]), InferredType::Text, "mixed conventions");
+        assert_eq!(
+            infer(&["12,50", "1,234.50"]),
+            InferredType::Text,
+            "mixed conventions"
+        );
         assert_eq!(infer(&["555 1234"]), InferredType::Text);
     }
 
@@ -535,9 +508,22 @@ mod tests {
 
     #[test]
     fn gtins_need_valid_check_digits() {
-        assert_eq!(infer(&["4006381333931", "036000291452", "00012345600012"]), InferredType::Gtin { bad_check_digits: 0 });
-        assert_eq!(infer(&["4006381333931", "4006381333932"]), InferredType::Gtin { bad_check_digits: 1 });
-        assert_eq!(infer(&["77061229", "12345678", "87654321"]), InferredType::Integer);
+        assert_eq!(
+            infer(&["4006381333931", "036000291452", "00012345600012"]),
+            InferredType::Gtin {
+                bad_check_digits: 0
+            }
+        );
+        assert_eq!(
+            infer(&["4006381333931", "4006381333932"]),
+            InferredType::Gtin {
+                bad_check_digits: 1
+            }
+        );
+        assert_eq!(
+            infer(&["77061229", "12345678", "87654321"]),
+            InferredType::Integer
+        );
     }
 
     #[test]

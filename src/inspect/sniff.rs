@@ -101,15 +101,24 @@ pub fn delimiter_label(d: u8) -> String {
 
 /// Sniff a text file. `encoding` is the `--encoding` label, if given.
 pub fn sniff_file(path: &Path, encoding: Option<&str>) -> Result<TextLayout, InspectError> {
-    let io = |source| InspectError::Io { path: path.display().to_string(), source };
+    let io = |source| InspectError::Io {
+        path: path.display().to_string(),
+        source,
+    };
     let file = std::fs::File::open(path).map_err(io)?;
     let mut bytes = Vec::with_capacity(64 * 1024);
-    file.take(SNIFF_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(io)?;
+    file.take(SNIFF_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
     let truncated = bytes.len() > SNIFF_BYTES;
     bytes.truncate(SNIFF_BYTES);
     sniff_bytes(&bytes, truncated, encoding).map_err(|e| match e {
-        SniffError::Empty => InspectError::Empty { path: path.display().to_string() },
-        SniffError::UnknownEncoding(message) => InspectError::UnknownEncoding(message),
+        SniffError::Empty => InspectError::Empty {
+            path: path.display().to_string(),
+        },
+        SniffError::UnknownEncoding(message) => {
+            InspectError::UnknownEncoding(format!("--encoding: {message}"))
+        }
     })
 }
 
@@ -123,7 +132,11 @@ pub enum SniffError {
 }
 
 /// Sniff the first bytes of a file; `truncated` means the file goes on past them.
-pub fn sniff_bytes(bytes: &[u8], truncated: bool, label: Option<&str>) -> Result<TextLayout, SniffError> {
+pub fn sniff_bytes(
+    bytes: &[u8],
+    truncated: bool,
+    label: Option<&str>,
+) -> Result<TextLayout, SniffError> {
     let (encoding, text) = decode(bytes, label)?;
     if text.trim().is_empty() {
         return Err(SniffError::Empty);
@@ -132,33 +145,68 @@ pub fn sniff_bytes(bytes: &[u8], truncated: bool, label: Option<&str>) -> Result
     let delimiter = delimiter(&text, truncated);
     let rows = parse_rows(&text, delimiter, truncated);
     let header = has_header(&rows);
-    Ok(TextLayout { encoding, delimiter, line_ending, header })
+    Ok(TextLayout {
+        encoding,
+        delimiter,
+        line_ending,
+        header,
+    })
 }
 
 fn decode(bytes: &[u8], label: Option<&str>) -> Result<(TextEncoding, String), SniffError> {
     if let Some(l) = label {
-        let resolved = crate::source::resolve_encoding(Some(l)).map_err(SniffError::UnknownEncoding)?;
+        let resolved =
+            crate::source::resolve_encoding(Some(l)).map_err(SniffError::UnknownEncoding)?;
         let enc = resolved.unwrap_or(encoding_rs::UTF_8);
         let (text, had_bom) = match Encoding::for_bom(bytes) {
             Some((bom_enc, len)) => (bom_enc.decode_without_bom_handling(&bytes[len..]).0, true),
             None => (enc.decode_without_bom_handling(bytes).0, false),
         };
-        let label = if resolved.is_none() { "utf-8".to_string() } else { l.trim().to_ascii_lowercase() };
-        return Ok((TextEncoding { label, bom: had_bom, given: true }, text.into_owned()));
+        let label = if resolved.is_none() {
+            "utf-8".to_string()
+        } else {
+            l.trim().to_ascii_lowercase()
+        };
+        return Ok((
+            TextEncoding {
+                label,
+                bom: had_bom,
+                given: true,
+            },
+            text.into_owned(),
+        ));
     }
     let (enc, bom, body): (&'static Encoding, bool, &[u8]) = match Encoding::for_bom(bytes) {
         Some((e, len)) => (e, true, &bytes[len..]),
         None => (detect(bytes), false, bytes),
     };
     let text = enc.decode_without_bom_handling(body).0.into_owned();
-    let label = if enc == encoding_rs::UTF_8 { "utf-8".to_string() } else { enc.name().to_ascii_lowercase() };
-    Ok((TextEncoding { label, bom, given: false }, text))
+    let label = if enc == encoding_rs::UTF_8 {
+        "utf-8".to_string()
+    } else {
+        enc.name().to_ascii_lowercase()
+    };
+    Ok((
+        TextEncoding {
+            label,
+            bom,
+            given: false,
+        },
+        text,
+    ))
 }
 
 /// The encoding of bytes without a byte-order mark.
 fn detect(bytes: &[u8]) -> &'static Encoding {
     let sample = &bytes[..bytes.len().min(4096)];
-    let zeros = |offset: usize| sample.iter().skip(offset).step_by(2).filter(|b| **b == 0).count();
+    let zeros = |offset: usize| {
+        sample
+            .iter()
+            .skip(offset)
+            .step_by(2)
+            .filter(|b| **b == 0)
+            .count()
+    };
     let half = sample.len() / 2;
     // Text in UTF-16 puts a zero byte beside every ASCII character: odd positions in
     // little-endian, even ones in big-endian.
@@ -226,7 +274,9 @@ fn delimiter(text: &str, truncated: bool) -> u8 {
     let mut best = (b',', 0.0, 1);
     for &d in DELIMITERS {
         let rows = parse_rows(text, d, truncated);
-        let Some(first) = rows.first().map(Vec::len) else { continue };
+        let Some(first) = rows.first().map(Vec::len) else {
+            continue;
+        };
         if first < 2 {
             continue;
         }
@@ -242,8 +292,15 @@ fn delimiter(text: &str, truncated: bool) -> u8 {
 /// a first row holding a number or a date is data. When every value is text, the first row is a
 /// header unless it has an empty cell or a value that comes back lower in its column.
 fn has_header(rows: &[Vec<String>]) -> bool {
-    let Some((first, rest)) = rows.split_first() else { return true };
-    let typed = |ty: &InferredType| !matches!(ty, InferredType::Text | InferredType::Empty | InferredType::Nested);
+    let Some((first, rest)) = rows.split_first() else {
+        return true;
+    };
+    let typed = |ty: &InferredType| {
+        !matches!(
+            ty,
+            InferredType::Text | InferredType::Empty | InferredType::Nested
+        )
+    };
     let cell_is_typed = |v: &str| {
         let mut p = ColumnProfile::new("", 0);
         p.observe(v);
@@ -282,31 +339,66 @@ mod tests {
     #[test]
     fn encodings_by_bom_bytes_and_label() {
         let utf8_bom = sniff(b"\xEF\xBB\xBFName,Cost\nA,1\n");
-        assert_eq!(utf8_bom.encoding, TextEncoding { label: "utf-8".into(), bom: true, given: false });
+        assert_eq!(
+            utf8_bom.encoding,
+            TextEncoding {
+                label: "utf-8".into(),
+                bom: true,
+                given: false
+            }
+        );
         assert_eq!(utf8_bom.encoding.job_label(), None);
         assert_eq!(sniff("Caf\u{e9},1\n".as_bytes()).encoding.label, "utf-8");
-        assert_eq!(sniff(b"Unit;Cost\n\xB0C;1,5\n").encoding.label, "windows-1252");
-        let utf16: Vec<u8> = "Name,Cost\nA,1\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert_eq!(
+            sniff(b"Unit;Cost\n\xB0C;1,5\n").encoding.label,
+            "windows-1252"
+        );
+        let utf16: Vec<u8> = "Name,Cost\nA,1\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
         assert_eq!(sniff(&utf16).encoding.label, "utf-16le");
         let with_bom = [&[0xFF, 0xFE][..], &utf16].concat();
         let layout = sniff(&with_bom);
-        assert_eq!((layout.encoding.label.as_str(), layout.encoding.bom), ("utf-16le", true));
+        assert_eq!(
+            (layout.encoding.label.as_str(), layout.encoding.bom),
+            ("utf-16le", true)
+        );
         assert_eq!(layout.delimiter, b',');
         let given = sniff_bytes(b"a;b\n", false, Some("latin1")).unwrap();
-        assert_eq!(given.encoding, TextEncoding { label: "latin1".into(), bom: false, given: true });
-        assert!(matches!(sniff_bytes(b"a,b\n", false, Some("klingon")), Err(SniffError::UnknownEncoding(_))));
+        assert_eq!(
+            given.encoding,
+            TextEncoding {
+                label: "latin1".into(),
+                bom: false,
+                given: true
+            }
+        );
+        assert!(matches!(
+            sniff_bytes(b"a,b\n", false, Some("klingon")),
+            Err(SniffError::UnknownEncoding(_))
+        ));
     }
 
     #[test]
     fn a_character_cut_at_the_end_is_still_utf8() {
         let text = "Name\nCaf\u{e9}".as_bytes();
-        assert_eq!(sniff_bytes(&text[..text.len() - 1], true, None).unwrap().encoding.label, "utf-8");
+        assert_eq!(
+            sniff_bytes(&text[..text.len() - 1], true, None)
+                .unwrap()
+                .encoding
+                .label,
+            "utf-8"
+        );
     }
 
     #[test]
     fn empty_files() {
         assert_eq!(sniff_bytes(b"", false, None), Err(SniffError::Empty));
-        assert_eq!(sniff_bytes(b"\xEF\xBB\xBF\r\n \n", false, None), Err(SniffError::Empty));
+        assert_eq!(
+            sniff_bytes(b"\xEF\xBB\xBF\r\n \n", false, None),
+            Err(SniffError::Empty)
+        );
     }
 
     #[test]
@@ -320,19 +412,34 @@ mod tests {
 
     #[test]
     fn delimiters_by_consistent_field_counts() {
-        assert_eq!(sniff(b"Item;Price;Date\nA;1,50;01.02.2024\nB;2,75;03.02.2024\n").delimiter, b';');
+        assert_eq!(
+            sniff(b"Item;Price;Date\nA;1,50;01.02.2024\nB;2,75;03.02.2024\n").delimiter,
+            b';'
+        );
         assert_eq!(sniff(b"a\tb\tc\n1\t2, 3\t4\n").delimiter, b'\t');
         assert_eq!(sniff(b"a|b\n1|2\n").delimiter, b'|');
-        assert_eq!(sniff(b"Name,Maker\n\"Doyle, Kunde\",Berge\n").delimiter, b',');
+        assert_eq!(
+            sniff(b"Name,Maker\n\"Doyle, Kunde\",Berge\n").delimiter,
+            b','
+        );
         assert_eq!(sniff(b"only\none\n").delimiter, b',');
     }
 
     #[test]
     fn header_rows() {
         assert!(sniff(b"Code,Cost\nA1,1.50\nB2,2\n").header);
-        assert!(!sniff(b"A1,1.50\nB2,2\n").header, "a number in the first row is data");
-        assert!(sniff(b"name,city\nPeace River,Airdrie\nCalgary,Iwanai\n").header, "all text: a header");
-        assert!(!sniff(b"Main,Depot\nCold room,Depot\n").header, "a value that repeats is data");
+        assert!(
+            !sniff(b"A1,1.50\nB2,2\n").header,
+            "a number in the first row is data"
+        );
+        assert!(
+            sniff(b"name,city\nPeace River,Airdrie\nCalgary,Iwanai\n").header,
+            "all text: a header"
+        );
+        assert!(
+            !sniff(b"Main,Depot\nCold room,Depot\n").header,
+            "a value that repeats is data"
+        );
         assert!(!sniff(b"x,,z\na,b,c\n").header, "an empty name is data");
         assert!(!sniff(b"QX039,Morphine,2021-02-24\nTS894,Ampoule,2021-03-01\n").header);
     }

@@ -15,15 +15,23 @@ use crate::config::SourceConfig;
 use crate::config::job::SheetRef;
 use crate::model::{ENTITIES, Entity, Field, FieldType};
 
+use super::Inspection;
 use super::guess::normalize;
 use super::profile::{ColumnSummary, InferredType};
-use super::Inspection;
 
 /// The job file's name for a file: its normalized stem (`Assets Sample.csv` -> `assets_sample`).
 pub fn job_name(inspection: &Inspection) -> String {
-    let stem = inspection.path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let stem = inspection
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
     let name = normalize(&stem);
-    if name.is_empty() { "inspected".into() } else { name }
+    if name.is_empty() {
+        "inspected".into()
+    } else {
+        name
+    }
 }
 
 /// The `[source]` table that reads the file, as TOML lines.
@@ -38,7 +46,10 @@ pub fn source_block(inspection: &Inspection) -> String {
                 let _ = writeln!(out, "delimiter = {}", quote(&c.delimiter.to_string()));
             }
             if !c.header {
-                let _ = writeln!(out, "header = false  # the columns are named column_1, column_2, ...");
+                let _ = writeln!(
+                    out,
+                    "header = false  # the columns are named column_1, column_2, ..."
+                );
             }
             if let Some(e) = &c.encoding {
                 let _ = writeln!(out, "encoding = {}", quote(e));
@@ -66,13 +77,25 @@ pub fn source_block(inspection: &Inspection) -> String {
 /// The starter mapping file; `mapping_file` is the name the job snippet refers to it by.
 pub fn starter_mapping(inspection: &Inspection, mapping_file: &str) -> String {
     let name = job_name(inspection);
-    let file = inspection.path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+    let file = inspection
+        .path
+        .file_name()
+        .map(|f| f.to_string_lossy().to_string())
+        .unwrap_or_default();
     let mut out = String::new();
-    let _ = writeln!(out, "# Starter mapping for {}, written by `opsync inspect`: check every line.", comment(&file));
+    let _ = writeln!(
+        out,
+        "# Starter mapping for {}, written by `opsync inspect`: check every line.",
+        comment(&file)
+    );
     match &inspection.guess {
         Some(g) => {
             let others: Vec<&str> = g.others.iter().map(|(n, _)| *n).collect();
-            let runners = if others.is_empty() { String::new() } else { format!("; runners-up: {}", others.join(", ")) };
+            let runners = if others.is_empty() {
+                String::new()
+            } else {
+                format!("; runners-up: {}", others.join(", "))
+            };
             let _ = writeln!(
                 out,
                 "# Entity guessed from the column names: {} ({} of {} fields matched{runners}).",
@@ -82,10 +105,16 @@ pub fn starter_mapping(inspection: &Inspection, mapping_file: &str) -> String {
             );
         }
         None => {
-            let _ = writeln!(out, "# No column name matched a canonical field: choose the entity (`opsync schema` lists them).");
+            let _ = writeln!(
+                out,
+                "# No column name matched a canonical field: choose the entity (`opsync schema` lists them)."
+            );
         }
     }
-    let _ = writeln!(out, "# Then run `opsync validate`, `opsync preview {name}.job.toml` and `opsync test`.");
+    let _ = writeln!(
+        out,
+        "# Then run `opsync validate`, `opsync preview {name}.job.toml` and `opsync test`."
+    );
     let _ = writeln!(out, "#\n# A job file to go with it ({name}.job.toml):\n#");
     let job = format!(
         "mapping = {}\n\n[job]\nname = {}\n\n{}\n[target]\nkind = \"sqlite\"\npath = \"opsync-target.db\"\n",
@@ -108,17 +137,29 @@ pub fn starter_mapping(inspection: &Inspection, mapping_file: &str) -> String {
     let _ = writeln!(out, "\n\n[entity.fields]");
     let mut unmatched_optional = Vec::new();
     for field in entity.fields {
-        let column = inspection.guess.as_ref().and_then(|g| g.column_of(field.name)).map(|i| &inspection.columns[i]);
+        let column = inspection
+            .guess
+            .as_ref()
+            .and_then(|g| g.column_of(field.name))
+            .map(|i| &inspection.columns[i]);
         match column {
             Some(col) => field_line(&mut out, field, col),
             None if field.required => {
-                let _ = writeln!(out, "# {} = {{ from = \"?\" }}  # required: no column matched", field.name);
+                let _ = writeln!(
+                    out,
+                    "# {} = {{ from = \"?\" }}  # required: no column matched",
+                    field.name
+                );
             }
             None => unmatched_optional.push(field.name),
         }
     }
     if !unmatched_optional.is_empty() {
-        let _ = writeln!(out, "# Not matched (optional): {}", unmatched_optional.join(", "));
+        let _ = writeln!(
+            out,
+            "# Not matched (optional): {}",
+            unmatched_optional.join(", ")
+        );
     }
     unmatched_columns(&mut out, inspection);
     example_test(&mut out, inspection, entity);
@@ -129,10 +170,20 @@ pub fn starter_mapping(inspection: &Inspection, mapping_file: &str) -> String {
 fn field_line(out: &mut String, field: &Field, col: &ColumnSummary) {
     let (steps, note) = steps_for(&col.ty, field.ty);
     if let Some(note) = note {
-        let _ = writeln!(out, "# {}: column {} {note}", field.name, comment(&quote(&col.name)));
+        let _ = writeln!(
+            out,
+            "# {}: column {} {note}",
+            field.name,
+            comment(&quote(&col.name))
+        );
     }
     if let FieldType::Code(values) = field.ty {
-        let _ = writeln!(out, "# {}: values must be one of {}; add a map step if the source spells them otherwise", field.name, values.join(", "));
+        let _ = writeln!(
+            out,
+            "# {}: values must be one of {}; add a map step if the source spells them otherwise",
+            field.name,
+            values.join(", ")
+        );
     }
     let mut line = format!("{} = {{ from = {}", field.name, quote(&col.name));
     if !steps.is_empty() {
@@ -150,24 +201,44 @@ fn field_line(out: &mut String, field: &Field, col: &ColumnSummary) {
 fn steps_for(ty: &InferredType, field: FieldType) -> (Vec<String>, Option<String>) {
     use InferredType as T;
     let trim = || vec!["{ step = \"trim\" }".to_string()];
-    let doubt = |what: &str| Some(format!("holds {ty}, not {what}: check the values and add steps"));
+    let doubt = |what: &str| {
+        Some(format!(
+            "holds {ty}, not {what}: check the values and add steps"
+        ))
+    };
     if *ty == T::Empty {
         return (trim(), Some("was empty in the rows read".into()));
     }
     match field {
         FieldType::String | FieldType::Code(_) => (trim(), None),
         FieldType::Decimal { .. } => match ty {
-            T::Decimal { decimal_comma: true, .. } => (vec!["{ step = \"to_decimal\", decimal_comma = true }".into()], None),
+            T::Decimal {
+                decimal_comma: true,
+                ..
+            } => (
+                vec!["{ step = \"to_decimal\", decimal_comma = true }".into()],
+                None,
+            ),
             T::Decimal { .. } | T::Integer => (vec!["{ step = \"to_decimal\" }".into()], None),
             _ => (trim(), doubt("numbers")),
         },
         FieldType::Integer => match ty {
             T::Integer => (vec!["{ step = \"to_integer\" }".into()], None),
-            T::Decimal { .. } => (vec!["{ step = \"to_integer\" }".into()], doubt("whole numbers")),
+            T::Decimal { .. } => (
+                vec!["{ step = \"to_integer\" }".into()],
+                doubt("whole numbers"),
+            ),
             _ => (trim(), doubt("whole numbers")),
         },
         FieldType::Date | FieldType::Timestamp => match ty {
-            T::Date { format, ambiguous_with } | T::Timestamp { format, ambiguous_with } => {
+            T::Date {
+                format,
+                ambiguous_with,
+            }
+            | T::Timestamp {
+                format,
+                ambiguous_with,
+            } => {
                 let step = format!("{{ step = \"parse_date\", formats = [{}] }}", quote(format));
                 let note = ambiguous_with.as_ref().map(|o| {
                     format!("fits {format} and {o} in the rows read: day and month are ambiguous, check which is meant")
@@ -184,9 +255,18 @@ fn steps_for(ty: &InferredType, field: FieldType) -> (Vec<String>, Option<String
 }
 
 fn unmatched_columns(out: &mut String, inspection: &Inspection) {
-    let used: Vec<usize> = inspection.guess.as_ref().map(|g| g.fields.iter().map(|m| m.column).collect()).unwrap_or_default();
-    let rest: Vec<&ColumnSummary> =
-        inspection.columns.iter().enumerate().filter(|(i, _)| !used.contains(i)).map(|(_, c)| c).collect();
+    let used: Vec<usize> = inspection
+        .guess
+        .as_ref()
+        .map(|g| g.fields.iter().map(|m| m.column).collect())
+        .unwrap_or_default();
+    let rest: Vec<&ColumnSummary> = inspection
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !used.contains(i))
+        .map(|(_, c)| c)
+        .collect();
     if rest.is_empty() {
         return;
     }
@@ -199,21 +279,32 @@ fn unmatched_columns(out: &mut String, inspection: &Inspection) {
 /// A commented-out fixture case built from the first row: its mapped columns as input, the
 /// record's text key fields as the expectation.
 fn example_test(out: &mut String, inspection: &Inspection, entity: &Entity) {
-    let _ = writeln!(out, "\n# A fixture case for `opsync test`: uncomment, then complete `expect`.");
+    let _ = writeln!(
+        out,
+        "\n# A fixture case for `opsync test`: uncomment, then complete `expect`."
+    );
     let _ = writeln!(out, "# [[test]]");
     let _ = writeln!(out, "# name = \"first row\"");
     let mut input = Vec::new();
     let mut expect = vec![format!("entity = {}", quote(entity.name))];
     let fields: Vec<(Option<&str>, usize)> = match &inspection.guess {
-        Some(g) if !g.fields.is_empty() => g.fields.iter().map(|m| (Some(m.field), m.column)).collect(),
+        Some(g) if !g.fields.is_empty() => {
+            g.fields.iter().map(|m| (Some(m.field), m.column)).collect()
+        }
         _ => (0..inspection.columns.len()).map(|i| (None, i)).collect(),
     };
     for (field, column) in fields {
-        let (Some(col), Some(value)) = (inspection.columns.get(column), inspection.first_row.get(column)) else {
+        let (Some(col), Some(value)) = (
+            inspection.columns.get(column),
+            inspection.first_row.get(column),
+        ) else {
             continue;
         };
         input.push(format!("{} = {}", key(&col.name), quote(value)));
-        let text_key = entity.fields.iter().any(|f| Some(f.name) == field && f.key && f.ty == FieldType::String);
+        let text_key = entity
+            .fields
+            .iter()
+            .any(|f| Some(f.name) == field && f.key && f.ty == FieldType::String);
         if let Some(field) = field.filter(|_| text_key && !value.trim().is_empty()) {
             expect.push(format!("{field} = {}", quote(value.trim())));
         }
@@ -245,13 +336,17 @@ pub fn quote(s: &str) -> String {
 
 /// A TOML key: bare when it can be, quoted otherwise.
 fn key(s: &str) -> String {
-    let bare = !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let bare = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if bare { s.to_string() } else { quote(s) }
 }
 
 /// Text safe inside a `#` comment: one line.
 fn comment(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 #[cfg(test)]
@@ -264,7 +359,15 @@ mod tests {
     use crate::inspect::guess_entity;
 
     fn col(name: &str, ty: InferredType) -> ColumnSummary {
-        ColumnSummary { name: name.into(), ty, empty: 0, distinct: 1, distinct_capped: false, max_len: 5, samples: vec![] }
+        ColumnSummary {
+            name: name.into(),
+            ty,
+            empty: 0,
+            distinct: 1,
+            distinct_capped: false,
+            max_len: 5,
+            samples: vec![],
+        }
     }
 
     fn inspection(columns: Vec<ColumnSummary>, first_row: &[&str]) -> Inspection {
@@ -292,8 +395,14 @@ mod tests {
 
     fn compile(text: &str) -> Result<crate::mapping::Mapping, crate::config::ConfigError> {
         let path = Path::new("starter.mapping.toml");
-        let file: MappingFile = parse_toml(path, text).map_err(|d| crate::config::ConfigError(vec![d]))?;
-        let loaded = LoadedMapping { path: path.into(), text: text.into(), hash: crate::config::text_hash(text), file };
+        let file: MappingFile =
+            parse_toml(path, text).map_err(|d| crate::config::ConfigError(vec![d]))?;
+        let loaded = LoadedMapping {
+            path: path.into(),
+            text: text.into(),
+            hash: crate::config::text_hash(text),
+            file,
+        };
         crate::mapping::compile(&loaded, false)
     }
 
@@ -302,21 +411,45 @@ mod tests {
         let cols = vec![
             col("Asset Tag", InferredType::Text),
             col("Name", InferredType::Text),
-            col("Purchase Date", InferredType::Date { format: "%m/%d/%y".into(), ambiguous_with: Some("%d/%m/%y".into()) }),
-            col("Purchase Cost", InferredType::Decimal { decimal_comma: true, currency: true }),
+            col(
+                "Purchase Date",
+                InferredType::Date {
+                    format: "%m/%d/%y".into(),
+                    ambiguous_with: Some("%d/%m/%y".into()),
+                },
+            ),
+            col(
+                "Purchase Cost",
+                InferredType::Decimal {
+                    decimal_comma: true,
+                    currency: true,
+                },
+            ),
             col("Status", InferredType::Text),
             col("Notes \"x\"", InferredType::Text),
         ];
-        let ins = inspection(cols, &["ICC-1", "Backhoe", "1/2/23", "2.266,13 €", "Ready", "n"]);
+        let ins = inspection(
+            cols,
+            &["ICC-1", "Backhoe", "1/2/23", "2.266,13 €", "Ready", "n"],
+        );
         let text = starter_mapping(&ins, "export.mapping.toml");
-        assert!(text.contains("asset_id = { from = \"Asset Tag\", steps = [{ step = \"trim\" }] }"), "{text}");
+        assert!(
+            text.contains("asset_id = { from = \"Asset Tag\", steps = [{ step = \"trim\" }] }"),
+            "{text}"
+        );
         assert!(text.contains("formats = [\"%m/%d/%y\"]"), "{text}");
         assert!(text.contains("day and month are ambiguous"), "{text}");
         assert!(text.contains("decimal_comma = true"), "{text}");
         assert!(text.contains("# delimiter = \";\""), "{text}");
         assert!(text.contains("#   Notes \"x\" (text)"), "{text}");
-        assert!(text.contains("# input = [{ \"Asset Tag\" = \"ICC-1\""), "{text}");
-        assert!(text.contains("# expect = [{ entity = \"asset\", asset_id = \"ICC-1\" }]"), "{text}");
+        assert!(
+            text.contains("# input = [{ \"Asset Tag\" = \"ICC-1\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("# expect = [{ entity = \"asset\", asset_id = \"ICC-1\" }]"),
+            "{text}"
+        );
         if let Err(e) = compile(&text) {
             panic!("{e}\n{text}");
         }
@@ -327,26 +460,54 @@ mod tests {
             .skip_while(|l| !l.starts_with("# mapping"))
             .map(|l| format!("{}\n", l.trim_start_matches('#').trim_start()))
             .collect();
-        let parsed: crate::config::JobFile = parse_toml(Path::new("j.toml"), &job).unwrap_or_else(|e| panic!("{e}\n{job}"));
+        let parsed: crate::config::JobFile =
+            parse_toml(Path::new("j.toml"), &job).unwrap_or_else(|e| panic!("{e}\n{job}"));
         assert_eq!(parsed.source.get_ref().kind(), "csv");
     }
 
     #[test]
     fn missing_required_fields_are_placeholders_and_the_toml_still_parses() {
-        let cols = vec![col("Asset Tag", InferredType::Text), col("Purchase Cost", InferredType::Date { format: "%Y-%m-%d".into(), ambiguous_with: None })];
+        let cols = vec![
+            col("Asset Tag", InferredType::Text),
+            col(
+                "Purchase Cost",
+                InferredType::Date {
+                    format: "%Y-%m-%d".into(),
+                    ambiguous_with: None,
+                },
+            ),
+        ];
         let ins = inspection(cols, &["A", "2024-01-01"]);
         let text = starter_mapping(&ins, "m.toml");
-        assert!(text.contains("# description = { from = \"?\" }  # required"), "{text}");
+        assert!(
+            text.contains("# description = { from = \"?\" }  # required"),
+            "{text}"
+        );
         let err = compile(&text).unwrap_err().to_string();
-        assert!(err.contains("needs the required field(s) description"), "{err}");
+        assert!(
+            err.contains("needs the required field(s) description"),
+            "{err}"
+        );
     }
 
     #[test]
     fn steps_follow_types() {
-        let dec = InferredType::Decimal { decimal_comma: false, currency: false };
-        assert_eq!(steps_for(&dec, FieldType::Decimal { scale: 2 }).0, ["{ step = \"to_decimal\" }"]);
-        assert_eq!(steps_for(&InferredType::Boolean, FieldType::Boolean).0, ["{ step = \"to_boolean\" }"]);
-        assert_eq!(steps_for(&InferredType::Integer, FieldType::Integer).0, ["{ step = \"to_integer\" }"]);
+        let dec = InferredType::Decimal {
+            decimal_comma: false,
+            currency: false,
+        };
+        assert_eq!(
+            steps_for(&dec, FieldType::Decimal { scale: 2 }).0,
+            ["{ step = \"to_decimal\" }"]
+        );
+        assert_eq!(
+            steps_for(&InferredType::Boolean, FieldType::Boolean).0,
+            ["{ step = \"to_boolean\" }"]
+        );
+        assert_eq!(
+            steps_for(&InferredType::Integer, FieldType::Integer).0,
+            ["{ step = \"to_integer\" }"]
+        );
         let (steps, note) = steps_for(&InferredType::Text, FieldType::Decimal { scale: 2 });
         assert_eq!(steps, ["{ step = \"trim\" }"]);
         assert!(note.is_some_and(|n| n.contains("not numbers")));
