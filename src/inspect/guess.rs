@@ -4,9 +4,10 @@
 //! `product_code`) and compared with each field's name and with the names the systems of the field
 //! use for it ([`SYNONYMS`]: OpenBoxes, Snipe-IT, Atlas CMMS, ERP exports); near misses count
 //! through Jaro-Winkler similarity. A column whose values cannot fill the field (a date for a
-//! cost) counts for little, an empty column for less. Each entity is scored by its matches, key
-//! fields double, plus a bonus when the file's name names the entity; columns go to fields
-//! greedily, best match first, each column at most once.
+//! cost) counts for little, an empty column for less. Each entity is scored by its matches (key
+//! fields double, address fields little, a key without a column a penalty), plus a bonus when the
+//! file's name names the entity; columns go to fields greedily, best match first, each column at
+//! most once.
 
 use crate::model::{ENTITIES, Entity, FieldType};
 
@@ -16,10 +17,11 @@ use super::profile::{ColumnSummary, InferredType};
 #[rustfmt::skip]
 const SYNONYMS: &[(&str, &str, &[&str])] = &[
     ("item", "item_id", &["product_code", "sku", "item_number", "item_no", "item_code", "product_id", "product_number", "material_number", "code"]),
-    ("item", "description", &["name", "product_name", "item_name", "item_description", "product_description"]),
+    ("item", "description", &["name", "product", "product_name", "item_name", "item_description", "product_description"]),
     ("*", "manufacturer", &["manufacturer_name", "mfr", "mfr_name", "brand", "brand_name", "make"]),
     ("item", "manufacturer_part_no", &["manufacturer_code", "manufacturer_part_number", "mfr_part_no", "mfr_part_number", "mpn", "catalog_number", "catalog_no", "manufacturer_item_no"]),
     ("item", "gtin", &["upc", "ean", "gtin14", "gtin_13", "barcode", "upc_code"]),
+    ("*", "status", &["active", "is_active", "enabled", "status_code"]),
     ("*", "uom", &["unit_of_measure", "unit", "uom_code", "stocking_uom", "units"]),
     ("item", "pack_qty", &["pack_size", "quantity_per_package", "package_size", "pack_quantity", "units_per_pack"]),
     ("item", "unit_cost", &["cost", "price", "unit_price", "price_per_unit", "standard_cost", "avg_cost"]),
@@ -105,7 +107,20 @@ const FILE_WORDS: &[(&str, &[&str])] = &[
 const GENERIC_ID: f64 = 0.6;
 /// The least similarity for a near-miss name to count.
 const FUZZY_THRESHOLD: f64 = 0.93;
-const FILE_BONUS: f64 = 1.5;
+/// A file named after an entity (`locations.csv`) is strong evidence: column names are often
+/// generic (`name`, `address`) and fit several entities.
+const FILE_BONUS: f64 = 2.5;
+/// An entity whose natural key found no column is an unlikely reading of the file.
+const MISSING_KEY_PENALTY: f64 = 1.0;
+/// Address columns fit any entity with an address; they say little about which one it is.
+const ADDRESS_FIELDS: &[&str] = &[
+    "address_line1",
+    "address_line2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+];
 
 /// One canonical field filled from one column.
 #[derive(Debug, Clone, PartialEq)]
@@ -248,16 +263,17 @@ fn guess_one(
         }
     }
     fields.sort_by_key(|m| entity.field_index(m.field));
-    let mut score: f64 = fields
-        .iter()
-        .map(|m| {
-            if entity.fields.iter().any(|f| f.name == m.field && f.key) {
-                2.0 * m.score
-            } else {
-                m.score
-            }
-        })
-        .sum();
+    let weight = |name: &str| match entity.fields.iter().find(|f| f.name == name) {
+        Some(f) if f.key => 2.0,
+        _ if ADDRESS_FIELDS.contains(&name) => 0.3,
+        _ => 1.0,
+    };
+    let mut score: f64 = fields.iter().map(|m| weight(m.field) * m.score).sum();
+    let unmatched_keys = entity
+        .key_fields()
+        .filter(|(_, f)| !fields.iter().any(|m| m.field == f.name))
+        .count();
+    score -= MISSING_KEY_PENALTY * unmatched_keys as f64;
     let words = FILE_WORDS
         .iter()
         .find(|(e, _)| *e == entity.name)
@@ -304,6 +320,7 @@ mod tests {
                 distinct_capped: false,
                 max_len: 1,
                 samples: vec![],
+                domain: vec![],
             })
             .collect()
     }

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::fmt;
 
 use super::shape::{
-    DATE_FORMATS, Separator, could_be_date, fits_date_format, is_boolean_word, number_shape,
+    DATE_FORMATS, Separator, boolean_word, could_be_date, fits_date_format, number_shape,
     swap_day_month,
 };
 use crate::mapping::convert::parse_decimal;
@@ -19,6 +19,9 @@ use crate::mapping::rules::gtin_is_valid;
 
 /// Distinct values are counted up to this many; past it the count reads `1000+`.
 pub const DISTINCT_CAP: usize = 1000;
+
+/// A column with at most this many distinct values reports them all.
+pub const DOMAIN_MAX: usize = 12;
 
 const SAMPLES: usize = 3;
 
@@ -130,6 +133,8 @@ pub struct ColumnSummary {
     pub max_len: usize,
     /// The first few distinct non-empty values.
     pub samples: Vec<String>,
+    /// Every distinct value, sorted, when there are at most [`DOMAIN_MAX`] (codes, flags).
+    pub domain: Vec<String>,
 }
 
 impl ColumnSummary {
@@ -245,7 +250,7 @@ impl ColumnProfile {
         if self.nested {
             return;
         }
-        self.boolean &= is_boolean_word(value);
+        self.boolean &= boolean_word(value).is_some();
         let digits = value.bytes().all(|b| b.is_ascii_digit());
         if self.gtin {
             if digits && matches!(value.len(), 8 | 12 | 13 | 14) {
@@ -308,6 +313,13 @@ impl ColumnProfile {
             distinct_capped: self.distinct_capped,
             max_len: self.max_len,
             samples: self.samples.clone(),
+            domain: if self.distinct.len() <= DOMAIN_MAX && !self.distinct_capped {
+                let mut values: Vec<String> = self.distinct.iter().cloned().collect();
+                values.sort();
+                values
+            } else {
+                Vec::new()
+            },
         }
     }
 

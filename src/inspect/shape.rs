@@ -149,10 +149,33 @@ pub fn number_shape(value: &str) -> Option<(Separator, bool)> {
     Some((separator, currency))
 }
 
-/// Whether the value is a yes/no word (`TRUE`, `No`, `y`, ...).
-pub fn is_boolean_word(value: &str) -> bool {
-    let lower = value.to_ascii_lowercase();
-    TRUE_WORDS.contains(&lower.as_str()) || FALSE_WORDS.contains(&lower.as_str())
+/// The value as a yes/no word (`TRUE`, `No`, `y`, ...), if it is one.
+pub fn boolean_word(value: &str) -> Option<bool> {
+    let lower = value.trim().to_ascii_lowercase();
+    if TRUE_WORDS.contains(&lower.as_str()) {
+        Some(true)
+    } else if FALSE_WORDS.contains(&lower.as_str()) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// The opposite yes/no word in the same spelling: `TRUE` -> `FALSE`, `Yes` -> `No`, `n` -> `y`.
+pub fn boolean_counterpart(word: &str) -> Option<String> {
+    let lower = word.trim().to_ascii_lowercase();
+    let other = match TRUE_WORDS.iter().position(|w| *w == lower) {
+        Some(i) => FALSE_WORDS[i],
+        None => TRUE_WORDS[FALSE_WORDS.iter().position(|w| *w == lower)?],
+    };
+    let mut chars = word.trim().chars();
+    let first_upper = chars.next().is_some_and(char::is_uppercase);
+    let rest_upper = chars.clone().next().is_none() || chars.all(char::is_uppercase);
+    Some(match (first_upper, rest_upper) {
+        (true, true) => other.to_ascii_uppercase(),
+        (true, false) => other[..1].to_ascii_uppercase() + &other[1..],
+        _ => other.to_string(),
+    })
 }
 
 /// Whether the value could be a date at all: it has digits and is long enough.
@@ -203,7 +226,15 @@ mod tests {
 
     #[test]
     fn words() {
-        assert!(is_boolean_word("TRUE") && is_boolean_word("n") && !is_boolean_word("1"));
+        assert_eq!(
+            (boolean_word("TRUE"), boolean_word("n"), boolean_word("1")),
+            (Some(true), Some(false), None)
+        );
+        assert_eq!(boolean_counterpart("TRUE").as_deref(), Some("FALSE"));
+        assert_eq!(boolean_counterpart("Yes").as_deref(), Some("No"));
+        assert_eq!(boolean_counterpart("n").as_deref(), Some("y"));
+        assert_eq!(boolean_counterpart("N").as_deref(), Some("Y"));
+        assert_eq!(boolean_counterpart("maybe"), None);
         assert!(could_be_date("1/2/23") && !could_be_date("Yes") && !could_be_date("1/2/3"));
     }
 }

@@ -18,6 +18,7 @@ use crate::model::{ENTITIES, Entity, Field, FieldType};
 use super::Inspection;
 use super::guess::normalize;
 use super::profile::{ColumnSummary, InferredType};
+use super::shape::{boolean_counterpart, boolean_word};
 
 /// The job file's name for a file: its normalized stem (`Assets Sample.csv` -> `assets_sample`).
 pub fn job_name(inspection: &Inspection) -> String {
@@ -168,21 +169,16 @@ pub fn starter_mapping(inspection: &Inspection, mapping_file: &str) -> String {
 
 /// One mapped field, with comments on anything doubtful above it.
 fn field_line(out: &mut String, field: &Field, col: &ColumnSummary) {
-    let (steps, note) = steps_for(&col.ty, field.ty);
+    let (steps, note) = match field.ty {
+        FieldType::Code(codes) if col.has_values() => code_steps(col, codes),
+        ty => steps_for(&col.ty, ty),
+    };
     if let Some(note) = note {
         let _ = writeln!(
             out,
             "# {}: column {} {note}",
             field.name,
             comment(&quote(&col.name))
-        );
-    }
-    if let FieldType::Code(values) = field.ty {
-        let _ = writeln!(
-            out,
-            "# {}: values must be one of {}; add a map step if the source spells them otherwise",
-            field.name,
-            values.join(", ")
         );
     }
     let mut line = format!("{} = {{ from = {}", field.name, quote(&col.name));
@@ -194,6 +190,61 @@ fn field_line(out: &mut String, field: &Field, col: &ColumnSummary) {
     }
     line.push_str(" }");
     let _ = writeln!(out, "{line}");
+}
+
+/// Steps for a field that takes one of a list of codes. A yes/no column becomes
+/// `active`/`inactive` through a `map` (with the opposite spelling added, as a file that is all
+/// `TRUE` today may say `FALSE` tomorrow); other values seen that are not codes are named.
+fn code_steps(col: &ColumnSummary, codes: &[&str]) -> (Vec<String>, Option<String>) {
+    if col.ty == InferredType::Boolean && codes == ["active", "inactive"] {
+        let mut words = col.domain.clone();
+        for w in col.domain.iter().filter_map(|w| boolean_counterpart(w)) {
+            if !words.contains(&w) {
+                words.push(w);
+            }
+        }
+        let pairs: Vec<String> = words
+            .iter()
+            .map(|w| {
+                let code = if boolean_word(w) == Some(true) {
+                    codes[0]
+                } else {
+                    codes[1]
+                };
+                format!("{} = {}", key(w), quote(code))
+            })
+            .collect();
+        return (
+            vec![format!(
+                "{{ step = \"map\", values = {{ {} }} }}",
+                pairs.join(", ")
+            )],
+            None,
+        );
+    }
+    let trim = vec!["{ step = \"trim\" }".to_string()];
+    if col.domain.is_empty() {
+        let note = format!(
+            "must hold one of {}; add a map step if it spells them otherwise",
+            codes.join(", ")
+        );
+        return (trim, Some(note));
+    }
+    let odd: Vec<&str> = col
+        .domain
+        .iter()
+        .filter(|v| !codes.iter().any(|c| c.eq_ignore_ascii_case(v)))
+        .map(String::as_str)
+        .collect();
+    if odd.is_empty() {
+        return (trim, None);
+    }
+    let note = format!(
+        "holds {} where one of {} is expected: add a map step",
+        odd.join(", "),
+        codes.join(", ")
+    );
+    (trim, Some(note))
 }
 
 /// The steps that turn a column of this inferred type into the field's type, and a note when
@@ -367,6 +418,7 @@ mod tests {
             distinct_capped: false,
             max_len: 5,
             samples: vec![],
+            domain: vec![],
         }
     }
 
@@ -488,6 +540,27 @@ mod tests {
             err.contains("needs the required field(s) description"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn codes_from_flags_and_words() {
+        let mut active = col("Active", InferredType::Boolean);
+        active.domain = vec!["TRUE".into()];
+        let (steps, note) = code_steps(&active, &["active", "inactive"]);
+        assert_eq!(
+            steps,
+            ["{ step = \"map\", values = { TRUE = \"active\", FALSE = \"inactive\" } }"]
+        );
+        assert_eq!(note, None);
+        let mut status = col("Status", InferredType::Text);
+        status.domain = vec!["Active".into(), "Retired".into()];
+        let (_, note) = code_steps(&status, &["active", "inactive"]);
+        assert_eq!(
+            note.as_deref(),
+            Some("holds Retired where one of active, inactive is expected: add a map step")
+        );
+        status.domain = vec!["ACTIVE".into(), "inactive".into()];
+        assert_eq!(code_steps(&status, &["active", "inactive"]).1, None);
     }
 
     #[test]
