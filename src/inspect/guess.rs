@@ -125,6 +125,7 @@ const ADDRESS_FIELDS: &[&str] = &[
 /// One canonical field filled from one column.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldMatch {
+    /// The canonical field.
     pub field: &'static str,
     /// Index into the inspected columns.
     pub column: usize,
@@ -135,9 +136,11 @@ pub struct FieldMatch {
 /// The best entity for a file and the fields its columns fill.
 #[derive(Debug, Clone)]
 pub struct EntityGuess {
+    /// The entity.
     pub entity: &'static Entity,
     /// Matches in the entity's field order.
     pub fields: Vec<FieldMatch>,
+    /// How well the columns fit the entity (higher is better; only comparable within one file).
     pub score: f64,
     /// The runners-up with their scores, best first.
     pub others: Vec<(&'static str, f64)>,

@@ -12,6 +12,8 @@
 //! `--encoding`, a `--sheet` for a text file) are usage errors; a source that fails part way
 //! through is a failed run, like anywhere else.
 
+#![warn(missing_docs)]
+
 pub mod guess;
 pub mod profile;
 pub mod shape;
@@ -37,19 +39,28 @@ const JSON_SNIFF_LIMIT: u64 = 64 << 20;
 /// What can go wrong inspecting a file.
 #[derive(Debug, Error)]
 pub enum InspectError {
+    /// The file cannot be opened or read.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: String,
+        /// Why.
         #[source]
         source: std::io::Error,
     },
+    /// The file holds nothing (or only white space).
     #[error("{path}: the file is empty: nothing to inspect")]
-    Empty { path: String },
+    Empty {
+        /// The file.
+        path: String,
+    },
+    /// `--encoding` names no encoding.
     #[error("{0}")]
     UnknownEncoding(String),
     /// An option that does not apply to this file.
     #[error("{0}")]
     Usage(String),
+    /// The source failed while reading the rows.
     #[error(transparent)]
     Source(#[from] SourceError),
 }
@@ -75,9 +86,13 @@ pub struct InspectOptions {
 /// The kind of file, by its extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
+    /// CSV, TSV, pipe-delimited text: anything without a known extension.
     Delimited,
+    /// xlsx, xlsm, xlsb, xls, ods.
     Excel,
+    /// One JSON document.
     Json,
+    /// JSON Lines (`.jsonl`, `.ndjson`).
     Jsonl,
 }
 
@@ -102,6 +117,7 @@ impl FileKind {
 pub struct Inspection {
     /// The file as named on the command line.
     pub path: PathBuf,
+    /// The kind of file, by its extension.
     pub kind: FileKind,
     /// Layout of a delimited text file.
     pub layout: Option<TextLayout>,
@@ -109,9 +125,11 @@ pub struct Inspection {
     pub source: SourceConfig,
     /// Records read (ragged rows not included).
     pub rows: u64,
+    /// What each column holds, in the file's order.
     pub columns: Vec<ColumnSummary>,
     /// The first record's values by column, for the example test case.
     pub first_row: Vec<String>,
+    /// The canonical entity the columns look like, if any.
     pub guess: Option<EntityGuess>,
     /// Things worth telling the user (skipped rows, a changed encoding).
     pub notes: Vec<String>,

@@ -35,19 +35,31 @@ pub enum InferredType {
     /// Whole numbers without leading zeros.
     Integer,
     /// Numbers with a fraction, a currency symbol or thousands separators.
-    Decimal { decimal_comma: bool, currency: bool },
+    Decimal {
+        /// Values use a comma before the fraction (`12,50`).
+        decimal_comma: bool,
+        /// Values carry a currency symbol or code.
+        currency: bool,
+    },
     /// Calendar dates in one format (`ambiguous_with`: a day/month swap that fits too).
     Date {
+        /// chrono format that parses every value.
         format: String,
+        /// The day/month swap of `format`, when it parses every value too.
         ambiguous_with: Option<String>,
     },
     /// Dates with a time of day in one format.
     Timestamp {
+        /// chrono format that parses every value.
         format: String,
+        /// The day/month swap of `format`, when it parses every value too.
         ambiguous_with: Option<String>,
     },
     /// 8, 12, 13 or 14 digits, most with a valid GS1 check digit.
-    Gtin { bad_check_digits: u64 },
+    Gtin {
+        /// Values whose check digit is wrong.
+        bad_check_digits: u64,
+    },
     /// JSON objects or arrays (JSON sources only).
     Nested,
     /// Anything else.
@@ -250,7 +262,9 @@ impl ColumnProfile {
         if self.nested {
             return;
         }
-        self.boolean &= boolean_word(value).is_some();
+        if self.boolean {
+            self.boolean = boolean_word(value).is_some();
+        }
         let digits = value.bytes().all(|b| b.is_ascii_digit());
         if self.gtin {
             if digits && matches!(value.len(), 8 | 12 | 13 | 14) {
@@ -274,14 +288,19 @@ impl ColumnProfile {
                 && unsigned.bytes().all(|b| b.is_ascii_digit())
                 && value.parse::<i64>().is_ok();
         }
-        if self.decimal_point || self.decimal_comma {
+        // Plain digits are numbers in either convention: no need to ask `to_decimal`.
+        if !digits && (self.decimal_point || self.decimal_comma) {
             match number_shape(value) {
                 Some((separator, currency)) => {
                     self.currency |= currency;
                     self.saw_point |= separator == Separator::Point;
                     self.saw_comma |= separator == Separator::Comma;
-                    self.decimal_point &= parse_decimal(value, false).is_some();
-                    self.decimal_comma &= parse_decimal(value, true).is_some();
+                    if self.decimal_point {
+                        self.decimal_point = parse_decimal(value, false).is_some();
+                    }
+                    if self.decimal_comma {
+                        self.decimal_comma = parse_decimal(value, true).is_some();
+                    }
                 }
                 None => {
                     self.decimal_point = false;

@@ -61,8 +61,11 @@ const CURRENCY_CODES: &[&str] = &["USD", "EUR", "GBP", "CAD", "CHF"];
 /// Which decimal separator a number shows, if it shows one unambiguously.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Separator {
+    /// `1,234.50`, `12.5`.
     Point,
+    /// `1.234,50`, `12,5`.
     Comma,
+    /// No separator, or only an ambiguous one (`1,234`).
     Unknown,
 }
 

@@ -60,8 +60,11 @@ impl fmt::Display for TextEncoding {
 /// Line endings seen in the sniffed text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineEnding {
+    /// `\n` (Unix).
     Lf,
+    /// `\r\n` (Windows).
     CrLf,
+    /// `\r` alone (classic Mac OS, some legacy exports).
     Cr,
     /// More than one kind.
     Mixed,
@@ -84,8 +87,11 @@ impl fmt::Display for LineEnding {
 /// What sniffing found out about a delimited text file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TextLayout {
+    /// The text encoding.
     pub encoding: TextEncoding,
+    /// The field delimiter (`,` `;` tab `|`).
     pub delimiter: u8,
+    /// Line endings seen.
     pub line_ending: LineEnding,
     /// The first row names the columns.
     pub header: bool,

@@ -142,7 +142,7 @@ pub fn starter_mapping(inspection: &Inspection, mapping_file: &str) -> String {
             .guess
             .as_ref()
             .and_then(|g| g.column_of(field.name))
-            .map(|i| &inspection.columns[i]);
+            .and_then(|i| inspection.columns.get(i));
         match column {
             Some(col) => field_line(&mut out, field, col),
             None if field.required => {
