@@ -71,11 +71,17 @@ pub fn run(
     match mapping_out {
         None => emit(&format!("\n{mapping}"))?,
         Some(m) => {
+            // A path the user named that cannot be created is a usage error, like a missing input.
             let mut f = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .open(m)
-                .with_context(|| format!("cannot create {}", m.display()))?;
+                .map_err(|e| {
+                    UsageError(format!(
+                        "--mapping-out {}: cannot create it: {e}",
+                        m.display()
+                    ))
+                })?;
             f.write_all(mapping.as_bytes())
                 .with_context(|| format!("cannot write {}", m.display()))?;
             let entity = inspection

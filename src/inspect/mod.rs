@@ -8,9 +8,9 @@
 //! one that works. Types are inferred in [`profile`], the entity guessed in [`guess`], and the
 //! mapping written in [`starter`]. Nothing here prints: `cmd/inspect.rs` shows the result.
 //!
-//! Errors about the file named on the command line (missing, unreadable, empty, an unknown
-//! `--encoding`, a `--sheet` for a text file) are usage errors; a source that fails part way
-//! through is a failed run, like anywhere else.
+//! Errors about what was named on the command line (a missing, unreadable or empty file, an
+//! unknown `--encoding`, a `--sheet` for a text file or one the workbook lacks) are usage errors;
+//! a source that fails part way through is a failed run, like anywhere else.
 
 #![warn(missing_docs)]
 
@@ -68,7 +68,11 @@ pub enum InspectError {
 impl InspectError {
     /// Whether the error is about the command line rather than the data (exit code 2).
     pub fn is_usage(&self) -> bool {
-        !matches!(self, InspectError::Source(_))
+        match self {
+            InspectError::Source(SourceError::SheetNotFound { .. }) => true,
+            InspectError::Source(_) => false,
+            _ => true,
+        }
     }
 }
 
@@ -224,7 +228,6 @@ pub fn inspect(path: &Path, options: &InspectOptions) -> Result<Inspection, Insp
         }
         Err(e) => return Err(e.into()),
     }
-    inspection.source.set_path(shown);
     inspection.guess = guess_entity(&inspection.columns, &path.to_string_lossy());
     Ok(inspection)
 }
