@@ -10,6 +10,7 @@ pub mod check;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod inspect;
 pub mod ledger;
 pub mod mapping;
 pub mod model;
