@@ -5,42 +5,31 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::cli::TableFormat;
-use crate::mapping::{MissCounter, Outcome};
+use crate::mapping::Outcome;
 use crate::model::{CanonicalRecord, Reject};
 use crate::output::{Output, print_rows};
-use crate::pipeline::{self, PipelineError};
+use crate::pipeline;
 
 pub fn run(out: &Output, job: &Path, rows: u64) -> anyhow::Result<u8> {
     let job = super::load_job(job)?;
     let (mapping, mut source, binding) = pipeline::open_and_bind(&job)?;
     let mut records: BTreeMap<&'static str, Vec<CanonicalRecord>> = BTreeMap::new();
     let mut rejects: Vec<Reject> = Vec::new();
-    let mut misses = MissCounter::default();
-    let mut outcomes = Vec::new();
-    let (mut read, mut filtered) = (0u64, 0u64);
-    let first_entity = mapping.entity_names().first().copied().unwrap_or("*");
-    while read < rows {
-        let raw = match source.next_record() {
-            Ok(Some(r)) => r,
-            Ok(None) => break,
-            Err(e) if !e.is_fatal() => {
-                read += 1;
-                rejects.extend(pipeline::ragged_reject(&e, first_entity));
-                continue;
-            }
-            Err(e) => return Err(PipelineError::Source(e).into()),
-        };
-        read += 1;
-        if !mapping.apply(&binding, &raw, &mut outcomes, &mut misses) {
-            filtered += 1;
-        }
-        for o in outcomes.drain(..) {
+    let driven = pipeline::drive(
+        source.as_mut(),
+        &mapping,
+        &binding,
+        Some(rows),
+        &crate::pipeline::Silent,
+        |o| {
             match o {
                 Outcome::Record(r) => records.entry(r.entity.name).or_default().push(r),
                 Outcome::Reject(r) => rejects.push(r),
             }
-        }
-    }
+            Ok(())
+        },
+    )?;
+    let (read, filtered, misses) = (driven.read, driven.filtered, driven.misses);
     let unmapped = mapping.unmapped_columns(&binding);
     println!(
         "preview of job {} ({} rows read, {} filtered, {} rejected; nothing written)",

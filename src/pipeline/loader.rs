@@ -107,6 +107,13 @@ impl<'l> Loader<'l> {
         Ok(())
     }
 
+    /// Keep a key that was rejected upstream (by `opsync transform`) from snapshot deletes.
+    pub fn keep_key(&mut self, entity: &str, key: String) -> Result<(), PipelineError> {
+        let i = self.buffer_index(entity)?;
+        self.buffers[i].rejected_keys.push(key);
+        Ok(())
+    }
+
     /// Record a reject.
     pub fn reject(&mut self, reject: Reject) -> Result<(), PipelineError> {
         if let Ok(i) = self.buffer_index(&reject.entity) {
