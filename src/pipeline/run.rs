@@ -112,7 +112,7 @@ fn finish_load(
     partial_extract: bool,
     obs: &dyn Observer,
     warnings: &mut Vec<String>,
-) -> Result<(Summary, Vec<(String, String, u64)>), PipelineError> {
+) -> Result<Summary, PipelineError> {
     let rejected: u64 = loader.counts.values().map(|c| c.rejected).sum();
     let threshold = super::threshold_crossed(job, driven.read, rejected);
     let deletes_allowed = threshold.is_none() && driven.read > 0 && !partial_extract;
@@ -162,13 +162,13 @@ fn finish_load(
         counts,
         per_entity,
         warnings: warnings.clone(),
-        misses: misses.clone(),
+        misses,
         reject_reasons: driven.tally.top(10),
         target: target_id,
         elapsed: std::time::Duration::ZERO,
         threshold,
     };
-    Ok((summary, misses))
+    Ok(summary)
 }
 
 /// `opsync run`: extract, transform and load in one streaming pass.
@@ -198,8 +198,12 @@ pub fn run_job(
             }
         };
         partial.read = driven.read;
-        let (summary, misses) = finish_load(job, loader, run_id, driven, opts.limit.is_some(), obs, warnings)?;
-        let m: Vec<(&str, &str, u64)> = misses.iter().map(|(t, c, n)| (t.as_str(), c.as_str(), *n)).collect();
+        let summary = finish_load(job, loader, run_id, driven, opts.limit.is_some(), obs, warnings)?;
+        let m: Vec<(&str, &str, u64)> = summary
+            .misses
+            .iter()
+            .map(|(t, c, n)| (t.as_str(), c.as_str(), *n))
+            .collect();
         ledger.store_misses(run_id, &m)?;
         ledger.set_run_target(run_id, &summary.target)?;
         Ok(summary)
@@ -252,7 +256,7 @@ pub fn load_records(
                 obs.progress(0, driven.read);
             }
         }
-        let (summary, _) = finish_load(job, loader, run_id, driven, false, obs, warnings)?;
+        let summary = finish_load(job, loader, run_id, driven, false, obs, warnings)?;
         ledger.set_run_target(run_id, &summary.target)?;
         Ok(summary)
     })
