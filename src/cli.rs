@@ -31,6 +31,7 @@ pub struct Global {
         long,
         global = true,
         env = "OPSYNC_LEDGER",
+        hide_env_values = true,
         default_value = "opsync.db",
         value_name = "PATH"
     )]
