@@ -259,3 +259,44 @@ tax_id = { from = "tax_id", sensitive = true }
     let raw = d.query("opsync.db", "SELECT raw FROM rejects");
     assert_eq!(raw, vec![vec![r#"{"id":"S3","name":"","tax_id":"****","active":"Y"}"#]]);
 }
+
+#[test]
+fn file_targets_write_one_file_per_entity_and_leave_it_alone_when_nothing_changed() {
+    for (kind, file) in [("csv", "out/item.csv"), ("jsonl", "out/item.jsonl")] {
+        let d = Dir::new();
+        d.write(
+            "items.csv",
+            "code,name,cost,gtin,uom\nA1,Gauze,1.50,,EA\nA2,Tape,2,,EA\n",
+        );
+        let job = item_job("items", "items.csv", "", ITEM_FIELDS).replace(
+            "kind = \"sqlite\"\npath = \"target.db\"",
+            &format!("kind = \"{kind}\"\ndir = \"out\""),
+        );
+        d.write("items.job.toml", job);
+        let o = d.run(&["run", "items.job.toml"]);
+        assert_eq!(code(&o), 0, "{kind}: {}", stderr(&o));
+        let first = std::fs::read_to_string(d.join(file)).unwrap();
+        match kind {
+            "csv" => assert!(
+                first.starts_with("item_id,description,") && first.contains("A1,Gauze,,,,,EA,,1.5,"),
+                "{first}"
+            ),
+            _ => assert!(first.contains(r#""item_id":"A1","description":"Gauze""#), "{first}"),
+        }
+        let modified = std::fs::metadata(d.join(file)).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(code(&d.run(&["run", "items.job.toml"])), 0);
+        assert_eq!(
+            std::fs::metadata(d.join(file)).unwrap().modified().unwrap(),
+            modified,
+            "{kind}: untouched"
+        );
+        assert_eq!(d.count("opsync.db", "SELECT unchanged FROM runs WHERE id = 2"), 2);
+        let o = d.run(&["explain", "item", "A2"]);
+        assert!(
+            common::stdout(&o).contains("Tape"),
+            "{kind}: explain reads the file: {}",
+            common::stdout(&o)
+        );
+    }
+}
