@@ -211,6 +211,7 @@ fn run_inner(
     let entities: Vec<_> = mapping.entities.iter().map(|e| e.entity).collect();
     let first_entity = entities.first().map(|e| e.name).unwrap_or("*");
     let mut loader = Loader::new(ledger, target, &entities, run_id, &job.mapping.hash, target::batch_size(job.target()))?;
+    loader.mask_fields(mapping.sensitive_fields());
     let target_id = loader.target_id().to_string();
     let mut misses = MissCounter::default();
     let mut tally = ReasonTally::default();
