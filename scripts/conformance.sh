@@ -57,6 +57,7 @@ cases=(
     "openboxes/csv/binLocations.csv|openboxes/locations.mapping.toml|"
     "snipe-it/assets-sample.csv|snipeit/assets.mapping.toml|encoding = \"utf-8\""
     "atlas-cmms/work_order.csv|cmms/work_orders.mapping.toml|"
+    "atlas-cmms/asset.csv|cmms/assets.mapping.toml|"
 )
 
 # A reason is explained when it names a field, a rule and a message, and carries the offending
