@@ -122,10 +122,8 @@ def main() -> int:
     for col, width in zip("ABCDEFGHIJKLM", [15, 9, 11, 10, 9, 8, 6, 8, 40, 7, 6, 11, 11]):
         ws.column_dimensions[col].width = width
 
-    # Fixed document dates, so regenerating an unchanged sample changes nothing but the zip.
-    stamp = D(2024, 6, 30, 2, 15)
-    wb.properties.created = stamp
-    wb.properties.modified = stamp
+    # The export's own date; openpyxl stamps the modification time itself when saving.
+    wb.properties.created = D(2024, 6, 30, 2, 15)
     wb.properties.creator = "opsync samples"
 
     OUT.parent.mkdir(parents=True, exist_ok=True)
