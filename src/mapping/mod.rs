@@ -201,7 +201,12 @@ impl Mapping {
     pub fn sensitive_fields(&self) -> Vec<(&'static str, &'static str)> {
         self.entities
             .iter()
-            .flat_map(|e| e.fields.iter().filter(|f| f.sensitive).map(move |f| (e.entity.name, e.entity.fields[f.index].name)))
+            .flat_map(|e| {
+                e.fields
+                    .iter()
+                    .filter(|f| f.sensitive)
+                    .map(move |f| (e.entity.name, e.entity.fields[f.index].name))
+            })
             .collect()
     }
 

@@ -251,7 +251,12 @@ impl<'l> Loader<'l> {
     fn masked_json(&self, record: &CanonicalRecord) -> serde_json::Map<String, serde_json::Value> {
         let mut json = record.to_json();
         for (name, v) in json.iter_mut() {
-            if !v.is_null() && self.sensitive.iter().any(|(e, f)| *e == record.entity.name && f == name) {
+            if !v.is_null()
+                && self
+                    .sensitive
+                    .iter()
+                    .any(|(e, f)| *e == record.entity.name && f == name)
+            {
                 *v = crate::mapping::MASK.into();
             }
         }

@@ -233,7 +233,10 @@ mod tests {
     #[test]
     fn line_endings_become_line_feeds() {
         for chunk in [1, 2, 3, 64] {
-            assert_eq!(normalized(b"a,b\r\n1,\"x\r\ny\"\r\n2,z\r3,w\n", chunk), b"a,b\n1,\"x\ny\"\n2,z\n3,w\n");
+            assert_eq!(
+                normalized(b"a,b\r\n1,\"x\r\ny\"\r\n2,z\r3,w\n", chunk),
+                b"a,b\n1,\"x\ny\"\n2,z\n3,w\n"
+            );
         }
     }
 
@@ -244,7 +247,9 @@ mod tests {
         std::fs::write(&path, "code,name\r\nA,\"two\r\nlines\"\r\nB,b\r\n").unwrap();
         let config: CsvSource = toml::from_str(&format!("path = {:?}", path.display().to_string())).unwrap();
         let mut reader = CsvReader::open(&config, &path, Arc::from("crlf.csv")).unwrap();
-        let lines: Vec<u64> = std::iter::from_fn(|| reader.next_record().unwrap()).map(|r| r.lineage.line).collect();
+        let lines: Vec<u64> = std::iter::from_fn(|| reader.next_record().unwrap())
+            .map(|r| r.lineage.line)
+            .collect();
         assert_eq!(lines, vec![2, 4]);
     }
 }
