@@ -52,7 +52,8 @@ impl MissCounter {
     }
 }
 
-const MASK: &str = "****";
+/// What a sensitive value is replaced by wherever raw values are kept or shown.
+pub const MASK: &str = "****";
 
 impl Mapping {
     /// Map one raw record. Pushes one outcome per entity the row produces; returns `false`

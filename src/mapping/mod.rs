@@ -16,7 +16,7 @@ mod compile;
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
-pub use apply::{MissCounter, Outcome};
+pub use apply::{MASK, MissCounter, Outcome};
 pub use compile::compile;
 use expr::Expr;
 use rules::Rule;
@@ -206,6 +206,19 @@ impl Mapping {
     /// The entities this mapping produces, in order.
     pub fn entity_names(&self) -> Vec<&'static str> {
         self.entities.iter().map(|e| e.entity.name).collect()
+    }
+
+    /// Canonical fields marked `sensitive = true`, as (entity, field).
+    pub fn sensitive_fields(&self) -> Vec<(&'static str, &'static str)> {
+        self.entities
+            .iter()
+            .flat_map(|e| {
+                e.fields
+                    .iter()
+                    .filter(|f| f.sensitive)
+                    .map(move |f| (e.entity.name, e.entity.fields[f.index].name))
+            })
+            .collect()
     }
 
     /// Line of each field definition, by entity and field name (for `opsync explain`).

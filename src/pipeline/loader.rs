@@ -33,6 +33,8 @@ pub struct Loader<'l> {
     buffers: Vec<EntityBuffer>,
     rejects: Vec<Reject>,
     source_ids: HashMap<Arc<str>, i64>,
+    /// Fields masked in the raw values of duplicate-key rejects, as (entity, field).
+    sensitive: HashSet<(&'static str, &'static str)>,
     /// Counts per entity.
     pub counts: BTreeMap<&'static str, RunCounts>,
 }
@@ -82,8 +84,14 @@ impl<'l> Loader<'l> {
             buffers,
             rejects: Vec::new(),
             source_ids: HashMap::new(),
+            sensitive: HashSet::new(),
             counts,
         })
+    }
+
+    /// Mask these (entity, field) values in the records kept with duplicate-key rejects.
+    pub fn mask_fields(&mut self, fields: impl IntoIterator<Item = (&'static str, &'static str)>) {
+        self.sensitive.extend(fields);
     }
 
     pub fn target_id(&self) -> &str {
@@ -268,10 +276,26 @@ impl<'l> Loader<'l> {
                     value: Some(keys[n].clone()),
                     message: format!("key {:?} appears again with different values ({where_first})", keys[n]),
                 }],
-                raw: serde_json::Value::Object(records[n].to_json()),
+                raw: serde_json::Value::Object(self.masked_json(&records[n])),
             })?;
         }
         Ok(())
+    }
+
+    /// A record as JSON for a reject, sensitive fields masked.
+    fn masked_json(&self, record: &CanonicalRecord) -> serde_json::Map<String, serde_json::Value> {
+        let mut json = record.to_json();
+        for (name, v) in json.iter_mut() {
+            if !v.is_null()
+                && self
+                    .sensitive
+                    .iter()
+                    .any(|(e, f)| *e == record.entity.name && f == name)
+            {
+                *v = crate::mapping::MASK.into();
+            }
+        }
+        json
     }
 
     /// Write what is buffered.

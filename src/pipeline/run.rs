@@ -185,6 +185,7 @@ pub fn run_job(
         let entities: Vec<_> = mapping.entities.iter().map(|e| e.entity).collect();
         let batch = target::batch_size(job.target());
         let mut loader = Loader::new(ledger, target, &entities, run_id, &job.mapping.hash, batch)?;
+        loader.mask_fields(mapping.sensitive_fields());
         let driven = drive(source.as_mut(), &mapping, &binding, opts.limit, obs, |o| match o {
             Outcome::Record(r) => loader.push(r),
             Outcome::Reject(r) => loader.reject(r),
@@ -237,6 +238,7 @@ pub fn load_records(
         let entities: Vec<_> = mapping.entities.iter().map(|e| e.entity).collect();
         let batch = target::batch_size(job.target());
         let mut loader = Loader::new(ledger, target, &entities, run_id, &job.mapping.hash, batch)?;
+        loader.mask_fields(mapping.sensitive_fields());
         let mut driven = Driven::default();
         for r in records {
             match r {
