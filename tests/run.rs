@@ -175,7 +175,12 @@ fn a_duplicate_key_with_other_values_is_rejected_and_an_identical_one_deduplicat
     let rejects = d.query("opsync.db", "SELECT line, rule, key, message FROM rejects");
     assert_eq!(rejects.len(), 1);
     assert_eq!(rejects[0][..3], ["4", "duplicate_key", "A1"]);
-    assert!(rejects[0][3].contains("first at items.csv:2"), "{:?}", rejects[0]);
+    assert!(
+        stdout(&o).contains("item.item_id duplicate_key: 1"),
+        "the summary counts it: {}",
+        stdout(&o)
+    );
+    assert!(rejects[0][3].contains("items.csv:2)"), "{:?}", rejects[0]);
     assert_eq!(
         d.query("target.db", "SELECT description FROM item WHERE item_id = 'A1'"),
         vec![vec!["Gauze"]]

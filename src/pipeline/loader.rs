@@ -37,6 +37,8 @@ pub struct Loader<'l> {
     sensitive: HashSet<(&'static str, &'static str)>,
     /// Counts per entity.
     pub counts: BTreeMap<&'static str, RunCounts>,
+    /// Reasons of the rejects the loader itself makes (duplicate keys), for the run summary.
+    pub tally: super::ReasonTally,
 }
 
 /// How one record of a batch compares with the ledger.
@@ -86,6 +88,7 @@ impl<'l> Loader<'l> {
             source_ids: HashMap::new(),
             sensitive: HashSet::new(),
             counts,
+            tally: super::ReasonTally::default(),
         })
     }
 
@@ -266,7 +269,7 @@ impl<'l> Loader<'l> {
                 Some(j) => format!("first at {}", records[*j].lineage),
                 None => "first seen earlier in this extract".to_string(),
             };
-            self.reject(Reject {
+            let reject = Reject {
                 entity: entity.name.to_string(),
                 key: Some(keys[n].clone()),
                 lineage: records[n].lineage.clone(),
@@ -277,7 +280,9 @@ impl<'l> Loader<'l> {
                     message: format!("key {:?} appears again with different values ({where_first})", keys[n]),
                 }],
                 raw: serde_json::Value::Object(self.masked_json(&records[n])),
-            })?;
+            };
+            self.tally.add(&reject);
+            self.reject(reject)?;
         }
         Ok(())
     }

@@ -101,6 +101,13 @@ impl ReasonTally {
         }
     }
 
+    /// Add another tally's counts.
+    pub fn merge(&mut self, other: &ReasonTally) {
+        for (k, n) in &other.0 {
+            *self.0.entry(k.clone()).or_default() += n;
+        }
+    }
+
     pub fn top(&self, n: usize) -> Vec<(String, String, String, u64)> {
         let mut v: Vec<_> = self
             .0

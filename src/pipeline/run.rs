@@ -106,13 +106,16 @@ fn record_mapping_and_columns(
 #[allow(clippy::too_many_arguments)]
 fn finish_load(
     job: &LoadedJob,
-    loader: Loader<'_>,
+    mut loader: Loader<'_>,
     run_id: i64,
-    driven: Driven,
+    mut driven: Driven,
     partial_extract: bool,
     obs: &dyn Observer,
     warnings: &mut Vec<String>,
 ) -> Result<Summary, PipelineError> {
+    // Everything buffered is written first: duplicates found in the last batch are rejects too.
+    loader.flush()?;
+    driven.tally.merge(&loader.tally);
     let rejected: u64 = loader.counts.values().map(|c| c.rejected).sum();
     let threshold = super::threshold_crossed(job, driven.read, rejected);
     let deletes_allowed = threshold.is_none() && driven.read > 0 && !partial_extract;
@@ -129,6 +132,7 @@ fn finish_load(
         warnings.push(w);
     }
     let target_id = loader.target_id().to_string();
+
     let per_entity = loader.finish(job.file.job.mode, deletes_allowed)?;
     let mut counts = RunCounts {
         read: driven.read,
@@ -138,7 +142,6 @@ fn finish_load(
     for c in per_entity.values() {
         counts.add(c);
     }
-    // Duplicates found by the loader are rejects too: the threshold counts them.
     let threshold = super::threshold_crossed(job, counts.read, counts.rejected);
     let misses: Vec<(String, String, u64)> = driven
         .misses

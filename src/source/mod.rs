@@ -101,18 +101,25 @@ pub fn expand_paths(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, SourceEr
                 source: std::io::Error::new(std::io::ErrorKind::NotFound, "file not found"),
             });
         }
-        return Ok(vec![full]);
+        return Ok(vec![canonical(full)]);
     }
     let mut files: Vec<PathBuf> = glob::glob(&text)
         .map_err(|e| SourceError::Config(format!("bad glob {text}: {e}")))?
         .filter_map(Result::ok)
         .filter(|p| p.is_file())
+        .map(canonical)
         .collect();
     files.sort();
     if files.is_empty() {
         return Err(SourceError::NoMatch { pattern: text });
     }
     Ok(files)
+}
+
+/// The absolute form of a source file's path: lineage in the ledger names the same file the same
+/// way whatever folder the job was started from.
+fn canonical(path: PathBuf) -> PathBuf {
+    std::fs::canonicalize(&path).unwrap_or(path)
 }
 
 /// Open the source a job describes; paths are relative to `base` (the job file's folder).
