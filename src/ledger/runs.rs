@@ -289,7 +289,7 @@ impl Ledger {
     }
 
     /// Record crosswalk misses of a run.
-    pub fn store_misses(&self, run: i64, misses: &[(&str, &str, u64)]) -> Result<(), LedgerError> {
+    pub fn store_misses(&self, run: i64, misses: &[(String, String, u64)]) -> Result<(), LedgerError> {
         let mut stmt = self
             .conn
             .prepare("INSERT OR REPLACE INTO lookup_misses (run, lookup, value, count) VALUES (?1, ?2, ?3, ?4)")

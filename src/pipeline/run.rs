@@ -1,6 +1,7 @@
 //! The life of a run in the ledger: lock, start, work, finish (or fail), for `run`, `load` and
 //! `transform` alike.
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::{Driven, Loader, Observer, PipelineError, RunOptions, Summary, drive, open_and_bind};
@@ -134,6 +135,18 @@ fn finish_load(
     let target_id = loader.target_id().to_string();
 
     let per_entity = loader.finish(job.file.job.mode, deletes_allowed)?;
+    Ok(summarize(job, run_id, per_entity, &driven, warnings, target_id))
+}
+
+/// The summary of a finished run: totals over the entities, the threshold, crosswalk misses.
+fn summarize(
+    job: &LoadedJob,
+    run_id: i64,
+    per_entity: BTreeMap<&'static str, RunCounts>,
+    driven: &Driven,
+    warnings: &mut Vec<String>,
+    target: String,
+) -> Summary {
     let mut counts = RunCounts {
         read: driven.read,
         filtered: driven.filtered,
@@ -154,7 +167,7 @@ fn finish_load(
             "lookup {table:?}: {n} row(s) with code {code:?} not in the table"
         ));
     }
-    let summary = Summary {
+    Summary {
         run_id,
         job: job.name.clone(),
         status: if threshold.is_some() {
@@ -167,11 +180,10 @@ fn finish_load(
         warnings: warnings.clone(),
         misses,
         reject_reasons: driven.tally.top(10),
-        target: target_id,
+        target,
         elapsed: std::time::Duration::ZERO,
         threshold,
-    };
-    Ok(summary)
+    }
 }
 
 /// `opsync run`: extract, transform and load in one streaming pass.
@@ -203,12 +215,7 @@ pub fn run_job(
         };
         partial.read = driven.read;
         let summary = finish_load(job, loader, run_id, driven, opts.limit.is_some(), obs, warnings)?;
-        let m: Vec<(&str, &str, u64)> = summary
-            .misses
-            .iter()
-            .map(|(t, c, n)| (t.as_str(), c.as_str(), *n))
-            .collect();
-        ledger.store_misses(run_id, &m)?;
+        ledger.store_misses(run_id, &summary.misses)?;
         ledger.set_run_target(run_id, &summary.target)?;
         Ok(summary)
     })
@@ -327,38 +334,17 @@ pub fn transform(
             if let Some(e) = failure {
                 return Err(e);
             }
-            let mut counts = RunCounts {
-                read: driven.read,
-                filtered: driven.filtered,
-                ..RunCounts::default()
-            };
-            for c in per_entity.values() {
-                counts.add(c);
-            }
-            partial.read = counts.read;
-            let threshold = super::threshold_crossed(job, counts.read, counts.rejected);
-            let misses = driven.misses.sorted();
-            ledger.store_misses(run_id, &misses)?;
-            Ok(Summary {
+            let summary = summarize(
+                job,
                 run_id,
-                job: job.name.clone(),
-                status: if threshold.is_some() {
-                    RunStatus::RejectsExceeded
-                } else {
-                    RunStatus::Succeeded
-                },
-                counts,
                 per_entity,
-                warnings: warnings.clone(),
-                misses: misses
-                    .into_iter()
-                    .map(|(t, c, n)| (t.to_string(), c.to_string(), n))
-                    .collect(),
-                reject_reasons: driven.tally.top(10),
-                target: "(transform: canonical JSON Lines)".into(),
-                elapsed: std::time::Duration::ZERO,
-                threshold,
-            })
+                &driven,
+                warnings,
+                "(canonical JSON Lines)".into(),
+            );
+            partial.read = summary.counts.read;
+            ledger.store_misses(run_id, &summary.misses)?;
+            Ok(summary)
         },
     )
 }
