@@ -45,6 +45,15 @@ pub enum LedgerError {
     NotFound(String),
 }
 
+/// A ledger file marked read-only is refused even to a user (root) who could write it anyway:
+/// someone made it read-only on purpose.
+fn is_read_only(path: &Path) -> bool {
+    let marked = std::fs::metadata(path)
+        .map(|m| m.permissions().readonly())
+        .unwrap_or(false);
+    marked || std::fs::OpenOptions::new().write(true).open(path).is_err()
+}
+
 /// An open ledger.
 pub struct Ledger {
     conn: Connection,
@@ -66,7 +75,7 @@ impl Ledger {
                 path: name.clone(),
                 source: e,
             })?;
-        } else if std::fs::OpenOptions::new().write(true).open(path).is_err() {
+        } else if is_read_only(path) {
             return Err(LedgerError::ReadOnly {
                 path: name,
                 detail:
