@@ -249,6 +249,7 @@ fn run_inner(
                 }
             }
         }
+        source.recycle(raw);
         if counts.read % 4096 == 0 {
             obs.progress(source.bytes_read(), counts.read);
         }
