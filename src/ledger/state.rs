@@ -114,6 +114,9 @@ impl Ledger {
         stream: &Stream,
         keys: impl Iterator<Item = &'k str>,
     ) -> Result<HashMap<&'k str, StoredState>, LedgerError> {
+        // One read transaction for the whole batch: outside one, every lookup would take and drop
+        // the WAL read lock (two fcntl calls per key, most of a first load's system time).
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
         let mut stmt = self
             .conn
             .prepare_cached("SELECT hash, seen_run, deleted_run FROM record_state WHERE stream = ?1 AND key = ?2")
@@ -134,6 +137,8 @@ impl Ledger {
                 out.insert(key, s);
             }
         }
+        drop(stmt);
+        tx.commit().map_err(|e| self.err(e))?;
         Ok(out)
     }
 

@@ -1,5 +1,6 @@
 //! Apply a bound mapping to one raw record: canonical records, rejects, or nothing (filtered).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use rhai::Dynamic;
@@ -91,23 +92,27 @@ impl Mapping {
         })
     }
 
-    fn slot_values(&self, b: &Binding, raw: &RawRecord) -> Vec<String> {
+    /// The values of the columns the mapping reads, borrowed from the row where they can be.
+    fn slot_values<'r>(&self, b: &Binding, raw: &'r RawRecord) -> Vec<Cow<'r, str>> {
         match &raw.values {
             RawValues::Row(values) => b
                 .positions
                 .iter()
-                .map(|p| p.and_then(|i| values.get(i)).cloned().unwrap_or_default())
+                .map(|p| {
+                    p.and_then(|i| values.get(i))
+                        .map_or(Cow::Borrowed(""), |v| Cow::Borrowed(v.as_str()))
+                })
                 .collect(),
             RawValues::Json(doc) => self
                 .slots
                 .iter()
                 .map(|s| match &s.column {
                     super::ColumnRef::Path(_, path) => match path.query(doc).first() {
-                        Some(serde_json::Value::String(s)) => s.clone(),
-                        Some(serde_json::Value::Null) | None => String::new(),
-                        Some(other) => other.to_string(),
+                        Some(serde_json::Value::String(s)) => Cow::Owned(s.clone()),
+                        Some(serde_json::Value::Null) | None => Cow::Borrowed(""),
+                        Some(other) => Cow::Owned(other.to_string()),
                     },
-                    _ => String::new(),
+                    _ => Cow::Borrowed(""),
                 })
                 .collect(),
         }
@@ -159,7 +164,7 @@ impl Mapping {
         plan: &EntityPlan,
         b: &Binding,
         raw: &RawRecord,
-        slots: &[String],
+        slots: &[Cow<'_, str>],
         row: &dyn Fn() -> Dynamic,
         misses: &mut MissCounter,
     ) -> Outcome {
@@ -188,7 +193,13 @@ impl Mapping {
                     }
                 },
             };
-            let input_text = v.to_text();
+            // The input as the reject shows it when a step fails: borrowed from the row when it
+            // came from a column, so a field that maps cleanly costs no copy of it.
+            let input_text: Option<Cow<'_, str>> = match &f.input {
+                Input::Slot(s) => (!slots[*s].is_empty()).then(|| Cow::Borrowed(&*slots[*s])),
+                Input::Const(k) => Some(Cow::Borrowed(k.as_str())),
+                _ => v.to_text().map(Cow::Owned),
+            };
             let mut failed = false;
             let mut on_miss = |t: &str, c: &str| misses.add(t, c);
             let mut cx = StepContext {
@@ -311,6 +322,14 @@ fn text_value(s: &str) -> Value {
 /// The step output as the field's type, decimals held to the field's scale.
 fn finish(v: Value, ty: FieldType) -> Result<Value, (&'static str, String, Option<String>)> {
     let v = match (v, ty) {
+        // What coerce does for text, without copying it.
+        (Value::Text(s), FieldType::String) => {
+            if s.trim().is_empty() {
+                Value::Null
+            } else {
+                Value::Text(s)
+            }
+        }
         (Value::Text(s), _) => coerce(&s, ty).map_err(|e| ("type", format!("{s:?}: {e}"), Some(s.clone())))?,
         (Value::Integer(i), FieldType::Decimal { .. }) => Value::Decimal(Decimal::from(i)),
         (Value::Decimal(d), FieldType::Integer) if d.fract().is_zero() => {

@@ -9,6 +9,14 @@ use crate::model::{FieldType, Value};
 /// Parse a decimal as people and spreadsheets write it: `$1,234.50`, `1.234,50` (with
 /// `decimal_comma`), `(12.00)` for negatives, `1.2E+3` from Excel-mangled cells.
 pub fn parse_decimal(text: &str, decimal_comma: bool) -> Option<Decimal> {
+    // Most values are plain (`-12.50`): nothing below would change them, so parse them as they are.
+    if !decimal_comma && is_plain_decimal(text) {
+        return text.parse::<Decimal>().ok();
+    }
+    parse_decimal_general(text, decimal_comma)
+}
+
+fn parse_decimal_general(text: &str, decimal_comma: bool) -> Option<Decimal> {
     let mut s: String = text
         .trim()
         .chars()
@@ -40,6 +48,17 @@ pub fn parse_decimal(text: &str, decimal_comma: bool) -> Option<Decimal> {
         s.parse::<Decimal>().ok()?
     };
     Some(if negative { -d } else { d })
+}
+
+/// `-?[0-9]+(\.[0-9]+)?`: a decimal with no symbol, separator, space or exponent.
+fn is_plain_decimal(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text).as_bytes();
+    let (int, frac) = match digits.iter().position(|&b| b == b'.') {
+        Some(dot) => (&digits[..dot], Some(&digits[dot + 1..])),
+        None => (digits, None),
+    };
+    let all_digits = |part: &[u8]| !part.is_empty() && part.iter().all(u8::is_ascii_digit);
+    all_digits(int) && frac.is_none_or(all_digits)
 }
 
 /// Parse a whole number; `12.0` is accepted, `12.5` is not.
@@ -202,6 +221,26 @@ mod tests {
         assert_eq!(parse_decimal("1.2E+3", false), Some(dec("1200")));
         assert_eq!(parse_decimal("abc", false), None);
         assert_eq!(parse_decimal("", false), None);
+    }
+
+    #[test]
+    fn plain_decimals_parse_as_the_general_path_parses_them() {
+        for t in [
+            "0",
+            "12",
+            "-12.50",
+            "007.10",
+            "123456789012345678901234567890",
+            "1.",
+            ".5",
+            "-",
+            "-.5",
+            "1.2.3",
+            "1e3",
+            "+4",
+        ] {
+            assert_eq!(parse_decimal(t, false), parse_decimal_general(t, false), "{t:?}");
+        }
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Validations of single field values. A failure is a reject reason, never an error.
 
+use std::borrow::Cow;
+
 use chrono::Utc;
 use regex::Regex;
 use rust_decimal::Decimal;
@@ -40,12 +42,16 @@ impl Rule {
                 _ => Ok(()),
             };
         }
-        let text = v.to_text().unwrap_or_default();
+        // Text is checked in place; other values are written out once.
+        let text: Cow<'_, str> = match v {
+            Value::Text(s) => Cow::Borrowed(s),
+            other => Cow::Owned(other.to_text().unwrap_or_default()),
+        };
         match self {
             Rule::Required => Ok(()),
             Rule::Pattern(re) if re.is_match(&text) => Ok(()),
             Rule::Pattern(re) => Err(format!("{text:?} does not match /{}/", re.as_str())),
-            Rule::OneOf(values) if values.contains(&text) => Ok(()),
+            Rule::OneOf(values) if values.iter().any(|x| *x == text) => Ok(()),
             Rule::OneOf(values) => Err(format!("{text:?} is not one of {}", values.join(", "))),
             Rule::Range { min, max } => {
                 let n = match v {
@@ -85,18 +91,18 @@ impl Rule {
 /// GS1 check digit: from the rightmost digit before the check digit, weights 3,1,3,1...; the
 /// check digit brings the sum to a multiple of 10.
 pub fn gtin_is_valid(code: &str) -> bool {
-    let digits: Vec<u32> = match code.chars().map(|c| c.to_digit(10)).collect::<Option<Vec<_>>>() {
-        Some(d) if matches!(d.len(), 8 | 12 | 13 | 14) => d,
-        _ => return false,
-    };
+    let digits = code.as_bytes();
+    if !matches!(digits.len(), 8 | 12 | 13 | 14) || !digits.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
     let (body, check) = digits.split_at(digits.len() - 1);
     let sum: u32 = body
         .iter()
         .rev()
         .enumerate()
-        .map(|(i, d)| if i % 2 == 0 { d * 3 } else { *d })
+        .map(|(i, d)| u32::from(d - b'0') * if i % 2 == 0 { 3 } else { 1 })
         .sum();
-    (10 - sum % 10) % 10 == check[0]
+    (10 - sum % 10) % 10 == u32::from(check[0] - b'0')
 }
 
 #[cfg(test)]

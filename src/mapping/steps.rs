@@ -1,5 +1,6 @@
 //! Field steps, compiled once per job (regexes, formats, lookup tables) and applied per row.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -136,7 +137,7 @@ pub struct StepFailure {
 
 /// What a step needs from the row besides the value.
 pub struct StepContext<'a> {
-    pub slots: &'a [String],
+    pub slots: &'a [Cow<'a, str>],
     pub target: FieldType,
     /// Called with (table, code) on every lookup miss, whatever `on_miss` says.
     pub on_miss: &'a mut dyn FnMut(&str, &str),
@@ -171,7 +172,7 @@ pub fn apply(step: &CStep, value: Value, cx: &mut StepContext<'_>) -> Result<Val
                 return Ok(value);
             }
             let first = slots.iter().map(|s| &cx.slots[*s]).find(|s| !s.trim().is_empty());
-            return Ok(first.map_or(Value::Null, |s| Value::Text(s.clone())));
+            return Ok(first.map_or(Value::Null, |s| Value::Text(s.to_string())));
         }
         CStep::Concat(slots, sep) => {
             let mut parts: Vec<String> = Vec::new();
@@ -204,7 +205,12 @@ pub fn apply(step: &CStep, value: Value, cx: &mut StepContext<'_>) -> Result<Val
     }
     let text = || text_of(&value).unwrap_or_default();
     Ok(match step {
-        CStep::Trim => Value::Text(text().trim().to_string()),
+        CStep::Trim => match value {
+            // Already trimmed text is kept as it is, not copied.
+            Value::Text(s) if s.trim().len() == s.len() => Value::Text(s),
+            Value::Text(s) => Value::Text(s.trim().to_string()),
+            other => Value::Text(text_of(&other).unwrap_or_default().trim().to_string()),
+        },
         CStep::Case(Case::Upper) => Value::Text(text().to_uppercase()),
         CStep::Case(Case::Lower) => Value::Text(text().to_lowercase()),
         CStep::Case(Case::Title) => Value::Text(title_case(&text())),
@@ -226,8 +232,14 @@ pub fn apply(step: &CStep, value: Value, cx: &mut StepContext<'_>) -> Result<Val
             }
         }
         CStep::Map(values) => {
-            let t = text();
-            values.get(t.trim()).map_or(value, |v| Value::Text(v.clone()))
+            let hit = match &value {
+                Value::Text(s) => values.get(s.trim()),
+                other => values.get(text_of(other).unwrap_or_default().trim()),
+            };
+            match hit {
+                Some(v) => Value::Text(v.clone()),
+                None => value,
+            }
         }
         CStep::ParseDate { formats, excel, offset } => {
             let t = text();

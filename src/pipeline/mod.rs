@@ -232,6 +232,7 @@ pub fn drive(
             }
             sink(o)?;
         }
+        source.recycle(raw);
         if d.read.is_multiple_of(4096) {
             obs.progress(source.bytes_read(), d.read);
         }

@@ -21,6 +21,8 @@ pub struct CsvReader {
     record: ByteRecord,
     /// A first data record read early to count the columns of a header-less file.
     pending: Option<ByteRecord>,
+    /// The values of a record handed back by [`Source::recycle`], refilled in place.
+    spare: Vec<String>,
     row: u64,
     bytes: Arc<AtomicU64>,
 }
@@ -47,6 +49,7 @@ impl CsvReader {
             encoding,
             record: ByteRecord::new(),
             pending: None,
+            spare: Vec::new(),
             row: 0,
             bytes,
         };
@@ -96,12 +99,16 @@ impl CsvReader {
     fn text(&self, field: &[u8], line: u64) -> Result<String, SourceError> {
         match std::str::from_utf8(field) {
             Ok(s) => Ok(s.to_string()),
-            Err(_) => Err(SourceError::Encoding {
-                path: self.name.to_string(),
-                line,
-                encoding: self.encoding.clone(),
-                hint: guess_hint(field),
-            }),
+            Err(_) => Err(self.encoding_error(field, line)),
+        }
+    }
+
+    fn encoding_error(&self, field: &[u8], line: u64) -> SourceError {
+        SourceError::Encoding {
+            path: self.name.to_string(),
+            line,
+            encoding: self.encoding.clone(),
+            hint: guess_hint(field),
         }
     }
 
@@ -147,11 +154,20 @@ impl Source for CsvReader {
         }
         self.row += 1;
         let line = self.line();
-        let values: Vec<String> = self
-            .record
-            .iter()
-            .map(|f| self.text(f, line))
-            .collect::<Result<_, _>>()?;
+        let mut values = std::mem::take(&mut self.spare);
+        values.truncate(self.record.len());
+        for (i, field) in self.record.iter().enumerate() {
+            let Ok(text) = std::str::from_utf8(field) else {
+                return Err(self.encoding_error(field, line));
+            };
+            match values.get_mut(i) {
+                Some(v) => {
+                    v.clear();
+                    v.push_str(text);
+                }
+                None => values.push(text.to_string()),
+            }
+        }
         if values.len() != self.columns.len() {
             // A quoted field that swallowed line breaks and then the wrong number of fields is an
             // unbalanced quote: everything after it is in doubt, so the run stops here.
@@ -190,6 +206,12 @@ impl Source for CsvReader {
 
     fn bytes_read(&self) -> u64 {
         self.bytes.load(Ordering::Relaxed)
+    }
+
+    fn recycle(&mut self, record: RawRecord) {
+        if let RawValues::Row(values) = record.values {
+            self.spare = values;
+        }
     }
 }
 

@@ -33,6 +33,8 @@ pub trait Source {
     fn next_record(&mut self) -> Result<Option<RawRecord>, SourceError>;
     /// Bytes read so far, for progress bars.
     fn bytes_read(&self) -> u64;
+    /// Hand a record back once it has been mapped, so that its buffers can hold the next one.
+    fn recycle(&mut self, _record: RawRecord) {}
 }
 
 /// What can go wrong reading a source.
@@ -198,6 +200,12 @@ impl Source for Chain {
 
     fn bytes_read(&self) -> u64 {
         self.done_bytes + self.sources.get(self.current).map_or(0, |s| s.bytes_read())
+    }
+
+    fn recycle(&mut self, record: RawRecord) {
+        if let Some(s) = self.sources.get_mut(self.current) {
+            s.recycle(record);
+        }
     }
 }
 

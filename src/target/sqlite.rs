@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use rusqlite::{Connection, params_from_iter, types::Value as Sql};
+use rusqlite::types::{ToSqlOutput, Value as Sql, ValueRef};
+use rusqlite::{Connection, ToSql, params_from_iter};
 
 use super::{Target, TargetError, key_parts};
 use crate::model::{CanonicalRecord, Entity, FieldType, Lineage, Value};
@@ -66,12 +67,18 @@ fn sql_type(ty: FieldType) -> &'static str {
     }
 }
 
-fn to_sql(v: &Value) -> Sql {
-    match v {
-        Value::Null => Sql::Null,
-        Value::Integer(i) => Sql::Integer(*i),
-        Value::Boolean(b) => Sql::Integer(i64::from(*b)),
-        other => Sql::Text(other.to_text().unwrap_or_default()),
+/// A canonical value bound as a statement parameter; text is bound in place, not copied first.
+struct Bind<'a>(&'a Value);
+
+impl ToSql for Bind<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            Value::Null => ToSqlOutput::Owned(Sql::Null),
+            Value::Integer(i) => ToSqlOutput::Owned(Sql::Integer(*i)),
+            Value::Boolean(b) => ToSqlOutput::Owned(Sql::Integer(i64::from(*b))),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            other => ToSqlOutput::Owned(Sql::Text(other.to_text().unwrap_or_default())),
+        })
     }
 }
 
@@ -227,12 +234,13 @@ impl Target for SqliteTarget {
                 sets.join(", ")
             );
             let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
-            let mut params: Vec<Sql> = Vec::with_capacity(e.fields.len() + 1);
+            let run_param = e.fields.len() + 1;
             for r in records {
-                params.clear();
-                params.extend(r.values.iter().map(to_sql));
-                params.push(Sql::Integer(run));
-                stmt.execute(params_from_iter(params.iter())).map_err(err)?;
+                for (i, v) in r.values.iter().enumerate() {
+                    stmt.raw_bind_parameter(i + 1, Bind(v)).map_err(err)?;
+                }
+                stmt.raw_bind_parameter(run_param, run).map_err(err)?;
+                stmt.raw_execute().map_err(err)?;
             }
             if !deleted.is_empty() {
                 let sql = format!(
