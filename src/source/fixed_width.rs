@@ -1,7 +1,7 @@
 //! Fixed-width text files, the format of legacy ERP and mainframe extracts: each column is a
 //! 1-based character position and a length; values are trimmed.
 
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -59,14 +59,7 @@ impl FixedWidthReader {
     }
 
     fn read_line(&mut self) -> Result<bool, SourceError> {
-        self.buf.clear();
-        let n = self
-            .lines
-            .read_until(b'\n', &mut self.buf)
-            .map_err(|e| SourceError::Io {
-                path: self.name.to_string(),
-                source: e,
-            })?;
+        let n = super::read_line(&mut self.lines, &mut self.buf, &self.name)?;
         if n == 0 {
             return Ok(false);
         }

@@ -9,7 +9,7 @@
 //! record. Both accept a UTF-8 byte-order mark (and UTF-16 with one), and explain the usual wrong
 //! inputs in words: an HTML error page, an empty file, a document whose records sit under a key.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -162,14 +162,7 @@ impl Source for JsonLines {
             if let Some(value) = self.pending.next() {
                 return Ok(Some(self.record(value)));
             }
-            self.buffer.clear();
-            let n = self
-                .reader
-                .read_until(b'\n', &mut self.buffer)
-                .map_err(|e| SourceError::Io {
-                    path: self.name.to_string(),
-                    source: e,
-                })?;
+            let n = super::read_line(&mut self.reader, &mut self.buffer, &self.name)?;
             if n == 0 {
                 return Ok(None);
             }

@@ -118,6 +118,19 @@ pub fn expand_paths(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, SourceEr
     Ok(files)
 }
 
+/// Read one line, terminator included, into `buf` (cleared first); 0 bytes at the end of input.
+pub(crate) fn read_line(
+    reader: &mut impl std::io::BufRead,
+    buf: &mut Vec<u8>,
+    name: &str,
+) -> Result<usize, SourceError> {
+    buf.clear();
+    reader.read_until(b'\n', buf).map_err(|e| SourceError::Io {
+        path: name.to_string(),
+        source: e,
+    })
+}
+
 /// The absolute form of a source file's path: lineage in the ledger names the same file the same
 /// way whatever folder the job was started from.
 fn canonical(path: PathBuf) -> PathBuf {

@@ -132,14 +132,7 @@ impl RawJsonlReader {
 
     fn read(&mut self) -> Result<Option<RawRecord>, SourceError> {
         let object = loop {
-            self.buffer.clear();
-            let n = self
-                .reader
-                .read_until(b'\n', &mut self.buffer)
-                .map_err(|e| SourceError::Io {
-                    path: self.name.to_string(),
-                    source: e,
-                })?;
+            let n = super::read_line(&mut self.reader, &mut self.buffer, &self.name)?;
             if n == 0 {
                 return Ok(None);
             }
