@@ -27,7 +27,14 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 pub struct Global {
     /// The run ledger (SQLite file)
-    #[arg(long, global = true, env = "OPSYNC_LEDGER", default_value = "opsync.db", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "OPSYNC_LEDGER",
+        hide_env_values = true,
+        default_value = "opsync.db",
+        value_name = "PATH"
+    )]
     pub ledger: PathBuf,
     /// Log lines as text for people or JSON for schedulers
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
@@ -75,7 +82,9 @@ pub enum SchemaFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Extract, transform and load in one streaming pass (what cron calls)
-    #[command(after_help = "Example:\n  opsync run mappings/openboxes/products.job.toml\n  opsync --log-format json --no-progress run jobs/*.job.toml")]
+    #[command(
+        after_help = "Example:\n  opsync run mappings/openboxes/products.job.toml\n  opsync --log-format json --no-progress run jobs/*.job.toml"
+    )]
     Run {
         /// Job files, run one after the other
         #[arg(required = true, value_name = "JOB")]
@@ -95,7 +104,9 @@ pub enum Command {
         limit: Option<u64>,
     },
     /// Raw records -> canonical records (JSON Lines); rejects go to the ledger
-    #[command(after_help = "Example:\n  opsync transform mappings/snipeit/assets.job.toml --in raw.jsonl --out canonical.jsonl")]
+    #[command(
+        after_help = "Example:\n  opsync transform mappings/snipeit/assets.job.toml --in raw.jsonl --out canonical.jsonl"
+    )]
     Transform {
         job: PathBuf,
         /// Raw records from `opsync extract` (the job's source when absent)
@@ -122,7 +133,9 @@ pub enum Command {
         rows: u64,
     },
     /// Check job and mapping files without data, network or ledger
-    #[command(after_help = "Example:\n  opsync validate mappings/\n  opsync validate --format junit mappings/ > validate.xml")]
+    #[command(
+        after_help = "Example:\n  opsync validate mappings/\n  opsync validate --format junit mappings/ > validate.xml"
+    )]
     Validate {
         /// Files or folders (every *.toml below them); `mappings/` when absent
         paths: Vec<PathBuf>,
@@ -171,7 +184,9 @@ pub enum Command {
         format: SchemaFormat,
     },
     /// Columns, inferred types and samples of a flat file or sheet, and a starter mapping
-    #[command(after_help = "Example:\n  opsync inspect samples/openboxes/products.csv\n  opsync inspect export.csv --mapping-out my.mapping.toml")]
+    #[command(
+        after_help = "Example:\n  opsync inspect samples/openboxes/products.csv\n  opsync inspect export.csv --mapping-out my.mapping.toml"
+    )]
     Inspect {
         file: PathBuf,
         /// Sheet name of a workbook

@@ -6,13 +6,15 @@
 
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
-pub mod config;
-pub mod mapping;
-pub mod model;
-pub mod source;
-pub mod ledger;
-pub mod target;
-pub mod pipeline;
+pub mod check;
 pub mod cli;
 pub mod cmd;
+pub mod config;
+pub mod inspect;
+pub mod ledger;
+pub mod mapping;
+pub mod model;
 pub mod output;
+pub mod pipeline;
+pub mod source;
+pub mod target;

@@ -7,6 +7,13 @@ use opsync::cli::Cli;
 use opsync::output::Output;
 
 fn main() -> ExitCode {
+    // `opsync rejects | head` should end quietly when `head` stops reading, as other Unix tools
+    // do, instead of failing on a broken pipe.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let out = Output::new(&cli.global);
     match opsync::cmd::dispatch(cli, &out) {

@@ -26,7 +26,13 @@ impl Output {
     pub fn new(g: &Global) -> Self {
         let json = g.log_format == LogFormat::Json;
         let progress = !g.no_progress && !g.quiet && !json && std::io::stderr().is_terminal();
-        Output { json, quiet: g.quiet, verbose: g.verbose, progress, bar: Mutex::new(None) }
+        Output {
+            json,
+            quiet: g.quiet,
+            verbose: g.verbose,
+            progress,
+            bar: Mutex::new(None),
+        }
     }
 
     /// A JSON log line on standard error.
@@ -67,11 +73,11 @@ impl Output {
             return;
         }
         let mut stderr = std::io::stderr().lock();
-        let _ = writeln!(stderr, "opsync: error: {err}");
+        let _ = writeln!(stderr, "opsync: error: {}", indent(&err.to_string(), "  "));
         for cause in err.chain().skip(1) {
             let text = cause.to_string();
             if !err.to_string().contains(&text) {
-                let _ = writeln!(stderr, "  caused by: {text}");
+                let _ = writeln!(stderr, "  caused by: {}", indent(&text, "    "));
             }
         }
     }
@@ -153,7 +159,16 @@ impl Output {
             s.target
         );
         let mut b = Builder::default();
-        b.push_record(["entity", "valid", "inserted", "updated", "unchanged", "deleted", "rejected", "deduplicated"]);
+        b.push_record([
+            "entity",
+            "valid",
+            "inserted",
+            "updated",
+            "unchanged",
+            "deleted",
+            "rejected",
+            "deduplicated",
+        ]);
         for (e, c) in &s.per_entity {
             b.push_record([
                 e.to_string(),
@@ -205,6 +220,11 @@ impl Observer for Output {
     }
 }
 
+/// Indent every line after the first (multi-line causes such as a list of diagnostics).
+fn indent(text: &str, prefix: &str) -> String {
+    text.replace('\n', &format!("\n{prefix}"))
+}
+
 /// Print rows as a table, CSV or JSON (an array of objects with the header's names).
 pub fn print_rows(format: TableFormat, header: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
@@ -229,7 +249,13 @@ pub fn print_rows(format: TableFormat, header: &[&str], rows: &[Vec<String>]) ->
             let list: Vec<serde_json::Value> = rows
                 .iter()
                 .map(|r| {
-                    serde_json::Value::Object(header.iter().map(|h| h.to_string()).zip(r.iter().map(|v| v.clone().into())).collect())
+                    serde_json::Value::Object(
+                        header
+                            .iter()
+                            .map(|h| h.to_string())
+                            .zip(r.iter().map(|v| v.clone().into()))
+                            .collect(),
+                    )
                 })
                 .collect();
             writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;

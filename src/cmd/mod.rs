@@ -41,13 +41,32 @@ pub fn dispatch(cli: Cli, out: &Output) -> anyhow::Result<u8> {
         Command::Preview { job, rows } => preview::run(out, &job, rows),
         Command::Validate { paths, format } => validate::run(out, &paths, format),
         Command::Test { paths, format } => test::run(out, &paths, format),
-        Command::Runs { show: Some(RunsCommand::Show { run, format }), .. } => runs::show(g, run, format),
-        Command::Runs { show: None, job, limit, format } => runs::list(g, job.as_deref(), limit, format),
+        Command::Runs {
+            show: Some(RunsCommand::Show { run, format }),
+            ..
+        } => runs::show(g, run, format),
+        Command::Runs {
+            show: None,
+            job,
+            limit,
+            format,
+        } => runs::list(g, job.as_deref(), limit, format),
         Command::Rejects { run, limit, format } => rejects::run(g, run, limit, format),
         Command::Schema { entity, format } => schema::run(entity.as_deref(), format),
-        Command::Inspect { file, sheet, encoding, rows, mapping_out } => {
-            inspect::run(out, &file, sheet.as_deref(), encoding.as_deref(), rows, mapping_out.as_deref())
-        }
+        Command::Inspect {
+            file,
+            sheet,
+            encoding,
+            rows,
+            mapping_out,
+        } => inspect::run(
+            out,
+            &file,
+            sheet.as_deref(),
+            encoding.as_deref(),
+            rows,
+            mapping_out.as_deref(),
+        ),
         Command::Explain { entity, key, format } => explain::run(g, &entity, &key, format),
     }
 }
@@ -70,7 +89,9 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 
 /// Load a job file, with the file named in the error.
 pub fn load_job(path: &Path) -> anyhow::Result<LoadedJob> {
-    crate::config::load_job(path).map_err(PipelineError::Config).with_context(|| format!("invalid job {}", path.display()))
+    crate::config::load_job(path)
+        .map_err(PipelineError::Config)
+        .with_context(|| format!("invalid job {}", path.display()))
 }
 
 /// The command line as typed, for the ledger (opsync takes no secrets as arguments).

@@ -8,7 +8,9 @@ use crate::output::print_rows;
 use crate::pipeline::PipelineError;
 
 pub fn run(g: &Global, run: Option<i64>, limit: usize, format: TableFormat) -> anyhow::Result<u8> {
-    let ledger = Ledger::open_read(&g.ledger).map_err(PipelineError::Ledger).context("cannot read the run ledger")?;
+    let ledger = Ledger::open_read(&g.ledger)
+        .map_err(PipelineError::Ledger)
+        .context("cannot read the run ledger")?;
     let (run, rejects) = ledger.rejects(run, limit)?;
     let misses = match run {
         Some(r) => ledger.misses(r)?,
@@ -47,11 +49,20 @@ pub fn run(g: &Global, run: Option<i64>, limit: usize, format: TableFormat) -> a
     if format == TableFormat::Table && rows.is_empty() {
         eprintln!("run {run} has no rejects");
     } else {
-        print_rows(format, &["run", "source", "row", "entity", "key", "field", "rule", "value", "message"], &rows)?;
+        print_rows(
+            format,
+            &[
+                "run", "source", "row", "entity", "key", "field", "rule", "value", "message",
+            ],
+            &rows,
+        )?;
     }
     if format == TableFormat::Table && !misses.is_empty() {
         println!("lookup misses of run {run}:");
-        let rows: Vec<Vec<String>> = misses.iter().map(|(t, v, n)| vec![t.clone(), v.clone(), n.to_string()]).collect();
+        let rows: Vec<Vec<String>> = misses
+            .iter()
+            .map(|(t, v, n)| vec![t.clone(), v.clone(), n.to_string()])
+            .collect();
         print_rows(format, &["lookup", "code not in table", "rows"], &rows)?;
     }
     Ok(0)

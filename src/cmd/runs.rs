@@ -8,7 +8,9 @@ use crate::output::print_rows;
 use crate::pipeline::PipelineError;
 
 fn open(g: &Global) -> anyhow::Result<Ledger> {
-    Ledger::open_read(&g.ledger).map_err(PipelineError::Ledger).context("cannot read the run ledger")
+    Ledger::open_read(&g.ledger)
+        .map_err(PipelineError::Ledger)
+        .context("cannot read the run ledger")
 }
 
 pub fn list(g: &Global, job: Option<&str>, limit: usize, format: TableFormat) -> anyhow::Result<u8> {
@@ -39,7 +41,19 @@ pub fn list(g: &Global, job: Option<&str>, limit: usize, format: TableFormat) ->
         .collect();
     print_rows(
         format,
-        &["run", "job", "command", "started", "status", "read", "inserted", "updated", "unchanged", "deleted", "rejected"],
+        &[
+            "run",
+            "job",
+            "command",
+            "started",
+            "status",
+            "read",
+            "inserted",
+            "updated",
+            "unchanged",
+            "deleted",
+            "rejected",
+        ],
         &rows,
     )?;
     Ok(0)
@@ -70,8 +84,14 @@ pub fn show(g: &Global, id: i64, format: TableFormat) -> anyhow::Result<u8> {
         vec!["started".into(), run.started_at.clone()],
         vec!["ended".into(), opt(&run.ended_at)],
         vec!["target".into(), opt(&run.target)],
-        vec!["mapping".into(), format!("{} ({})", opt(&run.mapping_version), opt(&run.mapping_hash))],
-        vec!["opsync / model".into(), format!("{} / {}", run.opsync_version, opt(&run.model_version))],
+        vec![
+            "mapping".into(),
+            format!("{} ({})", opt(&run.mapping_version), opt(&run.mapping_hash)),
+        ],
+        vec![
+            "opsync / model".into(),
+            format!("{} / {}", run.opsync_version, opt(&run.model_version)),
+        ],
         vec!["user@host".into(), format!("{}@{}", opt(&run.user), opt(&run.host))],
         vec!["arguments".into(), opt(&run.args)],
         vec![
@@ -85,11 +105,17 @@ pub fn show(g: &Global, id: i64, format: TableFormat) -> anyhow::Result<u8> {
     ];
     print_rows(format, &["", ""], &rows)?;
     if !changes.is_empty() {
-        let rows: Vec<Vec<String>> = changes.iter().map(|(e, k, n)| vec![e.clone(), k.clone(), n.to_string()]).collect();
+        let rows: Vec<Vec<String>> = changes
+            .iter()
+            .map(|(e, k, n)| vec![e.clone(), k.clone(), n.to_string()])
+            .collect();
         print_rows(format, &["entity", "change", "records"], &rows)?;
     }
     if !misses.is_empty() {
-        let rows: Vec<Vec<String>> = misses.iter().map(|(t, v, n)| vec![t.clone(), v.clone(), n.to_string()]).collect();
+        let rows: Vec<Vec<String>> = misses
+            .iter()
+            .map(|(t, v, n)| vec![t.clone(), v.clone(), n.to_string()])
+            .collect();
         print_rows(format, &["lookup", "code not in table", "rows"], &rows)?;
     }
     for w in &run.warnings {

@@ -13,7 +13,9 @@ pub fn run(entity: Option<&str>, format: SchemaFormat) -> anyhow::Result<u8> {
         Some(name) => match schema::entity(name) {
             Some(e) => vec![e],
             None => {
-                let hint = closest(name, schema::entity_names()).map(|c| format!("; did you mean {c:?}?")).unwrap_or_default();
+                let hint = closest(name, schema::entity_names())
+                    .map(|c| format!("; did you mean {c:?}?"))
+                    .unwrap_or_default();
                 return Err(UsageError(format!("unknown entity {name:?}{hint} (`opsync schema` lists them)")).into());
             }
         },
@@ -29,16 +31,30 @@ pub fn run(entity: Option<&str>, format: SchemaFormat) -> anyhow::Result<u8> {
                         e.name.to_string(),
                         f.name.to_string(),
                         f.ty.name(),
-                        if f.key { "key".into() } else if f.required { "required".into() } else { String::new() },
+                        if f.key {
+                            "key".into()
+                        } else if f.required {
+                            "required".into()
+                        } else {
+                            String::new()
+                        },
                         f.doc.to_string(),
                     ]);
                 }
             }
-            print_rows(TableFormat::Table, &["entity", "field", "type", "", "description"], &rows)?;
+            print_rows(
+                TableFormat::Table,
+                &["entity", "field", "type", "", "description"],
+                &rows,
+            )?;
         }
         SchemaFormat::JsonSchema => {
             let docs: Vec<serde_json::Value> = entities.iter().map(|e| json_schema(e)).collect();
-            let doc = if docs.len() == 1 { docs.into_iter().next().unwrap_or_default() } else { json!(docs) };
+            let doc = if docs.len() == 1 {
+                docs.into_iter().next().unwrap_or_default()
+            } else {
+                json!(docs)
+            };
             println!("{}", serde_json::to_string_pretty(&doc)?);
         }
     }

@@ -21,12 +21,24 @@ impl Diagnostic {
     /// A problem at a byte span of `text` (the file's contents).
     pub fn at(file: &Path, text: &str, span: Option<Range<usize>>, message: impl Into<String>) -> Self {
         let (line, column) = span.map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-        Diagnostic { file: file.to_path_buf(), line, column, message: message.into(), hint: None }
+        Diagnostic {
+            file: file.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     /// A problem about the file as a whole.
     pub fn file(file: &Path, message: impl Into<String>) -> Self {
-        Diagnostic { file: file.to_path_buf(), line: 1, column: 1, message: message.into(), hint: None }
+        Diagnostic {
+            file: file.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -42,7 +54,14 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file.display(), self.line, self.column, self.message)?;
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file.display(),
+            self.line,
+            self.column,
+            self.message
+        )?;
         if let Some(hint) = &self.hint {
             write!(f, "\n  hint: {hint}")?;
         }

@@ -213,25 +213,27 @@ pub enum UomApply {
 }
 
 impl Step {
-    /// The names a `step = ...` may take, for "did you mean" hints.
-    pub const NAMES: &'static [&'static str] = &[
-        "trim",
-        "case",
-        "default",
-        "replace",
-        "regex_extract",
-        "split",
-        "concat",
-        "coalesce",
-        "map",
-        "parse_date",
-        "to_decimal",
-        "to_integer",
-        "to_boolean",
-        "lookup",
-        "uom_convert",
-        "expr",
-    ];
+    /// The name written after `step =`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Step::Trim => "trim",
+            Step::Case { .. } => "case",
+            Step::Default { .. } => "default",
+            Step::Replace { .. } => "replace",
+            Step::RegexExtract { .. } => "regex_extract",
+            Step::Split { .. } => "split",
+            Step::Concat { .. } => "concat",
+            Step::Coalesce { .. } => "coalesce",
+            Step::Map { .. } => "map",
+            Step::ParseDate { .. } => "parse_date",
+            Step::ToDecimal { .. } => "to_decimal",
+            Step::ToInteger => "to_integer",
+            Step::ToBoolean { .. } => "to_boolean",
+            Step::Lookup { .. } => "lookup",
+            Step::UomConvert { .. } => "uom_convert",
+            Step::Expr { .. } => "expr",
+        }
+    }
 }
 
 /// A check on a field's final value.
@@ -239,15 +241,21 @@ impl Step {
 #[serde(tag = "rule", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Validation {
     Required,
-    Pattern { regex: String },
-    OneOf { values: Vec<String> },
+    Pattern {
+        regex: String,
+    },
+    OneOf {
+        values: Vec<String>,
+    },
     Range {
         #[serde(default)]
         min: Option<Decimal>,
         #[serde(default)]
         max: Option<Decimal>,
     },
-    MaxLength { max: usize },
+    MaxLength {
+        max: usize,
+    },
     /// GS1 GTIN-8/12/13/14 with a valid check digit.
     Gtin,
     /// A date or timestamp not after today.
@@ -255,8 +263,18 @@ pub enum Validation {
 }
 
 impl Validation {
-    pub const NAMES: &'static [&'static str] =
-        &["required", "pattern", "one_of", "range", "max_length", "gtin", "not_future"];
+    /// The name written after `rule =`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Validation::Required => "required",
+            Validation::Pattern { .. } => "pattern",
+            Validation::OneOf { .. } => "one_of",
+            Validation::Range { .. } => "range",
+            Validation::MaxLength { .. } => "max_length",
+            Validation::Gtin => "gtin",
+            Validation::NotFuture => "not_future",
+        }
+    }
 }
 
 /// A cross-field rule: an expression over `record` that must be true.

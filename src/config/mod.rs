@@ -7,6 +7,7 @@ pub mod diagnostic;
 pub mod job;
 pub mod mapping;
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -84,17 +85,63 @@ pub fn text_hash(text: &str) -> String {
 
 /// Read a file as UTF-8 text, as a diagnostic on failure.
 pub fn read_text(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| Diagnostic::file(path, format!("cannot read: {e}")).into())
+    std::fs::read_to_string(path).map_err(|e| Diagnostic::file(path, format!("cannot read: {e}")).into())
 }
 
 /// Deserialize TOML, turning a serde error into a placed diagnostic with a hint.
 pub fn parse_toml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Diagnostic> {
     toml::from_str(text).map_err(|e| {
-        let message = e.message().trim().to_string();
-        let hint = typo_hint(&message);
-        Diagnostic::at(path, text, e.span(), message).with_hint_opt(hint)
+        let full = e.message().trim().to_string();
+        let hint = typo_hint(&full);
+        let span = e
+            .span()
+            .map(|span| unknown_key_span(text, &full, &span).unwrap_or(span));
+        // "unknown field `x`, expected one of ..." keeps its first clause; the hint names the fix.
+        let message = match (&hint, full.split_once(", expected")) {
+            (Some(_), Some((head, _))) => head.to_string(),
+            _ => full,
+        };
+        Diagnostic::at(path, text, span, message).with_hint_opt(hint)
     })
+}
+
+/// serde loses the place of an unknown key inside an internally tagged table (`[source]`,
+/// `[target]`, a step): the error points at the whole table. Find the key's own place in it.
+fn unknown_key_span(text: &str, message: &str, span: &Range<usize>) -> Option<Range<usize>> {
+    let key = message.strip_prefix("unknown field `")?.split('`').next()?;
+    let table = text.get(span.clone())?;
+    let is_key_at = |line: &str| {
+        line.strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with(['=', '.']))
+    };
+    if table.starts_with('{') {
+        // An inline table: the key follows `{` or `,`.
+        let at = table
+            .match_indices(key)
+            .map(|(i, _)| i)
+            .find(|&i| table[..i].trim_end().ends_with(['{', ',']) && is_key_at(&table[i..]))?;
+        return Some(span.start + at..span.start + at + key.len());
+    }
+    let name = table.strip_prefix('[')?.trim_matches(['[', ']', ' ']);
+    let mut offset = span.end;
+    for line in text[span.end..].split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if let Some(header) = trimmed.strip_prefix('[') {
+            // Sub-tables (`[[source.columns]]`) still belong to the table; any other header ends it.
+            if !header
+                .trim_start_matches('[')
+                .trim_start()
+                .starts_with(&format!("{name}."))
+            {
+                return None;
+            }
+        } else if is_key_at(trimmed) {
+            let start = offset + (line.len() - trimmed.len());
+            return Some(start..start + key.len());
+        }
+        offset += line.len();
+    }
+    None
 }
 
 /// "did you mean" for serde's "unknown field `x`, expected one of `a`, `b`" messages.
@@ -118,7 +165,12 @@ fn typo_hint(message: &str) -> Option<String> {
 pub fn load_mapping(path: &Path) -> Result<LoadedMapping, ConfigError> {
     let text = read_text(path)?;
     let file: MappingFile = parse_toml(path, &text)?;
-    Ok(LoadedMapping { path: path.to_path_buf(), hash: text_hash(&text), text, file })
+    Ok(LoadedMapping {
+        path: path.to_path_buf(),
+        hash: text_hash(&text),
+        text,
+        file,
+    })
 }
 
 /// Load a job file and the mapping it names (or carries inline).
@@ -128,9 +180,11 @@ pub fn load_job(path: &Path) -> Result<LoadedJob, ConfigError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mapping = match (&file.mapping, file.has_inline_mapping()) {
         (Some(_), true) => {
-            return Err(Diagnostic::file(path, "the job names a mapping file and also has [[entity]] tables")
-                .with_hint("keep one: `mapping = \"...\"` or inline [[entity]] tables")
-                .into());
+            return Err(
+                Diagnostic::file(path, "the job names a mapping file and also has [[entity]] tables")
+                    .with_hint("keep one: `mapping = \"...\"` or inline [[entity]] tables")
+                    .into(),
+            );
         }
         (Some(m), false) => {
             let mpath = resolve(dir, m.get_ref());
@@ -148,7 +202,12 @@ pub fn load_job(path: &Path) -> Result<LoadedJob, ConfigError> {
         }
         (None, true) => {
             let inline = file.take_inline_mapping();
-            LoadedMapping { path: path.to_path_buf(), hash: text_hash(&text), text: text.clone(), file: inline }
+            LoadedMapping {
+                path: path.to_path_buf(),
+                hash: text_hash(&text),
+                text: text.clone(),
+                file: inline,
+            }
         }
         (None, false) => {
             return Err(Diagnostic::file(path, "the job has no mapping")
@@ -158,11 +217,21 @@ pub fn load_job(path: &Path) -> Result<LoadedJob, ConfigError> {
     };
     let name = file.job.name.get_ref().clone();
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-        return Err(Diagnostic::at(path, &text, Some(file.job.name.span()), format!("job name {name:?} is not valid"))
-            .with_hint("use letters, digits, '-', '_' and '.': the name is used for the job's lock file")
-            .into());
+        return Err(Diagnostic::at(
+            path,
+            &text,
+            Some(file.job.name.span()),
+            format!("job name {name:?} is not valid"),
+        )
+        .with_hint("use letters, digits, '-', '_' and '.': the name is used for the job's lock file")
+        .into());
     }
-    Ok(LoadedJob { path: path.to_path_buf(), name, file, mapping })
+    Ok(LoadedJob {
+        path: path.to_path_buf(),
+        name,
+        file,
+        mapping,
+    })
 }
 
 /// What a TOML file is, judged by its top-level tables.
@@ -193,8 +262,25 @@ mod tests {
     }
 
     #[test]
+    fn unknown_key_in_a_tagged_table_is_placed_at_the_key() {
+        let text = "mapping = \"m.toml\"\n[job]\nname = \"x\"\n[source]\nkind = \"csv\"\npath = \"a.csv\"\n\
+                    dlimiter = \";\"\n[target]\nkind = \"sqlite\"\npath = \"t.db\"\n";
+        let err = parse_toml::<JobFile>(Path::new("j.toml"), text).unwrap_err();
+        assert_eq!((err.line, err.column), (7, 1), "{err}");
+        let inline = text.replace("[source]\nkind = \"csv\"\npath = \"a.csv\"\ndlimiter = \";\"\n", "");
+        let inline = format!("source = {{ kind = \"csv\", path = \"a.csv\", dlimiter = \";\" }}\n{inline}");
+        let err = parse_toml::<JobFile>(Path::new("j.toml"), &inline).unwrap_err();
+        assert_eq!((err.line, err.column), (1, 42), "{err}");
+        let columns = "mapping = \"m.toml\"\n[job]\nname = \"x\"\n[source]\nkind = \"fixed_width\"\npath = \"a\"\n\
+                       [[source.columns]]\nname = \"A\"\nstart = 1\nlenght = 2\n[target]\nkind = \"csv\"\ndir = \"o\"\n";
+        let err = parse_toml::<JobFile>(Path::new("j.toml"), columns).unwrap_err();
+        assert_eq!((err.line, err.column), (10, 1), "{err}");
+    }
+
+    #[test]
     fn unknown_step_is_placed_with_a_hint() {
-        let text = "[[entity]]\nname = \"item\"\n[entity.fields.item_id]\nfrom = \"A\"\nsteps = [{ step = \"trimm\" }]\n";
+        let text =
+            "[[entity]]\nname = \"item\"\n[entity.fields.item_id]\nfrom = \"A\"\nsteps = [{ step = \"trimm\" }]\n";
         let err = parse_toml::<MappingFile>(Path::new("m.toml"), text).unwrap_err();
         assert_eq!(err.line, 5, "{err}");
         assert!(err.message.contains("trimm"), "{err}");

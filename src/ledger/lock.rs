@@ -24,7 +24,10 @@ impl JobLock {
     pub fn acquire(ledger: &Path, job: &str) -> Result<JobLock, LockHeld> {
         let dir = PathBuf::from(format!("{}.locks", ledger.display()));
         let path = dir.join(format!("{job}.lock"));
-        let held = |detail: String| LockHeld { job: job.to_string(), path: format!("{} ({detail})", path.display()) };
+        let held = |detail: String| LockHeld {
+            job: job.to_string(),
+            path: format!("{} ({detail})", path.display()),
+        };
         std::fs::create_dir_all(&dir).map_err(|e| held(e.to_string()))?;
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -34,9 +37,10 @@ impl JobLock {
             .map_err(|e| held(e.to_string()))?;
         match file.try_lock() {
             Ok(()) => Ok(JobLock { _file: file, path }),
-            Err(std::fs::TryLockError::WouldBlock) => {
-                Err(LockHeld { job: job.to_string(), path: path.display().to_string() })
-            }
+            Err(std::fs::TryLockError::WouldBlock) => Err(LockHeld {
+                job: job.to_string(),
+                path: path.display().to_string(),
+            }),
             Err(std::fs::TryLockError::Error(e)) => Err(held(e.to_string())),
         }
     }

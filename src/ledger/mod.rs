@@ -14,7 +14,7 @@ use thiserror::Error;
 
 pub use lock::{JobLock, LockHeld};
 pub use runs::{RunCounts, RunRecord, RunStatus};
-pub use state::{Stream, StoredState};
+pub use state::{StoredState, Stream};
 
 /// What can go wrong with the ledger.
 #[derive(Debug, Error)]
@@ -45,6 +45,15 @@ pub enum LedgerError {
     NotFound(String),
 }
 
+/// A ledger file marked read-only is refused even to a user (root) who could write it anyway:
+/// someone made it read-only on purpose.
+fn is_read_only(path: &Path) -> bool {
+    let marked = std::fs::metadata(path)
+        .map(|m| m.permissions().readonly())
+        .unwrap_or(false);
+    marked || std::fs::OpenOptions::new().write(true).open(path).is_err()
+}
+
 /// An open ledger.
 pub struct Ledger {
     conn: Connection,
@@ -56,19 +65,32 @@ impl Ledger {
     pub fn open(path: &Path) -> Result<Self, LedgerError> {
         let name = path.display().to_string();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| LedgerError::Io { path: name.clone(), source: e })?;
+            std::fs::create_dir_all(dir).map_err(|e| LedgerError::Io {
+                path: name.clone(),
+                source: e,
+            })?;
         }
         if !path.exists() {
-            crate::target::create_private(path).map_err(|e| LedgerError::Io { path: name.clone(), source: e })?;
-        } else if std::fs::OpenOptions::new().write(true).open(path).is_err() {
+            crate::target::create_private(path).map_err(|e| LedgerError::Io {
+                path: name.clone(),
+                source: e,
+            })?;
+        } else if is_read_only(path) {
             return Err(LedgerError::ReadOnly {
                 path: name,
-                detail: "opsync records every run in it; make it writable (chmod u+w) or pass --ledger with another file"
-                    .into(),
+                detail:
+                    "opsync records every run in it; make it writable (chmod u+w) or pass --ledger with another file"
+                        .into(),
             });
         }
-        let mut conn = Connection::open(path).map_err(|e| LedgerError::Sqlite { path: name.clone(), source: e })?;
-        let err = |e| LedgerError::Sqlite { path: name.clone(), source: e };
+        let mut conn = Connection::open(path).map_err(|e| LedgerError::Sqlite {
+            path: name.clone(),
+            source: e,
+        })?;
+        let err = |e| LedgerError::Sqlite {
+            path: name.clone(),
+            source: e,
+        };
         conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(err)?;
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;",
@@ -82,8 +104,14 @@ impl Ledger {
         })?;
         migrations::migrations()
             .to_latest(&mut conn)
-            .map_err(|e| LedgerError::Migration { path: name.clone(), source: e })?;
-        Ok(Ledger { conn, path: path.to_path_buf() })
+            .map_err(|e| LedgerError::Migration {
+                path: name.clone(),
+                source: e,
+            })?;
+        Ok(Ledger {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     /// Open an existing ledger for reading only (runs, rejects, explain).
@@ -92,11 +120,21 @@ impl Ledger {
         if !path.exists() {
             return Err(LedgerError::Missing { path: name });
         }
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .map_err(|e| LedgerError::Sqlite { path: name.clone(), source: e })?;
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                .map_err(|e| LedgerError::Sqlite {
+                    path: name.clone(),
+                    source: e,
+                })?;
         conn.busy_timeout(std::time::Duration::from_secs(30))
-            .map_err(|e| LedgerError::Sqlite { path: name.clone(), source: e })?;
-        Ok(Ledger { conn, path: path.to_path_buf() })
+            .map_err(|e| LedgerError::Sqlite {
+                path: name.clone(),
+                source: e,
+            })?;
+        Ok(Ledger {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -104,7 +142,10 @@ impl Ledger {
     }
 
     pub(crate) fn err(&self, e: rusqlite::Error) -> LedgerError {
-        LedgerError::Sqlite { path: self.path.display().to_string(), source: e }
+        LedgerError::Sqlite {
+            path: self.path.display().to_string(),
+            source: e,
+        }
     }
 
     /// The connection, for read-only reporting queries.

@@ -33,7 +33,10 @@ impl Ledger {
             return Ok(());
         }
         let path = self.path.display().to_string();
-        let err = |e| LedgerError::Sqlite { path: path.clone(), source: e };
+        let err = |e| LedgerError::Sqlite {
+            path: path.clone(),
+            source: e,
+        };
         let tx = self.conn.transaction().map_err(err)?;
         {
             let mut stmt = tx
@@ -72,9 +75,14 @@ impl Ledger {
     pub fn rejects(&self, run: Option<i64>, limit: usize) -> Result<(Option<i64>, Vec<StoredReject>), LedgerError> {
         let run = match run {
             Some(r) => Some(r),
-            None => self.conn.query_row("SELECT max(run) FROM rejects", [], |r| r.get(0)).map_err(|e| self.err(e))?,
+            None => self
+                .conn
+                .query_row("SELECT max(run) FROM rejects", [], |r| r.get(0))
+                .map_err(|e| self.err(e))?,
         };
-        let Some(run) = run else { return Ok((None, Vec::new())) };
+        let Some(run) = run else {
+            return Ok((None, Vec::new()));
+        };
         let mut stmt = self
             .conn
             .prepare(

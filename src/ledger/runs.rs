@@ -139,7 +139,11 @@ fn user_and_host() -> (Option<String>, Option<String>) {
     let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).ok();
     let host = std::env::var("HOSTNAME")
         .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_string()))
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+        })
         .filter(|h| !h.is_empty());
     (user, host)
 }
@@ -169,6 +173,18 @@ impl Ledger {
             )
             .map_err(|e| self.err(e))?;
         Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Mark runs of a job still recorded as running as interrupted. Called with the job's lock
+    /// held, so no such run is alive: it was killed or its machine stopped.
+    pub fn mark_interrupted(&self, job: &str) -> Result<usize, LedgerError> {
+        self.conn
+            .execute(
+                "UPDATE runs SET status = 'interrupted', error = 'the process ended without finishing the run' \
+                 WHERE job = ?1 AND status = 'running'",
+                [job],
+            )
+            .map_err(|e| self.err(e))
     }
 
     /// Record the end of a run.
@@ -209,17 +225,19 @@ impl Ledger {
 
     /// Set the target of a run once it is known.
     pub fn set_run_target(&self, id: i64, target: &str) -> Result<(), LedgerError> {
-        self.conn.execute("UPDATE runs SET target = ?2 WHERE id = ?1", params![id, target]).map_err(|e| self.err(e))?;
+        self.conn
+            .execute("UPDATE runs SET target = ?2 WHERE id = ?1", params![id, target])
+            .map_err(|e| self.err(e))?;
         Ok(())
     }
 
     /// Recent runs, newest first.
     pub fn list_runs(&self, job: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, LedgerError> {
-        let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE (?1 IS NULL OR job = ?1) ORDER BY id DESC LIMIT ?2"
-        );
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE (?1 IS NULL OR job = ?1) ORDER BY id DESC LIMIT ?2");
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let rows = stmt.query_map(params![job, limit as i64], run_from_row).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![job, limit as i64], run_from_row)
+            .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
@@ -235,11 +253,20 @@ impl Ledger {
 
     /// The latest run's id, if any.
     pub fn last_run_id(&self) -> Result<Option<i64>, LedgerError> {
-        self.conn.query_row("SELECT max(id) FROM runs", [], |r| r.get(0)).map_err(|e| self.err(e))
+        self.conn
+            .query_row("SELECT max(id) FROM runs", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
     }
 
     /// Keep the mapping text by its hash (once).
-    pub fn store_mapping(&self, hash: &str, path: &str, version: &str, text: &str, run: i64) -> Result<(), LedgerError> {
+    pub fn store_mapping(
+        &self,
+        hash: &str,
+        path: &str,
+        version: &str,
+        text: &str,
+        run: i64,
+    ) -> Result<(), LedgerError> {
         self.conn
             .execute(
                 "INSERT OR IGNORE INTO mapping_versions (hash, path, version, text, first_run) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -252,15 +279,17 @@ impl Ledger {
     /// A stored mapping version: (path, version, text).
     pub fn mapping(&self, hash: &str) -> Result<Option<(String, Option<String>, String)>, LedgerError> {
         self.conn
-            .query_row("SELECT path, version, text FROM mapping_versions WHERE hash = ?1", [hash], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
+            .query_row(
+                "SELECT path, version, text FROM mapping_versions WHERE hash = ?1",
+                [hash],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .optional()
             .map_err(|e| self.err(e))
     }
 
     /// Record crosswalk misses of a run.
-    pub fn store_misses(&self, run: i64, misses: &[(&str, &str, u64)]) -> Result<(), LedgerError> {
+    pub fn store_misses(&self, run: i64, misses: &[(String, String, u64)]) -> Result<(), LedgerError> {
         let mut stmt = self
             .conn
             .prepare("INSERT OR REPLACE INTO lookup_misses (run, lookup, value, count) VALUES (?1, ?2, ?3, ?4)")
@@ -296,7 +325,10 @@ impl Ledger {
     pub fn set_job_columns(&self, job: &str, columns: &[String], run: i64) -> Result<(), LedgerError> {
         let text = serde_json::to_string(columns).unwrap_or_default();
         self.conn
-            .execute("INSERT OR REPLACE INTO job_columns (job, columns, run) VALUES (?1, ?2, ?3)", params![job, text, run])
+            .execute(
+                "INSERT OR REPLACE INTO job_columns (job, columns, run) VALUES (?1, ?2, ?3)",
+                params![job, text, run],
+            )
             .map_err(|e| self.err(e))?;
         Ok(())
     }

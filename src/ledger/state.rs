@@ -64,26 +64,45 @@ impl Ledger {
     /// The stream of a target and entity, created on first use.
     pub fn stream(&self, target: &str, entity: &'static str) -> Result<Stream, LedgerError> {
         self.conn
-            .execute("INSERT OR IGNORE INTO streams (target, entity) VALUES (?1, ?2)", params![target, entity])
+            .execute(
+                "INSERT OR IGNORE INTO streams (target, entity) VALUES (?1, ?2)",
+                params![target, entity],
+            )
             .map_err(|e| self.err(e))?;
         let id = self
             .conn
-            .query_row("SELECT id FROM streams WHERE target = ?1 AND entity = ?2", params![target, entity], |r| r.get(0))
+            .query_row(
+                "SELECT id FROM streams WHERE target = ?1 AND entity = ?2",
+                params![target, entity],
+                |r| r.get(0),
+            )
             .map_err(|e| self.err(e))?;
-        Ok(Stream { id, target: target.to_string(), entity })
+        Ok(Stream {
+            id,
+            target: target.to_string(),
+            entity,
+        })
     }
 
     /// The id of a source file path, for lineage.
     pub fn source_id(&self, path: &str) -> Result<i64, LedgerError> {
-        self.conn.execute("INSERT OR IGNORE INTO sources (path) VALUES (?1)", [path]).map_err(|e| self.err(e))?;
-        self.conn.query_row("SELECT id FROM sources WHERE path = ?1", [path], |r| r.get(0)).map_err(|e| self.err(e))
+        self.conn
+            .execute("INSERT OR IGNORE INTO sources (path) VALUES (?1)", [path])
+            .map_err(|e| self.err(e))?;
+        self.conn
+            .query_row("SELECT id FROM sources WHERE path = ?1", [path], |r| r.get(0))
+            .map_err(|e| self.err(e))
     }
 
     /// Whether the stream has any record state yet.
     pub fn stream_is_empty(&self, stream: &Stream) -> Result<bool, LedgerError> {
         let any: Option<i64> = self
             .conn
-            .query_row("SELECT 1 FROM record_state WHERE stream = ?1 LIMIT 1", [stream.id], |r| r.get(0))
+            .query_row(
+                "SELECT 1 FROM record_state WHERE stream = ?1 LIMIT 1",
+                [stream.id],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(|e| self.err(e))?;
         Ok(any.is_none())
@@ -106,7 +125,11 @@ impl Ledger {
         for key in keys {
             let found = stmt
                 .query_row(params![stream.id, key], |r| {
-                    Ok(StoredState { hash: r.get(0)?, seen_run: r.get(1)?, deleted_run: r.get(2)? })
+                    Ok(StoredState {
+                        hash: r.get(0)?,
+                        seen_run: r.get(1)?,
+                        deleted_run: r.get(2)?,
+                    })
                 })
                 .optional()
                 .map_err(|e| self.err(e))?;
@@ -120,9 +143,18 @@ impl Ledger {
     }
 
     /// Commit one batch's record states and changes.
-    pub fn commit_batch(&mut self, stream: &Stream, run: i64, mapping_hash: &str, b: &BatchWrite<'_>) -> Result<(), LedgerError> {
+    pub fn commit_batch(
+        &mut self,
+        stream: &Stream,
+        run: i64,
+        mapping_hash: &str,
+        b: &BatchWrite<'_>,
+    ) -> Result<(), LedgerError> {
         let path = self.path.display().to_string();
-        let err = |e| LedgerError::Sqlite { path: path.clone(), source: e };
+        let err = |e| LedgerError::Sqlite {
+            path: path.clone(),
+            source: e,
+        };
         let tx = self.conn.transaction().map_err(err)?;
         {
             let mut upsert = tx
@@ -136,7 +168,16 @@ impl Ledger {
                 .map_err(err)?;
             for w in &b.written {
                 upsert
-                    .execute(params![stream.id, w.key, &w.hash[..], run, w.source, w.row as i64, w.line as i64, mapping_hash])
+                    .execute(params![
+                        stream.id,
+                        w.key,
+                        &w.hash[..],
+                        run,
+                        w.source,
+                        w.row as i64,
+                        w.line as i64,
+                        mapping_hash
+                    ])
                     .map_err(err)?;
             }
             let mut seen = tx
@@ -173,7 +214,9 @@ impl Ledger {
                 "SELECT key FROM record_state WHERE stream = ?1 AND deleted_run IS NULL AND seen_run < ?2 ORDER BY key LIMIT ?3",
             )
             .map_err(|e| self.err(e))?;
-        let rows = stmt.query_map(params![stream.id, run, limit as i64], |r| r.get(0)).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![stream.id, run, limit as i64], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
@@ -192,7 +235,11 @@ impl Ledger {
         let rows = stmt
             .query_map(params![entity, key], |r| {
                 Ok(KeyLineage {
-                    stream: Stream { id: r.get(0)?, target: r.get(1)?, entity: entity_static },
+                    stream: Stream {
+                        id: r.get(0)?,
+                        target: r.get(1)?,
+                        entity: entity_static,
+                    },
                     key: r.get(3)?,
                     first_run: r.get(4)?,
                     changed_run: r.get(5)?,

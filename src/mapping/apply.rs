@@ -32,7 +32,10 @@ impl MissCounter {
     pub fn add(&mut self, table: &str, code: &str) {
         let key = (table.to_string(), code.to_string());
         if self.counts.len() >= MAX_DISTINCT_MISSES && !self.counts.contains_key(&key) {
-            *self.counts.entry((table.to_string(), "(other codes)".into())).or_default() += 1;
+            *self
+                .counts
+                .entry((table.to_string(), "(other codes)".into()))
+                .or_default() += 1;
         } else {
             *self.counts.entry(key).or_default() += 1;
         }
@@ -40,13 +43,18 @@ impl MissCounter {
 
     /// Misses sorted by count, most frequent first.
     pub fn sorted(&self) -> Vec<(&str, &str, u64)> {
-        let mut v: Vec<_> = self.counts.iter().map(|((t, c), n)| (t.as_str(), c.as_str(), *n)).collect();
+        let mut v: Vec<_> = self
+            .counts
+            .iter()
+            .map(|((t, c), n)| (t.as_str(), c.as_str(), *n))
+            .collect();
         v.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(b.0)).then(a.1.cmp(b.1)));
         v
     }
 }
 
-const MASK: &str = "****";
+/// What a sensitive value is replaced by wherever raw values are kept or shown.
+pub const MASK: &str = "****";
 
 impl Mapping {
     /// Map one raw record. Pushes one outcome per entity the row produces; returns `false`
@@ -72,8 +80,14 @@ impl Mapping {
         filters.iter().all(|f| {
             // A filter that cannot be evaluated keeps the row: it will be mapped and, if it is
             // bad, rejected with a reason, never dropped silently.
-            let skip = f.skip_if.as_ref().is_some_and(|x| x.eval_bool(vec![("row", row())]).unwrap_or(false));
-            let keep = f.keep_if.as_ref().is_none_or(|x| x.eval_bool(vec![("row", row())]).unwrap_or(true));
+            let skip = f
+                .skip_if
+                .as_ref()
+                .is_some_and(|x| x.eval_bool(vec![("row", row())]).unwrap_or(false));
+            let keep = f
+                .keep_if
+                .as_ref()
+                .is_none_or(|x| x.eval_bool(vec![("row", row())]).unwrap_or(true));
             !skip && keep
         })
     }
@@ -84,7 +98,10 @@ impl Mapping {
             RawValues::Row(values) => b
                 .positions
                 .iter()
-                .map(|p| p.and_then(|i| values.get(i)).map_or(Cow::Borrowed(""), |v| Cow::Borrowed(v.as_str())))
+                .map(|p| {
+                    p.and_then(|i| values.get(i))
+                        .map_or(Cow::Borrowed(""), |v| Cow::Borrowed(v.as_str()))
+                })
                 .collect(),
             RawValues::Json(doc) => self
                 .slots
@@ -106,7 +123,12 @@ impl Mapping {
             return Dynamic::UNIT;
         }
         match &raw.values {
-            RawValues::Row(values) => row_map(b.header.iter().map(String::as_str).zip(values.iter().map(String::as_str))),
+            RawValues::Row(values) => row_map(
+                b.header
+                    .iter()
+                    .map(String::as_str)
+                    .zip(values.iter().map(String::as_str)),
+            ),
             RawValues::Json(doc) => rhai::serde::to_dynamic(doc).unwrap_or(Dynamic::UNIT),
         }
     }
@@ -151,7 +173,9 @@ impl Mapping {
         let mut reasons: Vec<Reason> = Vec::new();
         for f in &plan.fields {
             let field = &entity.fields[f.index];
-            let shown = |v: &str| if f.sensitive { MASK.to_string() } else { v.to_string() };
+            let shown = |v: &str| {
+                if f.sensitive { MASK.to_string() } else { v.to_string() }
+            };
             let mut v = match &f.input {
                 Input::Slot(s) => text_value(&slots[*s]),
                 Input::Const(k) => Value::Text(k.clone()),
@@ -178,7 +202,12 @@ impl Mapping {
             };
             let mut failed = false;
             let mut on_miss = |t: &str, c: &str| misses.add(t, c);
-            let mut cx = StepContext { slots, target: field.ty, on_miss: &mut on_miss, row };
+            let mut cx = StepContext {
+                slots,
+                target: field.ty,
+                on_miss: &mut on_miss,
+                row,
+            };
             for step in &f.steps {
                 match steps::apply(step, v, &mut cx) {
                     Ok(next) => v = next,
@@ -231,18 +260,32 @@ impl Mapping {
                 });
             }
         }
-        let record = CanonicalRecord { entity, values, lineage: raw.lineage.clone() };
+        let record = CanonicalRecord {
+            entity,
+            values,
+            lineage: raw.lineage.clone(),
+        };
         if reasons.is_empty() {
             for r in &plan.rules {
-                let map: rhai::Map =
-                    entity.fields.iter().zip(&record.values).map(|(f, v)| (f.name.into(), to_dynamic(v))).collect();
-                match r.expr.eval_bool(vec![("record", Dynamic::from_map(map)), ("row", row())]) {
+                let map: rhai::Map = entity
+                    .fields
+                    .iter()
+                    .zip(&record.values)
+                    .map(|(f, v)| (f.name.into(), to_dynamic(v)))
+                    .collect();
+                match r
+                    .expr
+                    .eval_bool(vec![("record", Dynamic::from_map(map)), ("row", row())])
+                {
                     Ok(true) => {}
                     Ok(false) => reasons.push(Reason {
                         field: "*".into(),
                         rule: r.name.clone(),
                         value: None,
-                        message: r.message.clone().unwrap_or_else(|| format!("rule {} failed: {}", r.name, r.expr.source)),
+                        message: r
+                            .message
+                            .clone()
+                            .unwrap_or_else(|| format!("rule {} failed: {}", r.name, r.expr.source)),
                     }),
                     Err(e) => reasons.push(Reason {
                         field: "*".into(),
@@ -269,7 +312,11 @@ impl Mapping {
 
 /// Source text as a value: empty text is no value.
 fn text_value(s: &str) -> Value {
-    if s.is_empty() { Value::Null } else { Value::Text(s.to_string()) }
+    if s.is_empty() {
+        Value::Null
+    } else {
+        Value::Text(s.to_string())
+    }
 }
 
 /// The step output as the field's type, decimals held to the field's scale.
@@ -290,7 +337,9 @@ fn finish(v: Value, ty: FieldType) -> Result<Value, (&'static str, String, Optio
         }
         (Value::Timestamp(t), FieldType::Date) => Value::Date(t.date_naive()),
         (Value::Boolean(b), FieldType::String) => Value::Text(b.to_string()),
-        (v @ (Value::Decimal(_) | Value::Integer(_)), FieldType::String) => Value::Text(v.to_text().unwrap_or_default()),
+        (v @ (Value::Decimal(_) | Value::Integer(_)), FieldType::String) => {
+            Value::Text(v.to_text().unwrap_or_default())
+        }
         (v, ty) => {
             let fits = matches!(
                 (&v, ty),
@@ -303,7 +352,11 @@ fn finish(v: Value, ty: FieldType) -> Result<Value, (&'static str, String, Optio
             );
             if !fits {
                 let t = v.to_text();
-                return Err(("type", format!("{:?} is not a {}", t.clone().unwrap_or_default(), ty.name()), t));
+                return Err((
+                    "type",
+                    format!("{:?} is not a {}", t.clone().unwrap_or_default(), ty.name()),
+                    t,
+                ));
             }
             v
         }
@@ -311,7 +364,11 @@ fn finish(v: Value, ty: FieldType) -> Result<Value, (&'static str, String, Optio
     if let (Value::Decimal(d), FieldType::Decimal { scale }) = (&v, ty) {
         let d = d.normalize();
         if d.scale() > scale {
-            return Err(("scale", format!("{d} has more than {scale} decimal places"), Some(d.to_string())));
+            return Err((
+                "scale",
+                format!("{d} has more than {scale} decimal places"),
+                Some(d.to_string()),
+            ));
         }
         return Ok(Value::Decimal(d));
     }

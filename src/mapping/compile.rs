@@ -44,7 +44,11 @@ impl Compiler<'_> {
         }
         let (line, col) = line_col(&self.m.text, span.start);
         let column_ref = if self.json {
-            let path = if column.starts_with('$') { column.to_string() } else { format!("$['{}']", column.replace('\'', "\\'")) };
+            let path = if column.starts_with('$') {
+                column.to_string()
+            } else {
+                format!("$['{}']", column.replace('\'', "\\'"))
+            };
             match serde_json_path::JsonPath::parse(&path) {
                 Ok(p) => ColumnRef::Path(column.to_string(), p),
                 Err(e) => {
@@ -55,7 +59,11 @@ impl Compiler<'_> {
         } else {
             ColumnRef::Name(column.to_string())
         };
-        self.slots.push(Slot { column: column_ref, line, col });
+        self.slots.push(Slot {
+            column: column_ref,
+            line,
+            col,
+        });
         self.slot_index.insert(column.to_string(), self.slots.len() - 1);
         self.slots.len() - 1
     }
@@ -76,11 +84,14 @@ impl Compiler<'_> {
     fn lookup(&mut self, name: &str, span: &Range<usize>) -> Option<Arc<Lookup>> {
         match self.lookups.get(name) {
             Some(l) => Some(l.clone()),
+            // Declared, but its file could not be loaded: that problem is already reported.
+            None if self.m.file.lookups.contains_key(name) => None,
             None => {
                 let known: Vec<String> = self.lookups.keys().cloned().collect();
                 let hint = closest(name, known.iter().map(String::as_str)).map(|c| format!("did you mean {c:?}?"));
                 let hint = hint.unwrap_or_else(|| "declare it under [lookups.NAME] with path, key and value".into());
-                self.problem(Some(span.clone()), format!("unknown lookup table {name:?}")).hint = Some(hint);
+                self.problem(Some(span.clone()), format!("unknown lookup table {name:?}"))
+                    .hint = Some(hint);
                 None
             }
         }
@@ -133,13 +144,20 @@ impl Compiler<'_> {
             }
             Step::Coalesce { columns } => CStep::Coalesce(columns.iter().map(|c| self.slot(c, span)).collect()),
             Step::Map { values } => CStep::Map(values.clone()),
-            Step::ParseDate { formats, excel_serial, utc_offset } => {
+            Step::ParseDate {
+                formats,
+                excel_serial,
+                utc_offset,
+            } => {
                 if formats.is_empty() && !excel_serial {
-                    self.problem(Some(span.clone()), "parse_date needs at least one format (or excel_serial = true)");
+                    self.problem(
+                        Some(span.clone()),
+                        "parse_date needs at least one format (or excel_serial = true)",
+                    );
                 }
                 for f in formats.iter().filter(|f| !format_is_valid(f)) {
-                    self.problem(Some(span.clone()), format!("bad date format {f:?}"))
-                        .hint = Some("use chrono strftime syntax, like \"%m/%d/%y\" or \"%Y-%m-%d %H:%M:%S\"".into());
+                    self.problem(Some(span.clone()), format!("bad date format {f:?}")).hint =
+                        Some("use chrono strftime syntax, like \"%m/%d/%y\" or \"%Y-%m-%d %H:%M:%S\"".into());
                 }
                 let offset = match utc_offset {
                     None => FixedOffset::east_opt(0)?,
@@ -152,20 +170,42 @@ impl Compiler<'_> {
                         }
                     },
                 };
-                CStep::ParseDate { formats: formats.clone(), excel: *excel_serial, offset }
+                CStep::ParseDate {
+                    formats: formats.clone(),
+                    excel: *excel_serial,
+                    offset,
+                }
             }
-            Step::ToDecimal { decimal_comma } => CStep::ToDecimal { decimal_comma: *decimal_comma },
+            Step::ToDecimal { decimal_comma } => CStep::ToDecimal {
+                decimal_comma: *decimal_comma,
+            },
             Step::ToInteger => CStep::ToInteger,
-            Step::ToBoolean { true_values, false_values } => {
-                CStep::ToBoolean { yes: true_values.clone(), no: false_values.clone() }
-            }
-            Step::Lookup { table, on_miss, default } => {
+            Step::ToBoolean {
+                true_values,
+                false_values,
+            } => CStep::ToBoolean {
+                yes: true_values.clone(),
+                no: false_values.clone(),
+            },
+            Step::Lookup {
+                table,
+                on_miss,
+                default,
+            } => {
                 if *on_miss == crate::config::mapping::OnMiss::Default && default.is_none() {
                     self.problem(Some(span.clone()), "on_miss = \"default\" needs a default value");
                 }
-                CStep::Lookup { table: self.lookup(table, span)?, on_miss: *on_miss, default: default.clone() }
+                CStep::Lookup {
+                    table: self.lookup(table, span)?,
+                    on_miss: *on_miss,
+                    default: default.clone(),
+                }
             }
-            Step::UomConvert { uom_column, factors, apply_to } => CStep::UomConvert {
+            Step::UomConvert {
+                uom_column,
+                factors,
+                apply_to,
+            } => CStep::UomConvert {
                 uom_slot: self.slot(uom_column, span),
                 factors: self.lookup(factors, span)?,
                 apply: *apply_to,
@@ -189,20 +229,29 @@ impl Compiler<'_> {
             Validation::OneOf { values } => Rule::OneOf(values.clone()),
             Validation::Range { min, max } => {
                 if !numeric {
-                    self.problem(Some(span.clone()), format!("rule range needs a number, but the field is {ty}"));
+                    self.problem(
+                        Some(span.clone()),
+                        format!("rule range needs a number, but the field is {ty}"),
+                    );
                 }
                 Rule::Range { min: *min, max: *max }
             }
             Validation::MaxLength { max } => Rule::MaxLength(*max),
             Validation::Gtin => {
                 if ty != FieldType::String {
-                    self.problem(Some(span.clone()), format!("rule gtin needs a string field, but the field is {ty}"));
+                    self.problem(
+                        Some(span.clone()),
+                        format!("rule gtin needs a string field, but the field is {ty}"),
+                    );
                 }
                 Rule::Gtin
             }
             Validation::NotFuture => {
                 if !temporal {
-                    self.problem(Some(span.clone()), format!("rule not_future needs a date, but the field is {ty}"));
+                    self.problem(
+                        Some(span.clone()),
+                        format!("rule not_future needs a date, but the field is {ty}"),
+                    );
                 }
                 Rule::NotFuture
             }
@@ -227,8 +276,8 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
         let cfg = cfg.get_ref();
         let path = resolve(m.dir(), &cfg.path);
         if !path.is_file() {
-            c.problem(Some(span), format!("lookup file {} not found", path.display())).hint =
-                Some("lookup paths are relative to the mapping file".into());
+            c.problem(Some(span), format!("lookup file {} not found", path.display()))
+                .hint = Some("lookup paths are relative to the mapping file".into());
             continue;
         }
         match Lookup::load(name, &path, &cfg.key, &cfg.value, cfg.case_insensitive) {
@@ -251,8 +300,8 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
         let name = em.name.get_ref();
         let Some(entity) = schema::entity(name) else {
             let hint = closest(name, schema::entity_names()).map(|c| format!("did you mean {c:?}?"));
-            c.problem(Some(em.name.span()), format!("unknown canonical entity {name:?}")).hint =
-                Some(hint.unwrap_or_else(|| "`opsync schema` lists the entities".into()));
+            c.problem(Some(em.name.span()), format!("unknown canonical entity {name:?}"))
+                .hint = Some(hint.unwrap_or_else(|| "`opsync schema` lists the entities".into()));
             continue;
         };
         if !seen_entities.insert(entity.name) {
@@ -265,17 +314,28 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
                 let hint = closest(fname.get_ref(), entity.fields.iter().map(|f| f.name))
                     .map(|x| format!("did you mean {x:?}?"))
                     .unwrap_or_else(|| format!("`opsync schema {}` lists its fields", entity.name));
-                c.problem(Some(fname.span()), format!("{} has no field {:?}", entity.name, fname.get_ref())).hint =
-                    Some(hint);
+                c.problem(
+                    Some(fname.span()),
+                    format!("{} has no field {:?}", entity.name, fname.get_ref()),
+                )
+                .hint = Some(hint);
                 continue;
             };
             let field = &entity.fields[index];
             let span = fm.span();
             let line = line_col(&m.text, fname.span().start).0;
             let f = fm.get_ref();
-            let given = [f.from.is_some(), f.from_index.is_some(), f.constant.is_some(), f.expr.is_some()];
+            let given = [
+                f.from.is_some(),
+                f.from_index.is_some(),
+                f.constant.is_some(),
+                f.expr.is_some(),
+            ];
             if given.iter().filter(|g| **g).count() > 1 {
-                c.problem(Some(span.clone()), format!("field {}: use only one of from, from_index, const, expr", field.name));
+                c.problem(
+                    Some(span.clone()),
+                    format!("field {}: use only one of from, from_index, const, expr", field.name),
+                );
             }
             let (input, mut kind) = if let Some(from) = &f.from {
                 (Input::Slot(c.slot(from.get_ref(), &from.span())), Kind::Text)
@@ -283,13 +343,20 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
                 let key = format!("#{i}");
                 let (line, col) = line_col(&m.text, span.start);
                 let slot = *c.slot_index.entry(key).or_insert_with(|| {
-                    c.slots.push(super::Slot { column: ColumnRef::Index(i), line, col });
+                    c.slots.push(super::Slot {
+                        column: ColumnRef::Index(i),
+                        line,
+                        col,
+                    });
                     c.slots.len() - 1
                 });
                 (Input::Slot(slot), Kind::Text)
             } else if let Some(k) = &f.constant {
                 if let Err(e) = coerce(k.get_ref(), field.ty) {
-                    c.problem(Some(k.span()), format!("const {:?} does not fit field {} ({e})", k.get_ref(), field.name));
+                    c.problem(
+                        Some(k.span()),
+                        format!("const {:?} does not fit field {} ({e})", k.get_ref(), field.name),
+                    );
                 }
                 (Input::Const(k.get_ref().clone()), Kind::Text)
             } else if let Some(x) = &f.expr {
@@ -299,10 +366,16 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
                 }
             } else {
                 let fills = f.steps.iter().any(|s| {
-                    matches!(s.get_ref(), Step::Concat { .. } | Step::Coalesce { .. } | Step::Default { .. } | Step::Expr { .. })
+                    matches!(
+                        s.get_ref(),
+                        Step::Concat { .. } | Step::Coalesce { .. } | Step::Default { .. } | Step::Expr { .. }
+                    )
                 });
                 if !fills {
-                    c.problem(Some(span.clone()), format!("field {} has no from, const or expr", field.name));
+                    c.problem(
+                        Some(span.clone()),
+                        format!("field {} has no from, const or expr", field.name),
+                    );
                 }
                 (Input::Nothing, Kind::Text)
             };
@@ -316,20 +389,28 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
                         && kind != need
                         && !(need == Kind::Decimal && kind == Kind::Integer)
                     {
-                        c.problem(Some(sspan), format!("step {} needs {} but gets {}", step.name(), need.name(), kind.name()))
-                            .hint = Some("order the steps so text steps come before conversions".into());
+                        c.problem(
+                            Some(sspan),
+                            format!("step {} needs {} but gets {}", step.name(), need.name(), kind.name()),
+                        )
+                        .hint = Some("order the steps so text steps come before conversions".into());
                     }
                     kind = gives;
                     steps.push(step);
                 }
             }
             if !kind.fits(field.ty) {
-                c.problem(Some(span.clone()), format!(
-                    "field {} is {} but its steps produce {}",
-                    field.name,
-                    field.ty,
-                    kind.name()
-                ));
+                // The last step decides what the field receives: point at it.
+                let at = f.steps.last().map_or(span.clone(), |s| s.span());
+                c.problem(
+                    Some(at),
+                    format!(
+                        "field {} is {} but its steps produce {}",
+                        field.name,
+                        field.ty,
+                        kind.name()
+                    ),
+                );
             }
             let mut rules = Vec::new();
             for v in &f.validate {
@@ -337,27 +418,55 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
                     rules.push(r);
                 }
             }
-            fields.push(FieldPlan { index, input, steps, rules, sensitive: f.sensitive, line });
+            fields.push(FieldPlan {
+                index,
+                input,
+                steps,
+                rules,
+                sensitive: f.sensitive,
+                line,
+            });
         }
         let mapped: HashSet<usize> = fields.iter().map(|f| f.index).collect();
-        let missing: Vec<&str> =
-            entity.fields.iter().enumerate().filter(|(i, f)| f.required && !mapped.contains(i)).map(|(_, f)| f.name).collect();
+        let missing: Vec<&str> = entity
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(i, f)| f.required && !mapped.contains(i))
+            .map(|(_, f)| f.name)
+            .collect();
         if !missing.is_empty() {
-            c.problem(Some(em.name.span()), format!("{} needs the required field(s) {}", entity.name, missing.join(", ")))
-                .hint = Some(format!("map them under [entity.fields]; `opsync schema {}` shows them", entity.name));
+            c.problem(
+                Some(em.name.span()),
+                format!("{} needs the required field(s) {}", entity.name, missing.join(", ")),
+            )
+            .hint = Some(format!(
+                "map them under [entity.fields]; `opsync schema {}` shows them",
+                entity.name
+            ));
         }
         let mut rules = Vec::new();
         for r in &em.rules {
             let span = r.span();
             let r = r.get_ref();
             if let Some(expr) = c.expr(&r.expr, &span) {
-                rules.push(RecordRulePlan { name: r.name.clone(), expr, message: r.message.clone() });
+                rules.push(RecordRulePlan {
+                    name: r.name.clone(),
+                    expr,
+                    message: r.message.clone(),
+                });
             }
         }
         fields.sort_by_key(|f| f.index);
-        entities.push(EntityPlan { entity, fields, filters: entity_filters, rules });
+        entities.push(EntityPlan {
+            entity,
+            fields,
+            filters: entity_filters,
+            rules,
+        });
     }
     if !c.problems.is_empty() {
+        c.problems.sort_by_key(|d| (d.line, d.column));
         return Err(ConfigError(c.problems));
     }
     Ok(Mapping {

@@ -42,7 +42,11 @@ fn parse_decimal_general(text: &str, decimal_comma: bool) -> Option<Decimal> {
     if s.is_empty() {
         return None;
     }
-    let d = if s.contains(['e', 'E']) { Decimal::from_scientific(&s).ok()? } else { s.parse::<Decimal>().ok()? };
+    let d = if s.contains(['e', 'E']) {
+        Decimal::from_scientific(&s).ok()?
+    } else {
+        s.parse::<Decimal>().ok()?
+    };
     Some(if negative { -d } else { d })
 }
 
@@ -62,7 +66,11 @@ pub fn parse_integer(text: &str) -> Option<i64> {
     let t = text.trim().replace(',', "");
     t.parse::<i64>().ok().or_else(|| {
         let d = t.parse::<Decimal>().ok()?;
-        if d.fract().is_zero() { i64::try_from(d).ok() } else { None }
+        if d.fract().is_zero() {
+            i64::try_from(d).ok()
+        } else {
+            None
+        }
     })
 }
 
@@ -94,12 +102,7 @@ pub fn excel_serial(serial: f64) -> Option<NaiveDateTime> {
 
 /// Parse a date or timestamp with the first matching format (chrono `strftime` syntax).
 /// Formats without a time give midnight; times without an offset are in `offset`.
-pub fn parse_datetime(
-    text: &str,
-    formats: &[String],
-    excel: bool,
-    offset: FixedOffset,
-) -> Option<DateTime<Utc>> {
+pub fn parse_datetime(text: &str, formats: &[String], excel: bool, offset: FixedOffset) -> Option<DateTime<Utc>> {
     let t = text.trim();
     for f in formats {
         if let Ok(dt) = DateTime::parse_from_str(t, f) {
@@ -113,7 +116,9 @@ pub fn parse_datetime(
         }
     }
     if excel && let Ok(serial) = t.parse::<f64>() {
-        return excel_serial(serial).and_then(|n| offset.from_local_datetime(&n).single()).map(|d| d.with_timezone(&Utc));
+        return excel_serial(serial)
+            .and_then(|n| offset.from_local_datetime(&n).single())
+            .map(|d| d.with_timezone(&Utc));
     }
     None
 }
@@ -145,7 +150,13 @@ pub fn format_is_valid(format: &str) -> bool {
 }
 
 /// Date formats tried when a date or timestamp field receives text without a `parse_date` step.
-const DEFAULT_DATE_FORMATS: &[&str] = &["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f%:z", "%Y%m%d"];
+const DEFAULT_DATE_FORMATS: &[&str] = &[
+    "%Y-%m-%d",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S%.f%:z",
+    "%Y%m%d",
+];
 
 /// Turn text into the field's type with the default conventions; `Err` holds what was expected.
 pub fn coerce(text: &str, ty: FieldType) -> Result<Value, String> {
@@ -172,7 +183,15 @@ pub fn coerce(text: &str, ty: FieldType) -> Result<Value, String> {
             match (parse_datetime(t, &formats, false, utc), DateTime::parse_from_rfc3339(t)) {
                 (_, Ok(dt)) => Ok(typed_instant(dt.with_timezone(&Utc), ty)),
                 (Some(dt), _) => Ok(typed_instant(dt, ty)),
-                _ => Err(format!("expected a {} like {}", ty.name(), if ty == FieldType::Date { "2024-03-01" } else { "2024-03-01T14:30:00Z" })),
+                _ => Err(format!(
+                    "expected a {} like {}",
+                    ty.name(),
+                    if ty == FieldType::Date {
+                        "2024-03-01"
+                    } else {
+                        "2024-03-01T14:30:00Z"
+                    }
+                )),
             }
         }
     }
@@ -206,7 +225,20 @@ mod tests {
 
     #[test]
     fn plain_decimals_parse_as_the_general_path_parses_them() {
-        for t in ["0", "12", "-12.50", "007.10", "123456789012345678901234567890", "1.", ".5", "-", "-.5", "1.2.3", "1e3", "+4"] {
+        for t in [
+            "0",
+            "12",
+            "-12.50",
+            "007.10",
+            "123456789012345678901234567890",
+            "1.",
+            ".5",
+            "-",
+            "-.5",
+            "1.2.3",
+            "1e3",
+            "+4",
+        ] {
             assert_eq!(parse_decimal(t, false), parse_decimal_general(t, false), "{t:?}");
         }
     }
@@ -237,7 +269,10 @@ mod tests {
         assert_eq!(parse_boolean("Y", &[], &[]), Some(true));
         assert_eq!(parse_boolean("No", &[], &[]), Some(false));
         assert_eq!(parse_boolean("Operational", &["operational".into()], &[]), Some(true));
-        assert_eq!(coerce("ACTIVE", FieldType::Code(&["active", "inactive"])), Ok(Value::Text("active".into())));
+        assert_eq!(
+            coerce("ACTIVE", FieldType::Code(&["active", "inactive"])),
+            Ok(Value::Text("active".into()))
+        );
         assert!(coerce("gone", FieldType::Code(&["active", "inactive"])).is_err());
         assert_eq!(coerce("12.0", FieldType::Integer), Ok(Value::Integer(12)));
     }

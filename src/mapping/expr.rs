@@ -40,7 +40,11 @@ impl Expr {
     /// Compile once per job; the error names the position inside the expression.
     pub fn compile(engine: &Arc<Engine>, source: &str) -> Result<Self, String> {
         let ast = engine.compile_expression(source).map_err(|e| e.to_string())?;
-        Ok(Expr { engine: engine.clone(), ast, source: source.to_string() })
+        Ok(Expr {
+            engine: engine.clone(),
+            ast,
+            source: source.to_string(),
+        })
     }
 
     /// Evaluate with named variables in scope.
@@ -49,13 +53,16 @@ impl Expr {
         for (name, v) in vars {
             scope.push_dynamic(name, v);
         }
-        self.engine.eval_ast_with_scope::<Dynamic>(&mut scope, &self.ast).map_err(|e| e.to_string())
+        self.engine
+            .eval_ast_with_scope::<Dynamic>(&mut scope, &self.ast)
+            .map_err(|e| e.to_string())
     }
 
     /// Evaluate to a boolean (filters and rules).
     pub fn eval_bool(&self, vars: Vec<(&'static str, Dynamic)>) -> Result<bool, String> {
         let v = self.eval(vars)?;
-        v.as_bool().map_err(|t| format!("expression gave a {t}, not true or false"))
+        v.as_bool()
+            .map_err(|t| format!("expression gave a {t}, not true or false"))
     }
 }
 

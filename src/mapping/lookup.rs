@@ -18,25 +18,39 @@ impl Lookup {
             .flexible(true)
             .from_path(path)
             .map_err(|e| format!("cannot read lookup file {}: {e}", path.display()))?;
-        let headers = reader.headers().map_err(|e| format!("{}: {e}", path.display()))?.clone();
+        let headers = reader
+            .headers()
+            .map_err(|e| format!("{}: {e}", path.display()))?
+            .clone();
         let position = |col: &str| {
-            headers.iter().position(|h| h.trim().trim_start_matches('\u{feff}') == col).ok_or_else(|| {
-                format!(
-                    "lookup file {} has no column {col:?}; columns are: {}",
-                    path.display(),
-                    headers.iter().collect::<Vec<_>>().join(", ")
-                )
-            })
+            headers
+                .iter()
+                .position(|h| h.trim().trim_start_matches('\u{feff}') == col)
+                .ok_or_else(|| {
+                    format!(
+                        "lookup file {} has no column {col:?}; columns are: {}",
+                        path.display(),
+                        headers.iter().collect::<Vec<_>>().join(", ")
+                    )
+                })
         };
         let (ki, vi) = (position(key)?, position(value)?);
         let mut map = HashMap::new();
         for (n, rec) in reader.records().enumerate() {
             let rec = rec.map_err(|e| format!("{}: row {}: {e}", path.display(), n + 2))?;
             let k = rec.get(ki).unwrap_or_default();
-            let k = if case_insensitive { k.trim().to_lowercase() } else { k.to_string() };
+            let k = if case_insensitive {
+                k.trim().to_lowercase()
+            } else {
+                k.to_string()
+            };
             map.insert(k, rec.get(vi).unwrap_or_default().to_string());
         }
-        Ok(Lookup { name: name.to_string(), map, case_insensitive })
+        Ok(Lookup {
+            name: name.to_string(),
+            map,
+            case_insensitive,
+        })
     }
 
     /// The canonical value of a code, if the table has it.

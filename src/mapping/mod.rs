@@ -16,7 +16,7 @@ mod compile;
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
-pub use apply::{MissCounter, Outcome};
+pub use apply::{MASK, MissCounter, Outcome};
 pub use compile::compile;
 use expr::Expr;
 use rules::Rule;
@@ -170,6 +170,7 @@ impl Mapping {
             positions.push(pos);
         }
         if !problems.is_empty() {
+            problems.sort_by_key(|d| (d.line, d.column));
             return Err(ConfigError(problems));
         }
         let mut sensitive = self.sensitive_columns.clone();
@@ -183,13 +184,23 @@ impl Mapping {
             }
         }
         let masked = header.iter().map(|h| sensitive.contains(h)).collect();
-        Ok(Binding { header: header.to_vec(), positions, masked })
+        Ok(Binding {
+            header: header.to_vec(),
+            positions,
+            masked,
+        })
     }
 
     /// Header columns the mapping does not read.
     pub fn unmapped_columns(&self, binding: &Binding) -> Vec<String> {
         let used: HashSet<usize> = binding.positions.iter().flatten().copied().collect();
-        binding.header.iter().enumerate().filter(|(i, _)| !used.contains(i)).map(|(_, h)| h.clone()).collect()
+        binding
+            .header
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !used.contains(i))
+            .map(|(_, h)| h.clone())
+            .collect()
     }
 
     /// The entities this mapping produces, in order.
@@ -197,11 +208,28 @@ impl Mapping {
         self.entities.iter().map(|e| e.entity.name).collect()
     }
 
+    /// Canonical fields marked `sensitive = true`, as (entity, field).
+    pub fn sensitive_fields(&self) -> Vec<(&'static str, &'static str)> {
+        self.entities
+            .iter()
+            .flat_map(|e| {
+                e.fields
+                    .iter()
+                    .filter(|f| f.sensitive)
+                    .map(move |f| (e.entity.name, e.entity.fields[f.index].name))
+            })
+            .collect()
+    }
+
     /// Line of each field definition, by entity and field name (for `opsync explain`).
     pub fn field_lines(&self) -> BTreeMap<(&'static str, &'static str), usize> {
         self.entities
             .iter()
-            .flat_map(|e| e.fields.iter().map(move |f| ((e.entity.name, e.entity.fields[f.index].name), f.line)))
+            .flat_map(|e| {
+                e.fields
+                    .iter()
+                    .map(move |f| ((e.entity.name, e.entity.fields[f.index].name), f.line))
+            })
             .collect()
     }
 }

@@ -68,7 +68,9 @@ impl Rule {
             Rule::MaxLength(max) if text.chars().count() <= *max => Ok(()),
             Rule::MaxLength(max) => Err(format!("{text:?} is longer than {max} characters")),
             Rule::Gtin if gtin_is_valid(&text) => Ok(()),
-            Rule::Gtin => Err(format!("{text:?} is not a valid GTIN (8, 12, 13 or 14 digits with a GS1 check digit)")),
+            Rule::Gtin => Err(format!(
+                "{text:?} is not a valid GTIN (8, 12, 13 or 14 digits with a GS1 check digit)"
+            )),
             Rule::NotFuture => {
                 let today = Utc::now().date_naive();
                 let day = match v {
@@ -76,7 +78,11 @@ impl Rule {
                     Value::Timestamp(t) => t.date_naive(),
                     _ => return Err(format!("{text:?} is not a date")),
                 };
-                if day > today { Err(format!("{day} is in the future")) } else { Ok(()) }
+                if day > today {
+                    Err(format!("{day} is in the future"))
+                } else {
+                    Ok(())
+                }
             }
         }
     }
@@ -90,8 +96,12 @@ pub fn gtin_is_valid(code: &str) -> bool {
         return false;
     }
     let (body, check) = digits.split_at(digits.len() - 1);
-    let sum: u32 =
-        body.iter().rev().enumerate().map(|(i, d)| u32::from(d - b'0') * if i % 2 == 0 { 3 } else { 1 }).sum();
+    let sum: u32 = body
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, d)| u32::from(d - b'0') * if i % 2 == 0 { 3 } else { 1 })
+        .sum();
     (10 - sum % 10) % 10 == u32::from(check[0] - b'0')
 }
 

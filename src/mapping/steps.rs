@@ -29,15 +29,15 @@ pub enum Kind {
 impl Kind {
     /// Whether a value of this kind can fill a field of type `ty`.
     pub fn fits(self, ty: FieldType) -> bool {
-        match (self, ty) {
-            (Kind::Any | Kind::Text, _) => true,
-            (Kind::Decimal, FieldType::Decimal { .. }) => true,
-            (Kind::Integer, FieldType::Integer | FieldType::Decimal { .. }) => true,
-            (Kind::Instant, FieldType::Date | FieldType::Timestamp) => true,
-            (Kind::Boolean, FieldType::Boolean) => true,
-            (_, FieldType::String) => true,
-            _ => false,
-        }
+        matches!(
+            (self, ty),
+            (Kind::Any | Kind::Text, _)
+                | (Kind::Decimal, FieldType::Decimal { .. })
+                | (Kind::Integer, FieldType::Integer | FieldType::Decimal { .. })
+                | (Kind::Instant, FieldType::Date | FieldType::Timestamp)
+                | (Kind::Boolean, FieldType::Boolean)
+                | (_, FieldType::String)
+        )
     }
 
     pub fn name(self) -> &'static str {
@@ -64,12 +64,29 @@ pub enum CStep {
     Concat(Vec<usize>, String),
     Coalesce(Vec<usize>),
     Map(BTreeMap<String, String>),
-    ParseDate { formats: Vec<String>, excel: bool, offset: FixedOffset },
-    ToDecimal { decimal_comma: bool },
+    ParseDate {
+        formats: Vec<String>,
+        excel: bool,
+        offset: FixedOffset,
+    },
+    ToDecimal {
+        decimal_comma: bool,
+    },
     ToInteger,
-    ToBoolean { yes: Vec<String>, no: Vec<String> },
-    Lookup { table: Arc<Lookup>, on_miss: OnMiss, default: Option<String> },
-    UomConvert { uom_slot: usize, factors: Arc<Lookup>, apply: UomApply },
+    ToBoolean {
+        yes: Vec<String>,
+        no: Vec<String>,
+    },
+    Lookup {
+        table: Arc<Lookup>,
+        on_miss: OnMiss,
+        default: Option<String>,
+    },
+    UomConvert {
+        uom_slot: usize,
+        factors: Arc<Lookup>,
+        apply: UomApply,
+    },
     Expr(Expr),
 }
 
@@ -132,7 +149,11 @@ fn text_of(v: &Value) -> Option<String> {
 }
 
 fn fail(rule: &'static str, message: String) -> StepFailure {
-    StepFailure { rule, message, miss: None }
+    StepFailure {
+        rule,
+        message,
+        miss: None,
+    }
 }
 
 /// Apply one step. Empty text is treated as no value by every step but `default`/`coalesce`.
@@ -143,7 +164,9 @@ pub fn apply(step: &CStep, value: Value, cx: &mut StepContext<'_>) -> Result<Val
         _ => false,
     };
     match step {
-        CStep::Default(d) => return Ok(if is_empty { Value::Text(d.clone()) } else { value }),
+        CStep::Default(d) => {
+            return Ok(if is_empty { Value::Text(d.clone()) } else { value });
+        }
         CStep::Coalesce(slots) => {
             if !is_empty {
                 return Ok(value);
@@ -156,8 +179,17 @@ pub fn apply(step: &CStep, value: Value, cx: &mut StepContext<'_>) -> Result<Val
             if !is_empty {
                 parts.extend(text_of(&value));
             }
-            parts.extend(slots.iter().map(|s| cx.slots[*s].trim().to_string()).filter(|s| !s.is_empty()));
-            return Ok(if parts.is_empty() { Value::Null } else { Value::Text(parts.join(sep)) });
+            parts.extend(
+                slots
+                    .iter()
+                    .map(|s| cx.slots[*s].trim().to_string())
+                    .filter(|s| !s.is_empty()),
+            );
+            return Ok(if parts.is_empty() {
+                Value::Null
+            } else {
+                Value::Text(parts.join(sep))
+            });
         }
         CStep::Expr(x) => {
             let row = (cx.row)();
@@ -214,7 +246,10 @@ pub fn apply(step: &CStep, value: Value, cx: &mut StepContext<'_>) -> Result<Val
             match convert::parse_datetime(&t, formats, *excel, *offset) {
                 Some(dt) => convert::typed_instant(dt, cx.target),
                 None => {
-                    return Err(fail("date", format!("{t:?} matches none of the formats {}", formats.join(", "))));
+                    return Err(fail(
+                        "date",
+                        format!("{t:?} matches none of the formats {}", formats.join(", ")),
+                    ));
                 }
             }
         }
@@ -243,7 +278,11 @@ pub fn apply(step: &CStep, value: Value, cx: &mut StepContext<'_>) -> Result<Val
                 None => return Err(fail("boolean", format!("{t:?} is not a yes/no value"))),
             }
         }
-        CStep::Lookup { table, on_miss, default } => {
+        CStep::Lookup {
+            table,
+            on_miss,
+            default,
+        } => {
             let t = text();
             match table.get(&t) {
                 Some(v) => Value::Text(v.to_string()),
@@ -263,7 +302,11 @@ pub fn apply(step: &CStep, value: Value, cx: &mut StepContext<'_>) -> Result<Val
                 }
             }
         }
-        CStep::UomConvert { uom_slot, factors, apply } => {
+        CStep::UomConvert {
+            uom_slot,
+            factors,
+            apply,
+        } => {
             let uom = cx.slots[*uom_slot].trim().to_string();
             let qty = match &value {
                 Value::Decimal(d) => *d,
@@ -286,7 +329,9 @@ pub fn apply(step: &CStep, value: Value, cx: &mut StepContext<'_>) -> Result<Val
                 }
             }
         }
-        CStep::Default(_) | CStep::Coalesce(_) | CStep::Concat(..) | CStep::Expr(_) => unreachable!("handled above"),
+        CStep::Default(_) | CStep::Coalesce(_) | CStep::Concat(..) | CStep::Expr(_) => {
+            unreachable!("handled above")
+        }
     })
 }
 

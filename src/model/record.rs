@@ -255,6 +255,45 @@ pub struct Reject {
     pub raw: serde_json::Value,
 }
 
+impl CanonicalRecord {
+    /// One line of canonical JSON Lines, as `opsync transform` writes and `opsync load` reads.
+    pub fn to_line(&self) -> serde_json::Value {
+        serde_json::json!({
+            "entity": self.entity.name,
+            "key": self.key(),
+            "lineage": self.lineage,
+            "record": self.to_json(),
+        })
+    }
+
+    /// Read a canonical JSON Lines line back; fields absent from `record` are empty.
+    pub fn from_line(line: &serde_json::Value) -> Result<CanonicalRecord, String> {
+        let name = line.get("entity").and_then(|e| e.as_str()).ok_or("no \"entity\"")?;
+        let entity = super::schema::entity(name).ok_or_else(|| format!("unknown entity {name:?}"))?;
+        let record = line
+            .get("record")
+            .and_then(|r| r.as_object())
+            .ok_or("no \"record\" object")?;
+        if let Some(unknown) = record.keys().find(|k| entity.field_index(k).is_none()) {
+            return Err(format!("{name} has no field {unknown:?}"));
+        }
+        let lineage: Lineage = match line.get("lineage") {
+            Some(l) => serde_json::from_value(l.clone()).map_err(|e| format!("bad \"lineage\": {e}"))?,
+            None => return Err("no \"lineage\"".into()),
+        };
+        let values = entity
+            .fields
+            .iter()
+            .map(|f| Value::from_json(f.ty, record.get(f.name).unwrap_or(&serde_json::Value::Null)))
+            .collect();
+        Ok(CanonicalRecord {
+            entity,
+            values,
+            lineage,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,7 +328,11 @@ mod tests {
             Value::Decimal("12.5000".parse().unwrap()),
             Value::Integer(-42),
             Value::Date(NaiveDate::from_ymd_opt(2024, 3, 1).unwrap()),
-            Value::Timestamp(DateTime::parse_from_rfc3339("2024-03-01T14:30:00.25Z").unwrap().with_timezone(&Utc)),
+            Value::Timestamp(
+                DateTime::parse_from_rfc3339("2024-03-01T14:30:00.25Z")
+                    .unwrap()
+                    .with_timezone(&Utc),
+            ),
             Value::Boolean(true),
             Value::Boolean(false),
             Value::Null,
@@ -298,8 +341,17 @@ mod tests {
         for (slot, v) in values.iter_mut().zip(kinds) {
             *slot = v;
         }
-        let lineage = Lineage { source: "items.csv".into(), locator: None, row: 1, line: 2 };
-        let r = CanonicalRecord { entity, values, lineage };
+        let lineage = Lineage {
+            source: "items.csv".into(),
+            locator: None,
+            row: 1,
+            line: 2,
+        };
+        let r = CanonicalRecord {
+            entity,
+            values,
+            lineage,
+        };
         assert_eq!(r.content_hash(), reference_hash(&r));
         for v in &r.values {
             let mut s = String::new();

@@ -87,13 +87,31 @@ impl Entity {
 }
 
 const fn key(name: &'static str, ty: FieldType, doc: &'static str) -> Field {
-    Field { name, ty, key: true, required: true, doc }
+    Field {
+        name,
+        ty,
+        key: true,
+        required: true,
+        doc,
+    }
 }
 const fn req(name: &'static str, ty: FieldType, doc: &'static str) -> Field {
-    Field { name, ty, key: false, required: true, doc }
+    Field {
+        name,
+        ty,
+        key: false,
+        required: true,
+        doc,
+    }
 }
 const fn opt(name: &'static str, ty: FieldType, doc: &'static str) -> Field {
-    Field { name, ty, key: false, required: false, doc }
+    Field {
+        name,
+        ty,
+        key: false,
+        required: false,
+        doc,
+    }
 }
 
 use FieldType::{Boolean, Date, Integer, String as Text, Timestamp};

@@ -33,8 +33,12 @@ pub struct Loader<'l> {
     buffers: Vec<EntityBuffer>,
     rejects: Vec<Reject>,
     source_ids: HashMap<Arc<str>, i64>,
+    /// Fields masked in the raw values of duplicate-key rejects, as (entity, field).
+    sensitive: HashSet<(&'static str, &'static str)>,
     /// Counts per entity.
     pub counts: BTreeMap<&'static str, RunCounts>,
+    /// Reasons of the rejects the loader itself makes (duplicate keys), for the run summary.
+    pub tally: super::ReasonTally,
 }
 
 /// How one record of a batch compares with the ledger.
@@ -64,7 +68,12 @@ impl<'l> Loader<'l> {
         let mut counts = BTreeMap::new();
         for e in entities {
             let stream = ledger.stream(&target_id, e.name)?;
-            buffers.push(EntityBuffer { stream, entity: e, pending: Vec::new(), rejected_keys: Vec::new() });
+            buffers.push(EntityBuffer {
+                stream,
+                entity: e,
+                pending: Vec::new(),
+                rejected_keys: Vec::new(),
+            });
             counts.insert(e.name, RunCounts::default());
         }
         Ok(Loader {
@@ -77,8 +86,15 @@ impl<'l> Loader<'l> {
             buffers,
             rejects: Vec::new(),
             source_ids: HashMap::new(),
+            sensitive: HashSet::new(),
             counts,
+            tally: super::ReasonTally::default(),
         })
+    }
+
+    /// Mask these (entity, field) values in the records kept with duplicate-key rejects.
+    pub fn mask_fields(&mut self, fields: impl IntoIterator<Item = (&'static str, &'static str)>) {
+        self.sensitive.extend(fields);
     }
 
     pub fn target_id(&self) -> &str {
@@ -99,6 +115,13 @@ impl<'l> Loader<'l> {
         if self.buffers[i].pending.len() >= self.batch_size {
             self.flush_entity(i)?;
         }
+        Ok(())
+    }
+
+    /// Keep a key that was rejected upstream (by `opsync transform`) from snapshot deletes.
+    pub fn keep_key(&mut self, entity: &str, key: String) -> Result<(), PipelineError> {
+        let i = self.buffer_index(entity)?;
+        self.buffers[i].rejected_keys.push(key);
         Ok(())
     }
 
@@ -149,14 +172,22 @@ impl<'l> Loader<'l> {
         let mut verdicts = Vec::with_capacity(records.len());
         for (n, key) in keys.iter().enumerate() {
             let verdict = if let Some(&j) = first.get(key.as_str()) {
-                if hashes[j] == hashes[n] { Verdict::Deduplicated } else { Verdict::Duplicate(Some(j)) }
+                if hashes[j] == hashes[n] {
+                    Verdict::Deduplicated
+                } else {
+                    Verdict::Duplicate(Some(j))
+                }
             } else {
                 first.insert(key, n);
                 match states.get(key.as_str()) {
                     None => Verdict::Insert,
                     Some(s) if s.deleted_run.is_some() => Verdict::Reinsert,
                     Some(s) if s.seen_run == self.run => {
-                        if s.hash[..] == hashes[n][..] { Verdict::Deduplicated } else { Verdict::Duplicate(None) }
+                        if s.hash[..] == hashes[n][..] {
+                            Verdict::Deduplicated
+                        } else {
+                            Verdict::Duplicate(None)
+                        }
                     }
                     Some(s) if s.hash[..] != hashes[n][..] => Verdict::Update,
                     Some(_) => Verdict::Unchanged,
@@ -173,9 +204,17 @@ impl<'l> Loader<'l> {
             .filter(|(_, v)| is_written(**v) || (full && **v == Verdict::Unchanged))
             .map(|(r, _)| r)
             .collect();
-        let update_keys: Vec<String> =
-            keys.iter().zip(&verdicts).filter(|(_, v)| **v == Verdict::Update).map(|(k, _)| k.clone()).collect();
-        let old = if update_keys.is_empty() { HashMap::new() } else { self.target.fetch(entity, &update_keys)? };
+        let update_keys: Vec<String> = keys
+            .iter()
+            .zip(&verdicts)
+            .filter(|(_, v)| **v == Verdict::Update)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let old = if update_keys.is_empty() {
+            HashMap::new()
+        } else {
+            self.target.fetch(entity, &update_keys)?
+        };
         self.target.write(entity, &to_write, &[], self.run)?;
 
         let mut batch = BatchWrite::default();
@@ -186,7 +225,13 @@ impl<'l> Loader<'l> {
                 Verdict::Insert | Verdict::Reinsert | Verdict::Update => {
                     let source = self.source_id(&records[n].lineage.source)?;
                     let l = &records[n].lineage;
-                    batch.written.push(Written { key, hash: hashes[n], source, row: l.row, line: l.line });
+                    batch.written.push(Written {
+                        key,
+                        hash: hashes[n],
+                        source,
+                        row: l.row,
+                        line: l.line,
+                    });
                     counts.valid += 1;
                     match v {
                         Verdict::Update => {
@@ -214,7 +259,8 @@ impl<'l> Loader<'l> {
         }
         let rejected: HashSet<&str> = rejected_keys.iter().map(String::as_str).collect();
         batch.seen.extend(rejected.iter().copied());
-        self.ledger.commit_batch(&stream, self.run, &self.mapping_hash, &batch)?;
+        self.ledger
+            .commit_batch(&stream, self.run, &self.mapping_hash, &batch)?;
         self.counts.entry(entity.name).or_default().add(&counts);
 
         for (n, v) in verdicts.iter().enumerate() {
@@ -223,7 +269,7 @@ impl<'l> Loader<'l> {
                 Some(j) => format!("first at {}", records[*j].lineage),
                 None => "first seen earlier in this extract".to_string(),
             };
-            self.reject(Reject {
+            let reject = Reject {
                 entity: entity.name.to_string(),
                 key: Some(keys[n].clone()),
                 lineage: records[n].lineage.clone(),
@@ -233,10 +279,28 @@ impl<'l> Loader<'l> {
                     value: Some(keys[n].clone()),
                     message: format!("key {:?} appears again with different values ({where_first})", keys[n]),
                 }],
-                raw: serde_json::Value::Object(records[n].to_json()),
-            })?;
+                raw: serde_json::Value::Object(self.masked_json(&records[n])),
+            };
+            self.tally.add(&reject);
+            self.reject(reject)?;
         }
         Ok(())
+    }
+
+    /// A record as JSON for a reject, sensitive fields masked.
+    fn masked_json(&self, record: &CanonicalRecord) -> serde_json::Map<String, serde_json::Value> {
+        let mut json = record.to_json();
+        for (name, v) in json.iter_mut() {
+            if !v.is_null()
+                && self
+                    .sensitive
+                    .iter()
+                    .any(|(e, f)| *e == record.entity.name && f == name)
+            {
+                *v = crate::mapping::MASK.into();
+            }
+        }
+        json
     }
 
     /// Write what is buffered.
@@ -262,7 +326,8 @@ impl<'l> Loader<'l> {
                     changes: keys.iter().map(|k| (k.as_str(), "delete", None)).collect(),
                     ..BatchWrite::default()
                 };
-                self.ledger.commit_batch(&stream, self.run, &self.mapping_hash, &batch)?;
+                self.ledger
+                    .commit_batch(&stream, self.run, &self.mapping_hash, &batch)?;
                 self.counts.entry(entity.name).or_default().deleted += keys.len() as u64;
             }
         }
@@ -270,7 +335,11 @@ impl<'l> Loader<'l> {
     }
 
     /// Flush, apply snapshot deletes when allowed, and close the target.
-    pub fn finish(mut self, mode: LoadMode, deletes_allowed: bool) -> Result<BTreeMap<&'static str, RunCounts>, PipelineError> {
+    pub fn finish(
+        mut self,
+        mode: LoadMode,
+        deletes_allowed: bool,
+    ) -> Result<BTreeMap<&'static str, RunCounts>, PipelineError> {
         self.flush()?;
         if mode == LoadMode::Snapshot && deletes_allowed {
             self.delete_unseen()?;

@@ -2,21 +2,22 @@
 //! Returns a [`Summary`]; never prints (progress and warnings go to an [`Observer`]).
 
 mod loader;
+mod run;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use thiserror::Error;
 
 pub use loader::Loader;
+pub use run::{LoadItem, load_records, run_job, transform};
 
-use crate::config::{ConfigError, LoadMode, LoadedJob};
-use crate::ledger::runs::RunStart;
-use crate::ledger::{Ledger, LedgerError, LockHeld, RunCounts, RunStatus};
+use crate::config::{ConfigError, LoadedJob};
+use crate::ledger::{LedgerError, LockHeld, RunCounts, RunStatus};
 use crate::mapping::{self, Binding, Mapping, MissCounter, Outcome};
 use crate::model::{Reason, Reject};
 use crate::source::{self, Source, SourceError};
-use crate::target::{self, TargetError};
+use crate::target::TargetError;
 
 /// Why a run could not finish.
 #[derive(Debug, Error)]
@@ -93,12 +94,26 @@ pub struct ReasonTally(BTreeMap<(String, String, String), u64>);
 impl ReasonTally {
     pub fn add(&mut self, r: &Reject) {
         for reason in &r.reasons {
-            *self.0.entry((r.entity.clone(), reason.field.clone(), reason.rule.clone())).or_default() += 1;
+            *self
+                .0
+                .entry((r.entity.clone(), reason.field.clone(), reason.rule.clone()))
+                .or_default() += 1;
+        }
+    }
+
+    /// Add another tally's counts.
+    pub fn merge(&mut self, other: &ReasonTally) {
+        for (k, n) in &other.0 {
+            *self.0.entry(k.clone()).or_default() += n;
         }
     }
 
     pub fn top(&self, n: usize) -> Vec<(String, String, String, u64)> {
-        let mut v: Vec<_> = self.0.iter().map(|((e, f, r), c)| (e.clone(), f.clone(), r.clone(), *c)).collect();
+        let mut v: Vec<_> = self
+            .0
+            .iter()
+            .map(|((e, f, r), c)| (e.clone(), f.clone(), r.clone(), *c))
+            .collect();
         v.sort_by(|a, b| b.3.cmp(&a.3).then_with(|| a.cmp(b)));
         v.truncate(n);
         v
@@ -107,11 +122,26 @@ impl ReasonTally {
 
 /// A reject for a row that could not be split into the header's columns.
 pub fn ragged_reject(err: &SourceError, entity: &str) -> Option<Reject> {
-    let SourceError::Ragged { path, line, row, found, expected, values } = err else { return None };
+    let SourceError::Ragged {
+        path,
+        line,
+        row,
+        found,
+        expected,
+        values,
+    } = err
+    else {
+        return None;
+    };
     Some(Reject {
         entity: entity.to_string(),
         key: None,
-        lineage: crate::model::Lineage { source: path.as_str().into(), locator: None, row: *row, line: *line },
+        lineage: crate::model::Lineage {
+            source: path.as_str().into(),
+            locator: None,
+            row: *row,
+            line: *line,
+        },
         reasons: vec![Reason {
             field: "*".into(),
             rule: "malformed_row".into(),
@@ -143,161 +173,70 @@ pub fn threshold_crossed(job: &LoadedJob, read: u64, rejected: u64) -> Option<St
     if let Some(pct) = j.max_reject_percent
         && read > 0
     {
-        let actual = rust_decimal::Decimal::from(rejected) * rust_decimal::Decimal::from(100) / rust_decimal::Decimal::from(read);
+        let actual = rust_decimal::Decimal::from(rejected) * rust_decimal::Decimal::from(100)
+            / rust_decimal::Decimal::from(read);
         if actual > pct {
-            return Some(format!("{}% of rows rejected, the job allows {pct}% (max_reject_percent)", actual.round_dp(2)));
+            return Some(format!(
+                "{}% of rows rejected, the job allows {pct}% (max_reject_percent)",
+                actual.round_dp(2)
+            ));
         }
     }
     None
 }
 
-/// `opsync run`: extract, transform and load in one streaming pass.
-pub fn run_job(job: &LoadedJob, ledger: &mut Ledger, opts: &RunOptions, obs: &dyn Observer) -> Result<Summary, PipelineError> {
-    let started = Instant::now();
-    let _lock = ledger.lock_job(&job.name)?;
-    let run_id = ledger.start_run(&RunStart {
-        job: job.name.clone(),
-        command: "run".into(),
-        job_file: job.path.display().to_string(),
-        target: None,
-        mapping_hash: Some(job.mapping.hash.clone()),
-        mapping_version: Some(job.mapping.version_label()),
-        args: opts.args.clone(),
-    })?;
-    let mut warnings = Vec::new();
-    let mut counts = RunCounts::default();
-    let result = run_inner(job, ledger, run_id, opts, obs, &mut warnings, &mut counts);
-    match result {
-        Ok(mut summary) => {
-            summary.elapsed = started.elapsed();
-            ledger.finish_run(run_id, summary.status, &summary.counts, &summary.warnings, summary.threshold.as_deref())?;
-            Ok(summary)
-        }
-        Err(e) => {
-            // The run is recorded as failed with what it had done; the error still reaches the user.
-            let _ = ledger.finish_run(run_id, RunStatus::Failed, &counts, &warnings, Some(&e.to_string()));
-            Err(e)
-        }
-    }
+/// What driving a source through a mapping counted.
+#[derive(Debug, Default)]
+pub struct Driven {
+    pub read: u64,
+    pub filtered: u64,
+    pub misses: MissCounter,
+    pub tally: ReasonTally,
 }
 
-fn run_inner(
-    job: &LoadedJob,
-    ledger: &mut Ledger,
-    run_id: i64,
-    opts: &RunOptions,
+/// Read the source to its end (or `limit` rows), map every record, and hand each outcome to
+/// `sink`. A ragged row becomes a `malformed_row` reject of the first entity; any other source
+/// error ends the drive (the sink has received everything before it).
+pub fn drive(
+    source: &mut dyn Source,
+    mapping: &Mapping,
+    binding: &Binding,
+    limit: Option<u64>,
     obs: &dyn Observer,
-    warnings: &mut Vec<String>,
-    counts: &mut RunCounts,
-) -> Result<Summary, PipelineError> {
-    let (mapping, mut source, binding) = open_and_bind(job)?;
-    ledger.store_mapping(&job.mapping.hash, &job.mapping.path.display().to_string(), &mapping.version, &job.mapping.text, run_id)?;
-    if !mapping.json {
-        if let Some(previous) = ledger.job_columns(&job.name)? {
-            let new: Vec<&String> = binding.header.iter().filter(|h| !previous.contains(h)).collect();
-            if !new.is_empty() {
-                let w = format!(
-                    "schema drift: new column(s) in {} since the last run, not mapped: {}",
-                    job.source().path(),
-                    new.iter().map(|c| format!("{c:?}")).collect::<Vec<_>>().join(", ")
-                );
-                obs.warning(&w);
-                warnings.push(w);
-            }
-        }
-        ledger.set_job_columns(&job.name, &binding.header, run_id)?;
-    }
-    let target = target::open(job.target(), job.dir())?;
-    let entities: Vec<_> = mapping.entities.iter().map(|e| e.entity).collect();
-    let first_entity = entities.first().map(|e| e.name).unwrap_or("*");
-    let mut loader = Loader::new(ledger, target, &entities, run_id, &job.mapping.hash, target::batch_size(job.target()))?;
-    let target_id = loader.target_id().to_string();
-    let mut misses = MissCounter::default();
-    let mut tally = ReasonTally::default();
+    mut sink: impl FnMut(Outcome) -> Result<(), PipelineError>,
+) -> Result<Driven, PipelineError> {
+    let mut d = Driven::default();
+    let first_entity = mapping.entity_names().first().copied().unwrap_or("*");
     let mut outcomes = Vec::new();
-    loop {
-        if opts.limit.is_some_and(|l| counts.read >= l) {
-            break;
-        }
+    while limit.is_none_or(|l| d.read < l) {
         let raw = match source.next_record() {
             Ok(Some(r)) => r,
             Ok(None) => break,
             Err(e) if !e.is_fatal() => {
-                counts.read += 1;
+                d.read += 1;
                 if let Some(r) = ragged_reject(&e, first_entity) {
-                    tally.add(&r);
-                    loader.reject(r)?;
+                    d.tally.add(&r);
+                    sink(Outcome::Reject(r))?;
                 }
                 continue;
             }
-            Err(e) => {
-                loader.flush()?;
-                return Err(e.into());
-            }
+            Err(e) => return Err(e.into()),
         };
-        counts.read += 1;
-        outcomes.clear();
-        if !mapping.apply(&binding, &raw, &mut outcomes, &mut misses) {
-            counts.filtered += 1;
+        d.read += 1;
+        if !mapping.apply(binding, &raw, &mut outcomes, &mut d.misses) {
+            d.filtered += 1;
         }
         for o in outcomes.drain(..) {
-            match o {
-                Outcome::Record(r) => loader.push(r)?,
-                Outcome::Reject(r) => {
-                    tally.add(&r);
-                    loader.reject(r)?;
-                }
+            if let Outcome::Reject(r) = &o {
+                d.tally.add(r);
             }
+            sink(o)?;
         }
         source.recycle(raw);
-        if counts.read % 4096 == 0 {
-            obs.progress(source.bytes_read(), counts.read);
+        if d.read.is_multiple_of(4096) {
+            obs.progress(source.bytes_read(), d.read);
         }
     }
-    obs.progress(source.bytes_read(), counts.read);
-    let rejected_so_far: u64 = loader.counts.values().map(|c| c.rejected).sum();
-    let threshold = threshold_crossed(job, counts.read, rejected_so_far);
-    let snapshot = job.file.job.mode == LoadMode::Snapshot;
-    let deletes_allowed = threshold.is_none() && counts.read > 0 && opts.limit.is_none();
-    if snapshot && !deletes_allowed {
-        let why = if counts.read == 0 {
-            "the extract is empty"
-        } else if opts.limit.is_some() {
-            "--limit read only part of the extract"
-        } else {
-            "rejects exceeded the job's threshold"
-        };
-        let w = format!("snapshot mode: no keys marked deleted because {why}");
-        obs.warning(&w);
-        warnings.push(w);
-    }
-    let per_entity = loader.finish(job.file.job.mode, deletes_allowed)?;
-    for c in per_entity.values() {
-        let read = counts.read;
-        let filtered = counts.filtered;
-        counts.add(c);
-        counts.read = read;
-        counts.filtered = filtered;
-    }
-    let threshold = threshold_crossed(job, counts.read, counts.rejected);
-    let miss_list = misses.sorted();
-    ledger.store_misses(run_id, &miss_list)?;
-    ledger.set_run_target(run_id, &target_id)?;
-    for (table, code, n) in miss_list.iter().take(20) {
-        let w = format!("lookup {table:?}: {n} row(s) with code {code:?} not in the table");
-        warnings.push(w);
-    }
-    Ok(Summary {
-        run_id,
-        job: job.name.clone(),
-        status: if threshold.is_some() { RunStatus::RejectsExceeded } else { RunStatus::Succeeded },
-        counts: counts.clone(),
-        per_entity,
-        warnings: warnings.clone(),
-        misses: miss_list.into_iter().map(|(t, c, n)| (t.to_string(), c.to_string(), n)).collect(),
-        reject_reasons: tally.top(10),
-        target: target_id,
-        elapsed: Duration::ZERO,
-        threshold,
-    })
+    obs.progress(source.bytes_read(), d.read);
+    Ok(d)
 }

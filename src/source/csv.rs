@@ -1,5 +1,6 @@
 //! Delimited text files (CSV, TSV, pipe): header or none, skipped banner lines, any encoding.
 
+use std::io::{self, Read};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,7 +14,7 @@ use crate::model::{Lineage, RawRecord, RawValues};
 
 /// Streams one delimited file, one reused byte record at a time.
 pub struct CsvReader {
-    reader: csv::Reader<Decoder>,
+    reader: csv::Reader<LineFeeds<Decoder>>,
     columns: Vec<String>,
     name: Arc<str>,
     encoding: String,
@@ -30,14 +31,16 @@ impl CsvReader {
     pub fn open(config: &CsvSource, path: &Path, name: Arc<str>) -> Result<Self, SourceError> {
         let (decoder, bytes) = open_decoded(path, config.encoding.as_deref())?;
         if !config.delimiter.is_ascii() || !config.quote.is_ascii() {
-            return Err(SourceError::Config("delimiter and quote must be ASCII characters".into()));
+            return Err(SourceError::Config(
+                "delimiter and quote must be ASCII characters".into(),
+            ));
         }
         let reader = ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .delimiter(config.delimiter as u8)
             .quote(config.quote as u8)
-            .from_reader(decoder);
+            .from_reader(LineFeeds::new(decoder));
         let encoding = config.encoding.clone().unwrap_or_else(|| "UTF-8".into());
         let mut me = CsvReader {
             reader,
@@ -52,12 +55,16 @@ impl CsvReader {
         };
         for _ in 0..config.skip_rows {
             if !me.read_raw()? {
-                return Err(SourceError::Empty { path: me.name.to_string() });
+                return Err(SourceError::Empty {
+                    path: me.name.to_string(),
+                });
             }
         }
         if config.header {
             if !me.read_raw()? {
-                return Err(SourceError::Empty { path: me.name.to_string() });
+                return Err(SourceError::Empty {
+                    path: me.name.to_string(),
+                });
             }
             let line = me.line();
             me.columns = me
@@ -69,7 +76,9 @@ impl CsvReader {
             me.columns = config.columns.clone();
         } else {
             if !me.read_raw()? {
-                return Err(SourceError::Empty { path: me.name.to_string() });
+                return Err(SourceError::Empty {
+                    path: me.name.to_string(),
+                });
             }
             me.columns = (1..=me.record.len()).map(|i| format!("column_{i}")).collect();
             me.pending = Some(me.record.clone());
@@ -78,7 +87,9 @@ impl CsvReader {
     }
 
     fn read_raw(&mut self) -> Result<bool, SourceError> {
-        self.reader.read_byte_record(&mut self.record).map_err(|e| self.csv_error(e))
+        self.reader
+            .read_byte_record(&mut self.record)
+            .map_err(|e| self.csv_error(e))
     }
 
     fn line(&self) -> u64 {
@@ -104,14 +115,21 @@ impl CsvReader {
     fn csv_error(&self, e: csv::Error) -> SourceError {
         let line = e.position().map_or(0, |p| p.line());
         match e.into_kind() {
-            csv::ErrorKind::Io(source) => SourceError::Io { path: self.name.to_string(), source },
+            csv::ErrorKind::Io(source) => SourceError::Io {
+                path: self.name.to_string(),
+                source,
+            },
             csv::ErrorKind::Utf8 { .. } => SourceError::Encoding {
                 path: self.name.to_string(),
                 line,
                 encoding: self.encoding.clone(),
                 hint: String::new(),
             },
-            other => SourceError::Malformed { path: self.name.to_string(), line, message: format!("{other:?}") },
+            other => SourceError::Malformed {
+                path: self.name.to_string(),
+                line,
+                message: format!("{other:?}"),
+            },
         }
     }
 }
@@ -177,7 +195,12 @@ impl Source for CsvReader {
         }
         Ok(Some(RawRecord {
             values: RawValues::Row(values),
-            lineage: Lineage { source: self.name.clone(), locator: None, row: self.row, line },
+            lineage: Lineage {
+                source: self.name.clone(),
+                locator: None,
+                row: self.row,
+                line,
+            },
         }))
     }
 
@@ -189,5 +212,92 @@ impl Source for CsvReader {
         if let RawValues::Row(values) = record.values {
             self.spare = values;
         }
+    }
+}
+
+/// Turns CRLF and lone CR line endings into LF before the CSV parser sees them.
+///
+/// The csv crate counts lines by `\n` and leaves the `\n` of a CRLF unread after a record, so in a
+/// CRLF file every record's start line comes out one short (BurntSushi/rust-csv#395) and rejects
+/// would point at the line above the row. Line breaks inside quoted values become `\n` too.
+pub struct LineFeeds<R> {
+    inner: R,
+    after_cr: bool,
+}
+
+impl<R> LineFeeds<R> {
+    pub fn new(inner: R) -> Self {
+        LineFeeds { inner, after_cr: false }
+    }
+}
+
+impl<R: Read> Read for LineFeeds<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let n = self.inner.read(out)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            let mut w = 0;
+            for r in 0..n {
+                let b = out[r];
+                if b == b'\n' && self.after_cr {
+                    self.after_cr = false;
+                    continue;
+                }
+                self.after_cr = b == b'\r';
+                out[w] = if b == b'\r' { b'\n' } else { b };
+                w += 1;
+            }
+            // A chunk holding only the `\n` of a CRLF split across reads gives nothing: read on,
+            // since returning 0 would mean the end of the file.
+            if w > 0 {
+                return Ok(w);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads through `LineFeeds` a few bytes at a time, so CRLF pairs split across reads.
+    fn normalized(input: &[u8], chunk: usize) -> Vec<u8> {
+        struct Chunks<'a>(&'a [u8], usize);
+        impl Read for Chunks<'_> {
+            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+                let n = self.0.len().min(self.1).min(out.len());
+                out[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut out = Vec::new();
+        LineFeeds::new(Chunks(input, chunk)).read_to_end(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn line_endings_become_line_feeds() {
+        for chunk in [1, 2, 3, 64] {
+            assert_eq!(
+                normalized(b"a,b\r\n1,\"x\r\ny\"\r\n2,z\r3,w\n", chunk),
+                b"a,b\n1,\"x\ny\"\n2,z\n3,w\n"
+            );
+        }
+    }
+
+    #[test]
+    fn crlf_rows_keep_their_line_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crlf.csv");
+        std::fs::write(&path, "code,name\r\nA,\"two\r\nlines\"\r\nB,b\r\n").unwrap();
+        let config: CsvSource = toml::from_str(&format!("path = {:?}", path.display().to_string())).unwrap();
+        let mut reader = CsvReader::open(&config, &path, Arc::from("crlf.csv")).unwrap();
+        let lines: Vec<u64> = std::iter::from_fn(|| reader.next_record().unwrap())
+            .map(|r| r.lineage.line)
+            .collect();
+        assert_eq!(lines, vec![2, 4]);
     }
 }

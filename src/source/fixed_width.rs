@@ -27,7 +27,9 @@ pub struct FixedWidthReader {
 impl FixedWidthReader {
     pub fn open(config: &FixedWidthSource, path: &Path, name: Arc<str>) -> Result<Self, SourceError> {
         if config.columns.is_empty() {
-            return Err(SourceError::Config("a fixed_width source needs [[source.columns]]".into()));
+            return Err(SourceError::Config(
+                "a fixed_width source needs [[source.columns]]".into(),
+            ));
         }
         if let Some(c) = config.columns.iter().find(|c| c.start == 0 || c.length == 0) {
             return Err(SourceError::Config(format!(
@@ -61,7 +63,10 @@ impl FixedWidthReader {
         let n = self
             .lines
             .read_until(b'\n', &mut self.buf)
-            .map_err(|e| SourceError::Io { path: self.name.to_string(), source: e })?;
+            .map_err(|e| SourceError::Io {
+                path: self.name.to_string(),
+                source: e,
+            })?;
         if n == 0 {
             return Ok(false);
         }
@@ -106,7 +111,12 @@ impl Source for FixedWidthReader {
         self.row += 1;
         Ok(Some(RawRecord {
             values: RawValues::Row(values),
-            lineage: Lineage { source: self.name.clone(), locator: None, row: self.row, line: self.line },
+            lineage: Lineage {
+                source: self.name.clone(),
+                locator: None,
+                row: self.row,
+                line: self.line,
+            },
         }))
     }
 

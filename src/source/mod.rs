@@ -6,7 +6,10 @@
 
 mod csv;
 mod encoding;
+mod excel;
 mod fixed_width;
+mod json;
+mod raw_jsonl;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,6 +20,9 @@ use crate::config::SourceConfig;
 use crate::model::RawRecord;
 
 pub use encoding::{Decoder, resolve_encoding};
+pub use excel::MAX_UNPACKED_BYTES;
+pub use json::{DEFAULT_RECORDS, compile_path};
+pub use raw_jsonl::raw_to_json;
 
 /// A reader of raw records.
 pub trait Source {
@@ -46,13 +52,29 @@ pub enum SourceError {
     Malformed { path: String, line: u64, message: String },
     /// A row with a different number of fields than the header; the rest of the file is readable.
     #[error("{path}:{line}: row has {found} fields, the header has {expected}")]
-    Ragged { path: String, line: u64, row: u64, found: usize, expected: usize, values: Vec<String> },
+    Ragged {
+        path: String,
+        line: u64,
+        row: u64,
+        found: usize,
+        expected: usize,
+        values: Vec<String>,
+    },
     #[error("{path}:{line}: text is not valid {encoding}{hint}")]
-    Encoding { path: String, line: u64, encoding: String, hint: String },
+    Encoding {
+        path: String,
+        line: u64,
+        encoding: String,
+        hint: String,
+    },
     #[error("{path}: {message}")]
     Workbook { path: String, message: String },
     #[error("{path}: sheet {sheet} not found; sheets are: {available}")]
-    SheetNotFound { path: String, sheet: String, available: String },
+    SheetNotFound {
+        path: String,
+        sheet: String,
+        available: String,
+    },
     #[error("{path}: {message}")]
     Json { path: String, message: String },
     #[error("no file matches {pattern}")]
@@ -81,18 +103,25 @@ pub fn expand_paths(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, SourceEr
                 source: std::io::Error::new(std::io::ErrorKind::NotFound, "file not found"),
             });
         }
-        return Ok(vec![full]);
+        return Ok(vec![canonical(full)]);
     }
     let mut files: Vec<PathBuf> = glob::glob(&text)
         .map_err(|e| SourceError::Config(format!("bad glob {text}: {e}")))?
         .filter_map(Result::ok)
         .filter(|p| p.is_file())
+        .map(canonical)
         .collect();
     files.sort();
     if files.is_empty() {
         return Err(SourceError::NoMatch { pattern: text });
     }
     Ok(files)
+}
+
+/// The absolute form of a source file's path: lineage in the ledger names the same file the same
+/// way whatever folder the job was started from.
+fn canonical(path: PathBuf) -> PathBuf {
+    std::fs::canonicalize(&path).unwrap_or(path)
 }
 
 /// Open the source a job describes; paths are relative to `base` (the job file's folder).
@@ -113,10 +142,16 @@ fn open_one(config: &SourceConfig, path: &Path) -> Result<Box<dyn Source>, Sourc
     Ok(match config {
         SourceConfig::Csv(c) => Box::new(csv::CsvReader::open(c, path, name)?),
         SourceConfig::FixedWidth(c) => Box::new(fixed_width::FixedWidthReader::open(c, path, name)?),
-        SourceConfig::Excel(_) | SourceConfig::Json(_) | SourceConfig::Jsonl(_) => {
-            return Err(SourceError::Config(format!("source kind {} is not available yet", config.kind())));
-        }
+        SourceConfig::Excel(c) => Box::new(excel::ExcelReader::open(c, path, name)?),
+        SourceConfig::Json(c) => Box::new(json::JsonDocument::open(c, path, name)?),
+        SourceConfig::Jsonl(c) => Box::new(json::JsonLines::open(c, path, name)?),
     })
+}
+
+/// Read the raw-record JSON Lines that `opsync extract` writes (`-` for standard input); records
+/// keep the lineage of the file they were first read from. See [`raw_to_json`] for the format.
+pub fn open_raw_jsonl(path: &Path) -> Result<Box<dyn Source>, SourceError> {
+    Ok(Box::new(raw_jsonl::RawJsonlReader::open(path)?))
 }
 
 /// Several files of one glob read one after the other; all must share the first file's header.
@@ -139,7 +174,11 @@ impl Chain {
                 });
             }
         }
-        Ok(Chain { sources, current: 0, done_bytes: 0 })
+        Ok(Chain {
+            sources,
+            current: 0,
+            done_bytes: 0,
+        })
     }
 }
 

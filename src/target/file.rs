@@ -28,7 +28,7 @@ impl Format {
 }
 
 enum Writer {
-    Csv(csv::Writer<BufWriter<std::fs::File>>),
+    Csv(Box<csv::Writer<BufWriter<std::fs::File>>>),
     Jsonl(BufWriter<std::fs::File>),
 }
 
@@ -41,7 +41,11 @@ pub struct FileTarget {
 
 impl FileTarget {
     pub fn new(dir: &Path, format: Format) -> Self {
-        FileTarget { dir: dir.to_path_buf(), format, writers: HashMap::new() }
+        FileTarget {
+            dir: dir.to_path_buf(),
+            format,
+            writers: HashMap::new(),
+        }
     }
 
     fn path(&self, e: &Entity) -> PathBuf {
@@ -53,7 +57,10 @@ impl FileTarget {
     }
 
     fn io(&self, path: &Path, e: std::io::Error) -> TargetError {
-        TargetError::Io { path: path.display().to_string(), source: e }
+        TargetError::Io {
+            path: path.display().to_string(),
+            source: e,
+        }
     }
 
     fn writer(&mut self, e: &'static Entity) -> Result<&mut Writer, TargetError> {
@@ -65,13 +72,15 @@ impl FileTarget {
                     let mut w = csv::Writer::from_writer(BufWriter::new(file));
                     w.write_record(e.fields.iter().map(|f| f.name))
                         .map_err(|x| TargetError::Other(format!("{}: {x}", tmp.display())))?;
-                    Writer::Csv(w)
+                    Writer::Csv(Box::new(w))
                 }
                 Format::Jsonl => Writer::Jsonl(BufWriter::new(file)),
             };
             self.writers.insert(e.name, w);
         }
-        self.writers.get_mut(e.name).ok_or_else(|| TargetError::Other("writer vanished".into()))
+        self.writers
+            .get_mut(e.name)
+            .ok_or_else(|| TargetError::Other("writer vanished".into()))
     }
 
     /// Every record in an entity's current file.
@@ -81,20 +90,36 @@ impl FileTarget {
             return Ok(Vec::new());
         }
         let source: std::sync::Arc<str> = path.display().to_string().into();
-        let lineage = |row: u64| Lineage { source: source.clone(), locator: None, row, line: row + 1 };
+        let lineage = |row: u64| Lineage {
+            source: source.clone(),
+            locator: None,
+            row,
+            line: row + 1,
+        };
         let mut out = Vec::new();
         match self.format {
             Format::Csv => {
-                let mut r = csv::Reader::from_path(&path).map_err(|x| TargetError::Other(format!("{}: {x}", path.display())))?;
+                let mut r = csv::Reader::from_path(&path)
+                    .map_err(|x| TargetError::Other(format!("{}: {x}", path.display())))?;
                 for (n, rec) in r.records().enumerate() {
                     let rec = rec.map_err(|x| TargetError::Other(format!("{}: {x}", path.display())))?;
                     let values = e
                         .fields
                         .iter()
                         .zip(rec.iter())
-                        .map(|(f, s)| if s.is_empty() { Value::Null } else { Value::from_stored_text(f.ty, s) })
+                        .map(|(f, s)| {
+                            if s.is_empty() {
+                                Value::Null
+                            } else {
+                                Value::from_stored_text(f.ty, s)
+                            }
+                        })
                         .collect();
-                    out.push(CanonicalRecord { entity: e, values, lineage: lineage(n as u64 + 1) });
+                    out.push(CanonicalRecord {
+                        entity: e,
+                        values,
+                        lineage: lineage(n as u64 + 1),
+                    });
                 }
             }
             Format::Jsonl => {
@@ -103,9 +128,16 @@ impl FileTarget {
                     let line = line.map_err(|x| self.io(&path, x))?;
                     let doc: serde_json::Value = serde_json::from_str(&line)
                         .map_err(|x| TargetError::Other(format!("{}:{}: {x}", path.display(), n + 1)))?;
-                    let values =
-                        e.fields.iter().map(|f| Value::from_json(f.ty, doc.get(f.name).unwrap_or(&serde_json::Value::Null))).collect();
-                    out.push(CanonicalRecord { entity: e, values, lineage: lineage(n as u64) });
+                    let values = e
+                        .fields
+                        .iter()
+                        .map(|f| Value::from_json(f.ty, doc.get(f.name).unwrap_or(&serde_json::Value::Null)))
+                        .collect();
+                    out.push(CanonicalRecord {
+                        entity: e,
+                        values,
+                        lineage: lineage(n as u64),
+                    });
                 }
             }
         }
@@ -129,7 +161,12 @@ impl Target for FileTarget {
 
     fn fetch(&mut self, e: &'static Entity, keys: &[String]) -> Result<HashMap<String, CanonicalRecord>, TargetError> {
         let wanted: HashSet<&String> = keys.iter().collect();
-        Ok(self.read_all(e)?.into_iter().map(|r| (r.key(), r)).filter(|(k, _)| wanted.contains(k)).collect())
+        Ok(self
+            .read_all(e)?
+            .into_iter()
+            .map(|r| (r.key(), r))
+            .filter(|(k, _)| wanted.contains(k))
+            .collect())
     }
 
     fn write(
@@ -149,7 +186,10 @@ impl Target for FileTarget {
                 Writer::Jsonl(w) => {
                     serde_json::to_writer(&mut *w, &r.to_json())
                         .map_err(|x| TargetError::Other(format!("{}: {x}", tmp.display())))?;
-                    w.write_all(b"\n").map_err(|x| TargetError::Io { path: tmp.display().to_string(), source: x })?;
+                    w.write_all(b"\n").map_err(|x| TargetError::Io {
+                        path: tmp.display().to_string(),
+                        source: x,
+                    })?;
                 }
             }
         }
@@ -159,7 +199,8 @@ impl Target for FileTarget {
     fn finish(&mut self, changed: bool) -> Result<(), TargetError> {
         let writers = std::mem::take(&mut self.writers);
         for (name, w) in writers {
-            let e = crate::model::schema::entity(name).ok_or_else(|| TargetError::Other(format!("unknown entity {name}")))?;
+            let e = crate::model::schema::entity(name)
+                .ok_or_else(|| TargetError::Other(format!("unknown entity {name}")))?;
             let (tmp, path) = (self.tmp(e), self.path(e));
             match w {
                 Writer::Csv(mut w) => w.flush().map_err(|x| self.io(&tmp, x))?,

@@ -48,7 +48,11 @@ pub trait Target {
     /// Create what the entities need (tables, folders) before the first write.
     fn prepare(&mut self, entities: &[&'static Entity]) -> Result<(), TargetError>;
     /// The stored records for these keys (to name the fields an update changes, and for explain).
-    fn fetch(&mut self, entity: &'static Entity, keys: &[String]) -> Result<HashMap<String, CanonicalRecord>, TargetError>;
+    fn fetch(
+        &mut self,
+        entity: &'static Entity,
+        keys: &[String],
+    ) -> Result<HashMap<String, CanonicalRecord>, TargetError>;
     /// Upsert `records` and mark `deleted` keys deleted, as one atomic unit.
     fn write(
         &mut self,
@@ -71,10 +75,14 @@ pub fn open(config: &TargetConfig, base: &Path) -> Result<Box<dyn Target>, Targe
             };
             Box::new(SqliteTarget::open(&path)?)
         }
-        TargetConfig::Csv(c) => Box::new(file::FileTarget::new(&crate::config::resolve(base, &c.dir), file::Format::Csv)),
-        TargetConfig::Jsonl(c) => {
-            Box::new(file::FileTarget::new(&crate::config::resolve(base, &c.dir), file::Format::Jsonl))
-        }
+        TargetConfig::Csv(c) => Box::new(file::FileTarget::new(
+            &crate::config::resolve(base, &c.dir),
+            file::Format::Csv,
+        )),
+        TargetConfig::Jsonl(c) => Box::new(file::FileTarget::new(
+            &crate::config::resolve(base, &c.dir),
+            file::Format::Jsonl,
+        )),
     })
 }
 

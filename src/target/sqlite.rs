@@ -20,22 +20,37 @@ impl SqliteTarget {
     pub fn open(path: &Path) -> Result<Self, TargetError> {
         let name = path.display().to_string();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| TargetError::Io { path: dir.display().to_string(), source: e })?;
+            std::fs::create_dir_all(dir).map_err(|e| TargetError::Io {
+                path: dir.display().to_string(),
+                source: e,
+            })?;
         }
         if !path.exists() {
-            super::create_private(path).map_err(|e| TargetError::Io { path: name.clone(), source: e })?;
+            super::create_private(path).map_err(|e| TargetError::Io {
+                path: name.clone(),
+                source: e,
+            })?;
         }
-        let err = |e| TargetError::Sqlite { target: name.clone(), source: e };
+        let err = |e| TargetError::Sqlite {
+            target: name.clone(),
+            source: e,
+        };
         let conn = Connection::open(path).map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(err)?;
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384;")
             .map_err(err)?;
-        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()).display().to_string();
+        let path = std::fs::canonicalize(path)
+            .unwrap_or_else(|_| path.to_path_buf())
+            .display()
+            .to_string();
         Ok(SqliteTarget { conn, path })
     }
 
     fn err(&self, e: rusqlite::Error) -> TargetError {
-        TargetError::Sqlite { target: self.path.clone(), source: e }
+        TargetError::Sqlite {
+            target: self.path.clone(),
+            source: e,
+        }
     }
 
     /// The connection, for reading canonical tables (reports, tests).
@@ -84,7 +99,14 @@ pub fn create_table_sql(e: &Entity) -> String {
     let cols: Vec<String> = e
         .fields
         .iter()
-        .map(|f| format!("\"{}\" {}{}", f.name, sql_type(f.ty), if f.key { " NOT NULL" } else { "" }))
+        .map(|f| {
+            format!(
+                "\"{}\" {}{}",
+                f.name,
+                sql_type(f.ty),
+                if f.key { " NOT NULL" } else { "" }
+            )
+        })
         .collect();
     let keys: Vec<String> = e.key_fields().map(|(_, f)| format!("\"{}\"", f.name)).collect();
     format!(
@@ -96,7 +118,10 @@ pub fn create_table_sql(e: &Entity) -> String {
 }
 
 fn key_where(e: &Entity) -> String {
-    e.key_fields().map(|(_, f)| format!("\"{}\" = ?", f.name)).collect::<Vec<_>>().join(" AND ")
+    e.key_fields()
+        .map(|(_, f)| format!("\"{}\" = ?", f.name))
+        .collect::<Vec<_>>()
+        .join(" AND ")
 }
 
 impl Target for SqliteTarget {
@@ -114,7 +139,12 @@ impl Target for SqliteTarget {
                 .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
                 .map_err(|x| self.err(x))?;
             for f in e.fields.iter().filter(|f| !existing.iter().any(|c| c == f.name)) {
-                let sql = format!("ALTER TABLE \"{}\" ADD COLUMN \"{}\" {}", e.name, f.name, sql_type(f.ty));
+                let sql = format!(
+                    "ALTER TABLE \"{}\" ADD COLUMN \"{}\" {}",
+                    e.name,
+                    f.name,
+                    sql_type(f.ty)
+                );
                 self.conn.execute_batch(&sql).map_err(|x| self.err(x))?;
             }
         }
@@ -124,19 +154,45 @@ impl Target for SqliteTarget {
     fn fetch(&mut self, e: &'static Entity, keys: &[String]) -> Result<HashMap<String, CanonicalRecord>, TargetError> {
         let cols: Vec<String> = e.fields.iter().map(|f| format!("\"{}\"", f.name)).collect();
         let sql = format!("SELECT {} FROM \"{}\" WHERE {}", cols.join(", "), e.name, key_where(e));
-        let mut stmt = self.conn.prepare_cached(&sql).map_err(|x| TargetError::Sqlite { target: self.path.clone(), source: x })?;
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(|x| TargetError::Sqlite {
+            target: self.path.clone(),
+            source: x,
+        })?;
         let mut out = HashMap::new();
         for key in keys {
             let parts = key_parts(e, key);
-            let mut rows = stmt.query(params_from_iter(parts.iter())).map_err(|x| TargetError::Sqlite { target: self.path.clone(), source: x })?;
-            if let Some(row) = rows.next().map_err(|x| TargetError::Sqlite { target: self.path.clone(), source: x })? {
+            let mut rows = stmt
+                .query(params_from_iter(parts.iter()))
+                .map_err(|x| TargetError::Sqlite {
+                    target: self.path.clone(),
+                    source: x,
+                })?;
+            if let Some(row) = rows.next().map_err(|x| TargetError::Sqlite {
+                target: self.path.clone(),
+                source: x,
+            })? {
                 let mut values = Vec::with_capacity(e.fields.len());
                 for (i, f) in e.fields.iter().enumerate() {
-                    let v: Sql = row.get(i).map_err(|x| TargetError::Sqlite { target: self.path.clone(), source: x })?;
+                    let v: Sql = row.get(i).map_err(|x| TargetError::Sqlite {
+                        target: self.path.clone(),
+                        source: x,
+                    })?;
                     values.push(from_sql(f.ty, v));
                 }
-                let lineage = Lineage { source: self.path.as_str().into(), locator: Some(e.name.into()), row: 0, line: 0 };
-                out.insert(key.clone(), CanonicalRecord { entity: e, values, lineage });
+                let lineage = Lineage {
+                    source: self.path.as_str().into(),
+                    locator: Some(e.name.into()),
+                    row: 0,
+                    line: 0,
+                };
+                out.insert(
+                    key.clone(),
+                    CanonicalRecord {
+                        entity: e,
+                        values,
+                        lineage,
+                    },
+                );
             }
         }
         Ok(out)
@@ -150,7 +206,10 @@ impl Target for SqliteTarget {
         run: i64,
     ) -> Result<(), TargetError> {
         let path = self.path.clone();
-        let err = |x| TargetError::Sqlite { target: path.clone(), source: x };
+        let err = |x| TargetError::Sqlite {
+            target: path.clone(),
+            source: x,
+        };
         let tx = self.conn.transaction().map_err(err)?;
         {
             let cols: Vec<String> = e.fields.iter().map(|f| format!("\"{}\"", f.name)).collect();
@@ -161,7 +220,10 @@ impl Target for SqliteTarget {
                 .iter()
                 .filter(|f| !f.key)
                 .map(|f| format!("\"{0}\" = excluded.\"{0}\"", f.name))
-                .chain(["\"_deleted\" = 0".to_string(), "\"_run_id\" = excluded.\"_run_id\"".to_string()])
+                .chain([
+                    "\"_deleted\" = 0".to_string(),
+                    "\"_run_id\" = excluded.\"_run_id\"".to_string(),
+                ])
                 .collect();
             let sql = format!(
                 "INSERT INTO \"{}\" ({}, \"_run_id\") VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}",
@@ -181,7 +243,11 @@ impl Target for SqliteTarget {
                 stmt.raw_execute().map_err(err)?;
             }
             if !deleted.is_empty() {
-                let sql = format!("UPDATE \"{}\" SET \"_deleted\" = 1, \"_run_id\" = ? WHERE {}", e.name, key_where(e));
+                let sql = format!(
+                    "UPDATE \"{}\" SET \"_deleted\" = 1, \"_run_id\" = ? WHERE {}",
+                    e.name,
+                    key_where(e)
+                );
                 let mut del = tx.prepare_cached(&sql).map_err(err)?;
                 for key in deleted {
                     let mut p: Vec<Sql> = vec![Sql::Integer(run)];

@@ -1,0 +1,460 @@
+//! Workbooks (xlsx, xlsm, xlsb, xls, ods) read through calamine: one sheet, a header row, one raw
+//! record per non-empty row below it.
+//!
+//! calamine has no streaming API common to every format, so the chosen sheet is read into memory
+//! when the source opens; what is kept is only the non-empty cells, already turned into text,
+//! handed out row by row and freed as they go. For xlsx and xlsb the cells are read one at a time
+//! (never as calamine's rectangular range, which a crafted sheet with one cell in `A1` and one in
+//! `XFD1048576` would blow up to seventeen billion slots); xls and ods go through calamine's range,
+//! which the formats themselves bound (xls: 65,536 rows by 256 columns; ods: calamine caps cells).
+//!
+//! Zip bombs: xlsx, xlsm, xlsb and ods are zip archives. Before calamine sees one, the sizes its
+//! central directory declares are summed and a workbook unpacking to more than
+//! [`MAX_UNPACKED_BYTES`] is refused; the zip reader calamine uses fails on any entry that inflates
+//! past its declared size, so the declared sizes are a real bound.
+//!
+//! Cells become text the way a person reading the sheet would type them: numbers without a
+//! trailing `.0` and rounded to Excel's 15 significant digits (so a formula's `2266.1299999999997`
+//! reads `2266.13`, as Excel shows it), booleans `TRUE`/`FALSE`, dates as ISO `YYYY-MM-DD` (or
+//! `YYYY-MM-DDTHH:MM:SS` when the time is not midnight, `HH:MM:SS` for a time of day), error cells
+//! (`#N/A`) as empty text.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::iter::Peekable;
+use std::path::Path;
+use std::sync::Arc;
+
+use calamine::{Data, ExcelDateTime, Reader, Sheets};
+use chrono::{NaiveDateTime, TimeDelta, Timelike};
+
+use super::{Source, SourceError};
+use crate::config::job::{ExcelSource, SheetRef};
+use crate::model::{Lineage, RawRecord, RawValues};
+
+/// Largest total size the entries of a zip-based workbook may unpack to (1 GiB).
+pub const MAX_UNPACKED_BYTES: u64 = 1 << 30;
+
+/// One non-empty cell: 0-based sheet row and column, and its text.
+type CellText = (u32, u32, String);
+
+/// Hands out the rows of one sheet, read when the source opens.
+pub struct ExcelReader {
+    columns: Vec<String>,
+    /// Column of the sheet that holds the first column of the header.
+    first_col: u32,
+    cells: Peekable<std::vec::IntoIter<CellText>>,
+    total_cells: usize,
+    taken_cells: usize,
+    file_len: u64,
+    name: Arc<str>,
+    sheet: Arc<str>,
+    row: u64,
+}
+
+impl ExcelReader {
+    /// Open the workbook, pick the sheet and read its header row.
+    pub fn open(config: &ExcelSource, path: &Path, name: Arc<str>) -> Result<Self, SourceError> {
+        Self::open_with_limit(config, path, name, MAX_UNPACKED_BYTES)
+    }
+
+    fn open_with_limit(config: &ExcelSource, path: &Path, name: Arc<str>, limit: u64) -> Result<Self, SourceError> {
+        if config.header_row == 0 {
+            return Err(SourceError::Config(
+                "header_row is 1-based: the first row of a sheet is 1".into(),
+            ));
+        }
+        let file_len = path
+            .metadata()
+            .map_err(|e| SourceError::Io {
+                path: name.to_string(),
+                source: e,
+            })?
+            .len();
+        let kind = sniff(path).map_err(|e| SourceError::Io {
+            path: name.to_string(),
+            source: e,
+        })?;
+        if kind == Content::Zip {
+            check_unpacked_size(path, limit).map_err(|message| SourceError::Workbook {
+                path: name.to_string(),
+                message,
+            })?;
+        }
+        let mut workbook = open_sheets(path, kind).map_err(|message| SourceError::Workbook {
+            path: name.to_string(),
+            message: format!("not a readable workbook (xlsx, xls, xlsb, ods): {message}"),
+        })?;
+        let sheet = pick_sheet(&workbook.sheet_names(), config.sheet.as_ref(), &name)?;
+        let mut cells = read_cells(&mut workbook, &sheet).map_err(|message| SourceError::Workbook {
+            path: name.to_string(),
+            message: format!("sheet {sheet:?}: {message}"),
+        })?;
+        drop(workbook);
+
+        // Rows above the header are banners and titles: they are not part of the table.
+        let header_idx = u32::try_from(config.header_row - 1).unwrap_or(u32::MAX);
+        cells.retain(|c| c.0 >= header_idx);
+        cells.sort_by_key(|c| (c.0, c.1));
+        let (Some(first_col), Some(last_col)) = (cells.iter().map(|c| c.1).min(), cells.iter().map(|c| c.1).max())
+        else {
+            return Err(SourceError::Workbook {
+                path: name.to_string(),
+                message: format!(
+                    "sheet {sheet:?} has nothing at or below row {}: expected the column names there (header_row)",
+                    config.header_row
+                ),
+            });
+        };
+        if cells.first().is_some_and(|c| c.0 != header_idx) {
+            return Err(SourceError::Workbook {
+                path: name.to_string(),
+                message: format!(
+                    "sheet {sheet:?}: row {} is empty, expected the column names there; the first non-empty row is {} \
+                     (set header_row)",
+                    config.header_row,
+                    cells.first().map_or(0, |c| c.0 + 1)
+                ),
+            });
+        }
+        // The table spans every used column at or below the header, so a value under a blank
+        // header cell is kept (as `column_N`) rather than dropped.
+        let width = (last_col - first_col) as usize + 1;
+        let mut columns: Vec<String> = (1..=width).map(|i| format!("column_{i}")).collect();
+        let total_cells = cells.len();
+        let mut cells = cells.into_iter().peekable();
+        let mut taken_cells = 0;
+        while let Some((_, col, text)) = cells.next_if(|c| c.0 == header_idx) {
+            taken_cells += 1;
+            let trimmed = text.trim();
+            if !trimmed.is_empty() {
+                columns[(col - first_col) as usize] = trimmed.to_string();
+            }
+        }
+        Ok(ExcelReader {
+            columns,
+            first_col,
+            cells,
+            total_cells,
+            taken_cells,
+            file_len,
+            name,
+            sheet: Arc::from(sheet.as_str()),
+            row: 0,
+        })
+    }
+}
+
+impl Source for ExcelReader {
+    fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    fn next_record(&mut self) -> Result<Option<RawRecord>, SourceError> {
+        // Only non-empty cells were kept, so a fully empty row never shows up here.
+        let Some(&(sheet_row, _, _)) = self.cells.peek() else {
+            return Ok(None);
+        };
+        let mut values = vec![String::new(); self.columns.len()];
+        while let Some((_, col, text)) = self.cells.next_if(|c| c.0 == sheet_row) {
+            self.taken_cells += 1;
+            if let Some(slot) = values.get_mut((col - self.first_col) as usize) {
+                *slot = text;
+            }
+        }
+        self.row += 1;
+        Ok(Some(RawRecord {
+            values: RawValues::Row(values),
+            lineage: Lineage {
+                source: self.name.clone(),
+                locator: Some(self.sheet.clone()),
+                row: self.row,
+                line: u64::from(sheet_row) + 1,
+            },
+        }))
+    }
+
+    fn bytes_read(&self) -> u64 {
+        // The file was read at open; progress is the share of cells handed out.
+        if self.total_cells == 0 {
+            return self.file_len;
+        }
+        (self.file_len as u128 * self.taken_cells as u128 / self.total_cells as u128) as u64
+    }
+}
+
+/// What the first bytes of a file say it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Content {
+    /// A zip archive: xlsx, xlsm, xlsb or ods.
+    Zip,
+    /// An OLE compound file: xls (or an encrypted xlsx).
+    Compound,
+    /// Text starting with `<`: an HTML page or XML saved under a workbook's name.
+    Markup,
+    /// Other text, most likely CSV.
+    Text,
+    /// A file of zero bytes.
+    Empty,
+    /// Anything else.
+    Other,
+}
+
+fn sniff(path: &Path) -> std::io::Result<Content> {
+    let mut head = [0u8; 512];
+    let mut file = File::open(path)?;
+    let mut n = 0;
+    while n < head.len() {
+        match file.read(&mut head[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    let head = &head[..n];
+    if head.is_empty() {
+        return Ok(Content::Empty);
+    }
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        return Ok(Content::Zip);
+    }
+    if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+        return Ok(Content::Compound);
+    }
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let trimmed = text.trim_ascii_start();
+    if trimmed.starts_with(b"<") {
+        return Ok(Content::Markup);
+    }
+    if text.iter().all(|&b| b >= 0x20 || matches!(b, b'\t' | b'\n' | b'\r')) {
+        return Ok(Content::Text);
+    }
+    Ok(Content::Other)
+}
+
+/// Refuse a zip whose entries declare more than `limit` bytes in all.
+fn check_unpacked_size(path: &Path, limit: u64) -> Result<(), String> {
+    let file = File::open(path).map_err(|e| e.to_string())?;
+    let mut archive = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| {
+        format!("not a readable workbook (xlsx, xls, xlsb, ods): the zip archive inside is damaged or truncated ({e})")
+    })?;
+    let total: u128 = match archive.decompressed_size() {
+        Some(total) => total,
+        None => {
+            let mut total = 0u128;
+            for i in 0..archive.len() {
+                let entry = archive
+                    .by_index_raw(i)
+                    .map_err(|e| format!("not a readable workbook (xlsx, xls, xlsb, ods): the zip archive inside is damaged or truncated ({e})"))?;
+                total += u128::from(entry.size());
+            }
+            total
+        }
+    };
+    if total > u128::from(limit) {
+        return Err(format!(
+            "the workbook unpacks to {total} bytes, more than the {limit} bytes opsync reads from one workbook \
+             (a zip bomb, or a sheet too large for a workbook: export it as CSV)"
+        ));
+    }
+    Ok(())
+}
+
+/// Open by extension as calamine does; when the extension lies (an xlsx saved as `.xls`, say),
+/// try the format the content shows. Errors are explained in words a user can act on.
+fn open_sheets(path: &Path, kind: Content) -> Result<Sheets<BufReader<File>>, String> {
+    let first = match calamine::open_workbook_auto(path) {
+        Ok(sheets) => return Ok(sheets),
+        Err(e) => e,
+    };
+    let retry = match kind {
+        Content::Zip => calamine::open_workbook(path)
+            .map(Sheets::Xlsx)
+            .map_err(calamine::Error::Xlsx)
+            .or_else(|_| {
+                calamine::open_workbook(path)
+                    .map(Sheets::Ods)
+                    .map_err(calamine::Error::Ods)
+            })
+            .or_else(|_| {
+                calamine::open_workbook(path)
+                    .map(Sheets::Xlsb)
+                    .map_err(calamine::Error::Xlsb)
+            }),
+        Content::Compound => calamine::open_workbook(path)
+            .map(Sheets::Xls)
+            .map_err(calamine::Error::Xls),
+        Content::Markup => {
+            return Err(
+                "the file is HTML or XML text (some systems save a web page under an .xls name); \
+                        open it in a spreadsheet and save it as .xlsx, or export CSV"
+                    .into(),
+            );
+        }
+        Content::Text => {
+            return Err("the file is plain text, not a workbook; for CSV use kind = \"csv\"".into());
+        }
+        Content::Empty => return Err("the file is empty".into()),
+        Content::Other => return Err(first.to_string()),
+    };
+    retry.map_err(|_| first.to_string())
+}
+
+/// The sheet a job names (exactly, else ignoring case as Excel does), or the first one.
+fn pick_sheet(names: &[String], wanted: Option<&SheetRef>, path: &str) -> Result<String, SourceError> {
+    let available = || names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ");
+    let found = match wanted {
+        None => names.first(),
+        Some(SheetRef::Index(i)) => names.get(*i),
+        Some(SheetRef::Name(n)) => names
+            .iter()
+            .find(|s| *s == n)
+            .or_else(|| names.iter().find(|s| s.to_lowercase() == n.to_lowercase())),
+    };
+    match found {
+        Some(name) => Ok(name.clone()),
+        None => Err(SourceError::SheetNotFound {
+            path: path.to_string(),
+            sheet: match wanted {
+                Some(SheetRef::Name(n)) => format!("{n:?}"),
+                Some(SheetRef::Index(i)) => format!("at index {i} (0-based)"),
+                None => "(the first)".into(),
+            },
+            available: if names.is_empty() { "none".into() } else { available() },
+        }),
+    }
+}
+
+/// The non-empty cells of one sheet as text, with their 0-based positions.
+fn read_cells(workbook: &mut Sheets<BufReader<File>>, sheet: &str) -> Result<Vec<CellText>, String> {
+    let mut cells = Vec::new();
+    let mut keep = |(row, col): (u32, u32), value: Data| {
+        let text = cell_text(&value);
+        if !text.is_empty() {
+            cells.push((row, col, text));
+        }
+    };
+    match workbook {
+        Sheets::Xlsx(book) => {
+            let mut reader = book.worksheet_cells_reader(sheet).map_err(|e| e.to_string())?;
+            while let Some(cell) = reader.next_cell().map_err(|e| e.to_string())? {
+                keep(cell.get_position(), cell.get_value().clone().into());
+            }
+        }
+        Sheets::Xlsb(book) => {
+            let mut reader = book.worksheet_cells_reader(sheet).map_err(|e| e.to_string())?;
+            while let Some(cell) = reader.next_cell().map_err(|e| e.to_string())? {
+                keep(cell.get_position(), cell.get_value().clone().into());
+            }
+        }
+        other => {
+            let range = other.worksheet_range(sheet).map_err(|e| e.to_string())?;
+            let (top, left) = range.start().unwrap_or((0, 0));
+            for (r, c, value) in range.used_cells() {
+                let pos = (top.saturating_add(r as u32), left.saturating_add(c as u32));
+                keep(pos, value.clone());
+            }
+        }
+    }
+    Ok(cells)
+}
+
+/// A cell as the text a person would type for it.
+fn cell_text(value: &Data) -> String {
+    match value {
+        Data::Empty | Data::Error(_) => String::new(),
+        Data::String(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) => number_text(*f),
+        Data::Bool(true) => "TRUE".into(),
+        Data::Bool(false) => "FALSE".into(),
+        Data::DateTime(dt) => datetime_text(dt),
+        Data::DateTimeIso(s) => iso_text(s),
+        Data::DurationIso(s) => s.clone(),
+    }
+}
+
+/// A number rounded to Excel's 15 significant digits, in Rust's shortest form (no `.0`, no exponent).
+fn number_text(f: f64) -> String {
+    if !f.is_finite() {
+        return String::new();
+    }
+    // Most cells are whole numbers (quantities, codes) or short decimals (prices): print those
+    // directly and round only the binary noise of computed values.
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        return (f as i64).to_string();
+    }
+    let shortest = f.to_string();
+    let digits = shortest
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .map(char::from)
+        .collect::<String>();
+    if digits.trim_matches('0').len() <= 15 {
+        return shortest;
+    }
+    let rounded: f64 = format!("{f:.14e}").parse().unwrap_or(f);
+    if rounded == 0.0 {
+        "0".into()
+    } else {
+        rounded.to_string()
+    }
+}
+
+/// Excel stores dates as days since 1899-12-30 (the Lotus 1-2-3 leap-year bug shifts the epoch by a
+/// day) and times as fractions of a day; calamine turns the serial into a date and time.
+fn datetime_text(dt: &ExcelDateTime) -> String {
+    if dt.is_duration() {
+        return match dt.as_duration() {
+            Some(d) => duration_text(d),
+            None => number_text(dt.as_f64()),
+        };
+    }
+    let Some(t) = dt.as_datetime() else {
+        return number_text(dt.as_f64());
+    };
+    let t = round_to_second(t);
+    if (0.0..1.0).contains(&dt.as_f64()) {
+        // A serial below 1 has no date: it is a time of day.
+        return t.format("%H:%M:%S").to_string();
+    }
+    format_datetime(t)
+}
+
+/// ISO text from ods (`2024-03-01`, `2024-03-16T09:30:00.000`), normalized like serial dates.
+fn iso_text(s: &str) -> String {
+    match NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f") {
+        Ok(t) => format_datetime(round_to_second(t)),
+        Err(_) => s.to_string(),
+    }
+}
+
+fn format_datetime(t: NaiveDateTime) -> String {
+    if t.time() == chrono::NaiveTime::MIN {
+        t.format("%Y-%m-%d").to_string()
+    } else {
+        t.format("%Y-%m-%dT%H:%M:%S").to_string()
+    }
+}
+
+/// Excel times are binary fractions of a day: 09:30 comes back as 09:29:59.999 or so.
+fn round_to_second(t: NaiveDateTime) -> NaiveDateTime {
+    let nanos = t.nanosecond();
+    let whole = t.with_nanosecond(0).unwrap_or(t);
+    if nanos >= 500_000_000 {
+        whole + TimeDelta::seconds(1)
+    } else {
+        whole
+    }
+}
+
+/// A duration (`[h]:mm:ss` cells: labor hours, downtime) as hours:minutes:seconds, hours unbounded.
+fn duration_text(d: TimeDelta) -> String {
+    let ms = d.num_milliseconds();
+    let sign = if ms < 0 { "-" } else { "" };
+    let secs = (ms.unsigned_abs() + 500) / 1000;
+    format!("{sign}{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+#[cfg(test)]
+#[path = "excel_tests.rs"]
+mod tests;
