@@ -201,7 +201,9 @@ impl Ledger {
                 change.execute(params![run, stream.id, k, kind, fields]).map_err(err)?;
             }
         }
-        tx.commit().map_err(err)
+        tx.commit().map_err(err)?;
+        crate::target::release_cached_pages(&self.conn);
+        Ok(())
     }
 
     /// Up to `limit` keys of the stream that this run has not seen and that are not deleted.

@@ -238,16 +238,32 @@ impl<R: Read> Read for LineFeeds<R> {
             if n == 0 {
                 return Ok(0);
             }
+            // Runs without a CR are moved (or left) in place a run at a time, found by memchr:
+            // an LF file passes through untouched and a CRLF file costs one search per line.
+            let mut r = 0;
+            if self.after_cr && out[0] == b'\n' {
+                r = 1;
+            }
+            self.after_cr = false;
             let mut w = 0;
-            for r in 0..n {
-                let b = out[r];
-                if b == b'\n' && self.after_cr {
-                    self.after_cr = false;
-                    continue;
+            while r < n {
+                let run = memchr::memchr(b'\r', &out[r..n]).unwrap_or(n - r);
+                if w != r {
+                    out.copy_within(r..r + run, w);
                 }
-                self.after_cr = b == b'\r';
-                out[w] = if b == b'\r' { b'\n' } else { b };
+                w += run;
+                r += run;
+                if r == n {
+                    break;
+                }
+                out[w] = b'\n';
                 w += 1;
+                r += 1;
+                if r == n {
+                    self.after_cr = true;
+                } else if out[r] == b'\n' {
+                    r += 1;
+                }
             }
             // A chunk holding only the `\n` of a CRLF split across reads gives nothing: read on,
             // since returning 0 would mean the end of the file.
@@ -285,6 +301,40 @@ mod tests {
                 normalized(b"a,b\r\n1,\"x\r\ny\"\r\n2,z\r3,w\n", chunk),
                 b"a,b\n1,\"x\ny\"\n2,z\n3,w\n"
             );
+        }
+    }
+
+    /// Every string of up to 7 bytes over `a`, CR and LF, read in chunks of 1 to 4 bytes, comes
+    /// out as a byte-at-a-time rewrite (the first way this was written) makes it.
+    #[test]
+    fn line_endings_match_a_byte_at_a_time_rewrite() {
+        fn reference(input: &[u8]) -> Vec<u8> {
+            let (mut out, mut after_cr) = (Vec::new(), false);
+            for &b in input {
+                if b == b'\n' && after_cr {
+                    after_cr = false;
+                    continue;
+                }
+                after_cr = b == b'\r';
+                out.push(if b == b'\r' { b'\n' } else { b });
+            }
+            out
+        }
+        for len in 0..=7u32 {
+            for mut code in 0..3usize.pow(len) {
+                let mut input = Vec::new();
+                for _ in 0..len {
+                    input.push([b'a', b'\r', b'\n'][code % 3]);
+                    code /= 3;
+                }
+                for chunk in 1..=4 {
+                    assert_eq!(
+                        normalized(&input, chunk),
+                        reference(&input),
+                        "{input:?} in chunks of {chunk}"
+                    );
+                }
+            }
         }
     }
 

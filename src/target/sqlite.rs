@@ -256,7 +256,9 @@ impl Target for SqliteTarget {
                 }
             }
         }
-        tx.commit().map_err(err)
+        tx.commit().map_err(err)?;
+        super::release_cached_pages(&self.conn);
+        Ok(())
     }
 
     fn finish(&mut self, _changed: bool) -> Result<(), TargetError> {
