@@ -54,6 +54,14 @@ fn is_read_only(path: &Path) -> bool {
     marked || std::fs::OpenOptions::new().write(true).open(path).is_err()
 }
 
+/// Turns an SQLite error into a ledger error naming the file.
+fn sqlite_error(path: &str) -> impl Fn(rusqlite::Error) -> LedgerError + '_ {
+    move |source| LedgerError::Sqlite {
+        path: path.to_string(),
+        source,
+    }
+}
+
 /// An open ledger.
 pub struct Ledger {
     conn: Connection,
@@ -83,15 +91,9 @@ impl Ledger {
                         .into(),
             });
         }
-        let mut conn = Connection::open(path).map_err(|e| LedgerError::Sqlite {
-            path: name.clone(),
-            source: e,
-        })?;
-        let err = |e| LedgerError::Sqlite {
-            path: name.clone(),
-            source: e,
-        };
-        conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(err)?;
+        let err = sqlite_error(&name);
+        let mut conn = Connection::open(path).map_err(&err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(&err)?;
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;",
         )
@@ -120,17 +122,11 @@ impl Ledger {
         if !path.exists() {
             return Err(LedgerError::Missing { path: name });
         }
+        let err = sqlite_error(&name);
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-                .map_err(|e| LedgerError::Sqlite {
-                    path: name.clone(),
-                    source: e,
-                })?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))
-            .map_err(|e| LedgerError::Sqlite {
-                path: name.clone(),
-                source: e,
-            })?;
+                .map_err(&err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(&err)?;
         Ok(Ledger {
             conn,
             path: path.to_path_buf(),
