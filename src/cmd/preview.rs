@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::cli::TableFormat;
-use crate::mapping::Outcome;
+use crate::mapping::{MASK, Outcome};
 use crate::model::{CanonicalRecord, Reject};
 use crate::output::{Output, print_rows};
 use crate::pipeline;
@@ -45,14 +45,16 @@ pub fn run(out: &Output, job: &Path, rows: u64) -> anyhow::Result<u8> {
         if list.is_empty() {
             continue;
         }
-        let fields: Vec<usize> = plan.fields.iter().map(|f| f.index).collect();
-        let header: Vec<&str> = fields.iter().map(|i| e.fields[*i].name).collect();
+        let header: Vec<&str> = plan.fields.iter().map(|f| e.fields[f.index].name).collect();
         let rows: Vec<Vec<String>> = list
             .iter()
             .map(|r| {
-                fields
+                plan.fields
                     .iter()
-                    .map(|i| r.values[*i].to_text().unwrap_or_default())
+                    .map(|f| match r.values[f.index].to_text() {
+                        Some(_) if f.sensitive => MASK.to_string(),
+                        text => text.unwrap_or_default(),
+                    })
                     .collect()
             })
             .collect();

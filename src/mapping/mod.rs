@@ -12,13 +12,15 @@ pub mod steps;
 
 mod apply;
 mod compile;
+mod mask;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
-pub use apply::{MASK, MissCounter, Outcome};
+pub use apply::{MissCounter, Outcome};
 pub use compile::compile;
 use expr::Expr;
+pub use mask::MASK;
 use rules::Rule;
 use steps::CStep;
 
@@ -46,12 +48,23 @@ impl ColumnRef {
     }
 }
 
+/// What a JSONPath column does when it matches several values (`multiple` in mapping files).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Many {
+    /// Reject the record: which value was meant cannot be known.
+    Reject,
+    First,
+    /// Join the values with this separator.
+    Join(String),
+}
+
 /// A column the mapping reads, and where in the mapping file it is named.
 #[derive(Debug, Clone)]
 pub struct Slot {
     pub column: ColumnRef,
     pub line: usize,
     pub col: usize,
+    pub many: Many,
 }
 
 /// Where a field's value starts.
@@ -71,9 +84,13 @@ pub struct FieldPlan {
     pub input: Input,
     pub steps: Vec<CStep>,
     pub rules: Vec<Rule>,
+    /// Its values are masked wherever they are shown or kept: marked `sensitive = true`, or
+    /// made from a column of `sensitive_columns`.
     pub sensitive: bool,
     /// Line of the field's definition in the mapping file.
     pub line: usize,
+    /// Slots the field reads (its `from` and its steps' columns).
+    pub reads: Vec<usize>,
 }
 
 /// A row filter.
@@ -98,6 +115,18 @@ pub struct EntityPlan {
     pub fields: Vec<FieldPlan>,
     pub filters: Vec<FilterPlan>,
     pub rules: Vec<RecordRulePlan>,
+    /// The entity this one's records belong to, when the mapping makes it from the same row:
+    /// a record whose parent is rejected is rejected too.
+    pub parent: Option<ParentPlan>,
+}
+
+/// A dependent entity's parent in the same mapping.
+#[derive(Debug, Clone)]
+pub struct ParentPlan {
+    /// Position of the parent in [`Mapping::entities`].
+    pub entity: usize,
+    /// (field of the dependent, key field of the parent) pairs that must agree.
+    pub fields: Vec<(usize, usize)>,
 }
 
 /// A compiled mapping: the same for every row of a run.
@@ -111,8 +140,14 @@ pub struct Mapping {
     pub entities: Vec<EntityPlan>,
     pub filters: Vec<FilterPlan>,
     pub sensitive_columns: HashSet<String>,
+    /// JSON sources: the values masked in a record (sensitive fields' paths and
+    /// `sensitive_columns`).
+    pub sensitive_paths: Vec<serde_json_path::JsonPath>,
     /// Whether any expression reads `row` (then the row is handed to expressions as a map).
     pub uses_row: bool,
+    /// Columns that expressions read by name (`row["name"]`): `opsync test` gives them to a
+    /// case as blank when the case does not.
+    pub expr_columns: Vec<String>,
 }
 
 /// A mapping bound to one source header: slot -> column position.
@@ -123,6 +158,32 @@ pub struct Binding {
     pub positions: Vec<Option<usize>>,
     /// Whether each header column is sensitive (masked in rejects).
     pub masked: Vec<bool>,
+}
+
+impl Binding {
+    /// The values of a row that could not be split into the header's columns (a ragged row),
+    /// sensitive ones masked. A value's position is uncertain by as many places as the row has
+    /// too many or too few fields, so every position a sensitive column could have moved to is
+    /// masked.
+    pub fn mask_values(&self, values: &[String]) -> serde_json::Value {
+        let shift = values.len().abs_diff(self.header.len());
+        let (left, right) = if values.len() > self.header.len() {
+            (0, shift)
+        } else {
+            (shift, 0)
+        };
+        let masked = |i: usize| {
+            self.masked
+                .iter()
+                .enumerate()
+                .any(|(p, m)| *m && i + left >= p && i <= p + right)
+        };
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| serde_json::Value::from(if masked(i) { MASK } else { v.as_str() }))
+            .collect()
+    }
 }
 
 impl Mapping {

@@ -120,8 +120,9 @@ impl ReasonTally {
     }
 }
 
-/// A reject for a row that could not be split into the header's columns.
-pub fn ragged_reject(err: &SourceError, entity: &str) -> Option<Reject> {
+/// A reject for a row that could not be split into the header's columns, its values masked
+/// wherever a sensitive column could be.
+pub fn ragged_reject(err: &SourceError, entity: &str, binding: &Binding) -> Option<Reject> {
     let SourceError::Ragged {
         path,
         line,
@@ -148,7 +149,7 @@ pub fn ragged_reject(err: &SourceError, entity: &str) -> Option<Reject> {
             value: None,
             message: format!("row has {found} fields, the header has {expected}"),
         }],
-        raw: serde_json::Value::Array(values.iter().map(|v| v.clone().into()).collect()),
+        raw: binding.mask_values(values),
     })
 }
 
@@ -214,7 +215,7 @@ pub fn drive(
             Ok(None) => break,
             Err(e) if !e.is_fatal() => {
                 d.read += 1;
-                if let Some(r) = ragged_reject(&e, first_entity) {
+                if let Some(r) = ragged_reject(&e, first_entity, binding) {
                     d.tally.add(&r);
                     sink(Outcome::Reject(r))?;
                 }
