@@ -9,8 +9,10 @@ use rust_decimal::Decimal;
 use super::convert::coerce;
 use super::expr::{self, row_map, to_dynamic};
 use super::mask::{MASK, Secrets};
+use super::parents::Made;
+use super::paths::json_slot;
 use super::steps::{self, StepContext};
-use super::{Binding, ColumnRef, EntityPlan, FilterPlan, Input, Many, Mapping};
+use super::{Binding, ColumnRef, EntityPlan, FilterPlan, Input, Mapping};
 use crate::model::{CanonicalRecord, FieldType, RawRecord, RawValues, Reason, Reject, Value};
 
 /// What one raw record became, for one entity.
@@ -60,13 +62,6 @@ struct SlotProblem {
     slot: usize,
     rule: &'static str,
     message: String,
-}
-
-/// What one entity of a row became: where its outcome is in the output, and the values of a
-/// rejected record (its parent key, for the records that depend on it).
-struct Made {
-    at: usize,
-    rejected: Option<Vec<Value>>,
 }
 
 impl Mapping {
@@ -213,66 +208,6 @@ impl Mapping {
             lineage: raw.lineage.clone(),
             reasons,
             raw: self.masked_raw(b, raw),
-        }
-    }
-
-    /// A record whose parent from the same row was rejected is rejected too, naming the
-    /// parent's reasons: loaded alone it would be an orphan (a PO line without its PO).
-    fn reject_orphans(&self, made: &mut [Option<Made>], out: &mut [Outcome]) {
-        // One pass per level of parents, so that a grandchild sees its parent's new verdict.
-        for _ in 0..self.entities.len() {
-            let mut changed = false;
-            for (i, plan) in self.entities.iter().enumerate() {
-                let Some(link) = &plan.parent else { continue };
-                let (Some(Some(child)), Some(Some(parent))) = (made.get(i), made.get(link.entity)) else {
-                    continue;
-                };
-                let (Some(parent_values), Outcome::Record(record), Outcome::Reject(parent_reject)) =
-                    (&parent.rejected, &out[child.at], &out[parent.at])
-                else {
-                    continue;
-                };
-                // The parent whose key is unknown (it failed) may be this record's: rejected
-                // too, rather than loaded on a guess. A different parent is not this one's.
-                let same = link.fields.iter().all(|(c, p)| {
-                    parent_values[*p].is_null() || parent_values[*p].to_text() == record.values[*c].to_text()
-                });
-                if !same {
-                    continue;
-                }
-                let why: Vec<String> = parent_reject.reasons.iter().map(ToString::to_string).collect();
-                let parent_key = parent_reject
-                    .key
-                    .as_ref()
-                    .map_or_else(|| "(no key)".to_string(), |k| format!("{k:?}"));
-                let reject = Reject {
-                    entity: record.entity.name.to_string(),
-                    key: Some(record.key()),
-                    lineage: record.lineage.clone(),
-                    reasons: vec![Reason {
-                        field: "*".into(),
-                        rule: "parent_rejected".into(),
-                        value: None,
-                        message: format!(
-                            "parent {} {parent_key} was rejected: {}",
-                            parent_reject.entity,
-                            why.join("; ")
-                        ),
-                    }],
-                    raw: parent_reject.raw.clone(),
-                };
-                let at = child.at;
-                if let Outcome::Record(r) = std::mem::replace(&mut out[at], Outcome::Reject(reject)) {
-                    made[i] = Some(Made {
-                        at,
-                        rejected: Some(r.values),
-                    });
-                }
-                changed = true;
-            }
-            if !changed {
-                break;
-            }
         }
     }
 
@@ -448,56 +383,6 @@ impl Mapping {
                     message: format!("rule {} could not be evaluated: {e}", r.name),
                 }),
             }
-        }
-    }
-}
-
-/// The text a JSONPath gives a field: one scalar value, or what `multiple` says to do with
-/// several. `Err((rule, message))` when it cannot be read one way only.
-fn json_slot<'d>(
-    label: &str,
-    nodes: &[&'d serde_json::Value],
-    many: &Many,
-) -> Result<Cow<'d, str>, (&'static str, String)> {
-    let one = |v: &'d serde_json::Value| -> Result<Cow<'d, str>, (&'static str, String)> {
-        match v {
-            serde_json::Value::String(s) => Ok(Cow::Borrowed(s.as_str())),
-            serde_json::Value::Null => Ok(Cow::Borrowed("")),
-            serde_json::Value::Object(_) => Err((
-                "type",
-                format!("{label} matched an object where one value is expected: point the path at one of its members"),
-            )),
-            serde_json::Value::Array(_) => Err((
-                "type",
-                format!(
-                    "{label} matched an array where one value is expected: select its items with [*] \
-                     and say what to do with several (multiple = \"first\" or \"join\")"
-                ),
-            )),
-            other => Ok(Cow::Owned(other.to_string())),
-        }
-    };
-    match (nodes, many) {
-        ([], _) => Ok(Cow::Borrowed("")),
-        ([v], _) | ([v, ..], Many::First) => one(v),
-        (several, Many::Reject) => Err((
-            "multiple_values",
-            format!(
-                "{label} matched {} values where one is expected: say which with multiple = \"first\" \
-                 or multiple = \"join\" (and a separator) on the field; for one record per value, \
-                 select them with the source's records path (records = \"$.items[*]\")",
-                several.len()
-            ),
-        )),
-        (several, Many::Join(sep)) => {
-            let mut parts = Vec::with_capacity(several.len());
-            for v in several {
-                let t = one(v)?;
-                if !t.is_empty() {
-                    parts.push(t);
-                }
-            }
-            Ok(Cow::Owned(parts.join(sep)))
         }
     }
 }

@@ -13,6 +13,8 @@ pub mod steps;
 mod apply;
 mod compile;
 mod mask;
+mod parents;
+mod paths;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -292,5 +294,35 @@ impl Mapping {
                     .map(move |f| ((e.entity.name, e.entity.fields[f.index].name), f.line))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn binding(header: &[&str], masked: &[bool]) -> Binding {
+        Binding {
+            header: header.iter().map(|h| h.to_string()).collect(),
+            positions: Vec::new(),
+            masked: masked.to_vec(),
+        }
+    }
+
+    fn values(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_ragged_row_is_masked_wherever_a_sensitive_column_could_have_moved() {
+        let b = binding(&["id", "name", "ssn", "note"], &[false, false, true, false]);
+        // One field too many (a comma in the name): the ssn is at 2 or 3.
+        let v = b.mask_values(&values(&["1", "Doe", " Jane", "123-45-6789", "n"]));
+        assert_eq!(v, serde_json::json!(["1", "Doe", MASK, MASK, "n"]));
+        // One too few: the ssn is at 1 or 2.
+        let v = b.mask_values(&values(&["1", "123-45-6789", "n"]));
+        assert_eq!(v, serde_json::json!(["1", MASK, MASK]));
+        let none = binding(&["a", "b"], &[false, false]);
+        assert_eq!(none.mask_values(&values(&["x"])), serde_json::json!(["x"]));
     }
 }
