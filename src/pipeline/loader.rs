@@ -669,7 +669,7 @@ impl<'l> Loader<'l> {
         Ok((out, problems))
     }
 
-    /// The counts so far (a run that failed), after dropping what the target does not hold.
+    /// The counts so far.
     pub fn counts(&self) -> BTreeMap<&'static str, EntityLoad> {
         self.buffers
             .iter()
@@ -684,6 +684,25 @@ impl<'l> Loader<'l> {
                 )
             })
             .collect()
+    }
+
+    /// The counts of a run that failed, its loaded records counted from the batches the ledger
+    /// keeps once reconciled with the target (what the target holds, not what was attempted).
+    pub fn held_counts(&mut self) -> Result<BTreeMap<&'static str, EntityLoad>, PipelineError> {
+        self.reconcile()?;
+        let mut held: HashMap<String, BatchCounts> = HashMap::new();
+        for b in self.ledger.run_batches(self.run)? {
+            held.entry(b.entity).or_default().add(&b.counts);
+        }
+        let mut out = self.counts();
+        for (name, load) in out.iter_mut() {
+            let h = held.remove(*name).unwrap_or_default();
+            let c = &mut load.counts;
+            (c.inserted, c.updated, c.unchanged, c.deduplicated, c.deleted) =
+                (h.inserted, h.updated, h.unchanged, h.deduplicated, h.deleted);
+            c.valid = h.inserted + h.updated + h.unchanged;
+        }
+        Ok(out)
     }
 }
 

@@ -374,8 +374,7 @@ fn fail_load(
         (true, Err(e)) => e,
         _ => error,
     };
-    let _ = loader.reconcile();
-    let per_entity = loader.counts();
+    let per_entity = loader.held_counts().unwrap_or_else(|_| loader.counts());
     let rejected_rows = driven.rejected_rows + loader.extra_rejected_rows;
     let mut warnings = std::mem::take(&mut ctx.warnings);
     let summary = summarize(
