@@ -486,7 +486,11 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
                             Some(sspan),
                             format!("step {} needs {} but gets {}", step.name(), need.name(), kind.name()),
                         )
-                        .hint = Some("order the steps so text steps come before conversions".into());
+                        .hint = Some(if need == Kind::Decimal && kind == Kind::Text {
+                            "convert the text first with { step = \"to_decimal\" }".into()
+                        } else {
+                            "order the steps so text steps come before conversions".into()
+                        });
                     }
                     kind = gives;
                     steps.push(step);

@@ -411,6 +411,8 @@ mod tests {
         assert_eq!(problem("1,23", false), NumberProblem::Grouping(','));
         assert_eq!(problem(",5", false), NumberProblem::Grouping(','));
         assert_eq!(problem("1234,567", false), NumberProblem::Grouping(','));
+        // Shrunk by proptest: a first group of four digits.
+        assert_eq!(problem("0000'000", false), NumberProblem::Grouping('\''));
         assert_eq!(problem("1.5", true), NumberProblem::Grouping('.'));
         assert_eq!(problem("6.37702E+15", true), NumberProblem::Grouping('.'));
         assert_eq!(
