@@ -286,8 +286,8 @@ impl Mapping {
                 row,
             };
             for step in &f.steps {
-                if sensitive && let Some(t) = v.to_text() {
-                    secrets.add(&t);
+                if sensitive {
+                    secrets.add_value(&v);
                 }
                 match steps::apply(step, v, &mut cx) {
                     Ok(next) => v = next,
@@ -302,8 +302,8 @@ impl Mapping {
             if failed {
                 continue;
             }
-            if sensitive && let Some(t) = v.to_text() {
-                secrets.add(&t);
+            if sensitive {
+                secrets.add_value(&v);
             }
             match finish(v, field.ty, sensitive) {
                 Ok(v) => {
@@ -453,7 +453,10 @@ fn finish(v: Value, ty: FieldType, sensitive: bool) -> Result<Value, (&'static s
         if d.scale() > scale {
             return Err((
                 "scale",
-                format!("{} has more than {scale} decimal places", shown(&d.to_string())),
+                format!(
+                    "{} has more than {scale} decimal places; to round it add {{ step = \"round\", scale = {scale}, mode = \"half_up\" }} (or another mode) after the conversion",
+                    shown(&d.to_string())
+                ),
                 Some(d.to_string()),
             ));
         }

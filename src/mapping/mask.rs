@@ -7,7 +7,7 @@
 //! texts, so that a message written elsewhere (a step, a Rhai error) cannot carry one either.
 
 use super::{Binding, Mapping};
-use crate::model::{RawRecord, RawValues, Reason};
+use crate::model::{RawRecord, RawValues, Reason, Value};
 
 /// What a sensitive value is replaced by wherever raw values are kept or shown.
 pub const MASK: &str = "****";
@@ -35,6 +35,17 @@ impl Secrets {
         }
         if t.len() != text.len() && !text.is_empty() && !self.texts.iter().any(|x| x == text) {
             self.texts.push(text.to_string());
+        }
+    }
+
+    /// A value's text, and for a decimal the form it prints in (`12.50`, not only `12.5`), as
+    /// a message may format it either way.
+    pub fn add_value(&mut self, v: &Value) {
+        if let Some(t) = v.to_text() {
+            self.add(&t);
+        }
+        if let Value::Decimal(d) = v {
+            self.add(&d.to_string());
         }
     }
 
