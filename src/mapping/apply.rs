@@ -88,11 +88,17 @@ impl Mapping {
                 return true;
             }
         }
-        let mut made: Vec<Option<Made>> = Vec::with_capacity(self.entities.len());
+        // What each entity became is kept only when some entity has a parent: a mapping of one
+        // entity pays nothing for the rule.
+        let track = self.entities.iter().any(|e| e.parent.is_some());
+        let mut made: Vec<Option<Made>> = Vec::new();
+        let mut any = false;
         for plan in &self.entities {
             let (outcome, rejected) = match self.passes(&plan.filters, &row) {
                 Ok(false) => {
-                    made.push(None);
+                    if track {
+                        made.push(None);
+                    }
                     continue;
                 }
                 Ok(true) => self.map_entity(plan, b, raw, &slots, &problems, &row, misses),
@@ -101,16 +107,19 @@ impl Mapping {
                     None,
                 ),
             };
-            made.push(Some(Made {
-                at: out.len(),
-                rejected,
-            }));
+            any = true;
+            if track {
+                made.push(Some(Made {
+                    at: out.len(),
+                    rejected,
+                }));
+            }
             out.push(outcome);
         }
         if made.iter().any(|m| m.as_ref().is_some_and(|m| m.rejected.is_some())) {
             self.reject_orphans(&mut made, out);
         }
-        made.iter().any(Option::is_some) || self.entities.is_empty()
+        any || self.entities.is_empty()
     }
 
     /// Whether a row passes the filters. A filter that cannot be evaluated is a reject reason:

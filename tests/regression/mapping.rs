@@ -159,6 +159,19 @@ fn a_po_line_whose_po_header_was_rejected_is_rejected_too() {
     assert_eq!(code(&d.run(&["--no-progress", "run", "job.toml"])), 0);
     assert_eq!(d.count("target.db", "SELECT count(*) FROM purchase_order_line"), 2);
     assert_eq!(d.count("target.db", "SELECT count(*) FROM purchase_order"), 1);
+    // An entity without a parent has no use for the option: said, not ignored.
+    let misplaced =
+        PO_MAPPING
+            .replace("LOAD", "")
+            .replacen("[entity.fields]", "on_parent_reject = \"load\"\n[entity.fields]", 1);
+    d.write("job.toml", job("po", CSV, &misplaced));
+    let out = d.run(&["validate", "job.toml"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stdout(&out).contains("purchase_order has no parent entity: on_parent_reject does not apply"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 fn item_mapping(item_fields: &str) -> String {
