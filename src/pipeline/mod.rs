@@ -126,8 +126,7 @@ pub fn ragged_reject(err: &SourceError, entity: &str) -> Option<Reject> {
         path,
         line,
         row,
-        found,
-        expected,
+        reason,
         values,
     } = err
     else {
@@ -146,7 +145,7 @@ pub fn ragged_reject(err: &SourceError, entity: &str) -> Option<Reject> {
             field: "*".into(),
             rule: "malformed_row".into(),
             value: None,
-            message: format!("row has {found} fields, the header has {expected}"),
+            message: reason.clone(),
         }],
         raw: serde_json::Value::Array(values.iter().map(|v| v.clone().into()).collect()),
     })
@@ -158,7 +157,7 @@ pub fn open_and_bind(job: &LoadedJob) -> Result<(Mapping, Box<dyn Source>, Bindi
     let mapping = mapping::compile(&job.mapping, job.source().is_json())?;
     let source = source::open(job.source(), job.dir())?;
     let label = job.source().path().to_string();
-    let binding = mapping.bind(source.columns(), &label, false)?;
+    let binding = mapping.bind_source(source.as_ref(), &label)?;
     Ok((mapping, source, binding))
 }
 

@@ -78,6 +78,11 @@ fn record_mapping_and_columns(
 ) -> Result<(), PipelineError> {
     let path = job.mapping.path.display().to_string();
     ledger.store_mapping(&job.mapping.hash, &path, &mapping.version, &job.mapping.text, run_id)?;
+    warnings.extend(
+        binding
+            .shared_names_warning(job.source().path())
+            .inspect(|w| obs.warning(w)),
+    );
     if mapping.json {
         return Ok(());
     }
@@ -294,7 +299,7 @@ pub fn transform(
         |ledger, run_id, warnings, partial| {
             let mapping = mapping::compile(&job.mapping, job.source().is_json())?;
             let label = job.source().path().to_string();
-            let binding = mapping.bind(source.columns(), &label, false)?;
+            let binding = mapping.bind_source(source, &label)?;
             record_mapping_and_columns(job, ledger, run_id, &mapping, &binding, obs, warnings)?;
             let mut per_entity = std::collections::BTreeMap::new();
             for e in &mapping.entities {
