@@ -6,12 +6,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  success
-  1  the run failed (I/O, target down, bug)
-  2  usage or configuration error (bad flag, invalid job or mapping file, mapped column missing)
-  3  finished, but rejects exceeded the job's threshold
-  4  reconciliation found exceptions beyond the threshold
-  5  another run of the same job holds the lock";
+  0    success
+  1    the run failed (I/O, target down, its accounting did not add up, bug)
+  2    usage or configuration error (bad flag, invalid job or mapping file, mapped column missing)
+  3    finished, but rejects exceeded the job's threshold, or a snapshot would have deleted more
+       than max_delete_percent (nothing was deleted)
+  4    reconciliation found exceptions beyond the threshold
+  5    another run of the same job holds the lock
+  130  interrupted by Ctrl-C; 143 by SIGTERM (recorded as interrupted; run again to finish)
+With several jobs, the exit code is the most severe of theirs: 1, 2, 130/143, 5, 3, 0.";
 
 /// Batch synchronization of healthcare operations data through one canonical model.
 #[derive(Debug, Parser)]
@@ -26,16 +29,16 @@ pub struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args, Clone)]
 pub struct Global {
-    /// The run ledger (SQLite file)
+    /// The run ledger (SQLite file); default: the `ledger` of the nearest opsync.toml above the
+    /// job file (or the working folder), else opsync.db beside the job file
     #[arg(
         long,
         global = true,
         env = "OPSYNC_LEDGER",
         hide_env_values = true,
-        default_value = "opsync.db",
         value_name = "PATH"
     )]
-    pub ledger: PathBuf,
+    pub ledger: Option<PathBuf>,
     /// Log lines as text for people or JSON for schedulers
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -86,12 +89,19 @@ pub enum Command {
         after_help = "Example:\n  opsync run mappings/openboxes/products.job.toml\n  opsync --log-format json --no-progress run jobs/*.job.toml"
     )]
     Run {
-        /// Job files, run one after the other
+        /// Job files, run one after the other; every one runs even when an earlier one fails
         #[arg(required = true, value_name = "JOB")]
         jobs: Vec<PathBuf>,
         /// Stop after this many source rows (a trial; snapshot deletes are skipped)
         #[arg(long, value_name = "N")]
         limit: Option<u64>,
+        /// Compare every record with the target by its values, not by the stored hashes, and
+        /// rewrite what differs (after the target was edited by hand)
+        #[arg(long)]
+        full_refresh: bool,
+        /// Stop at the first job that fails instead of running the rest
+        #[arg(long)]
+        fail_fast: bool,
     },
     /// Read the job's source into raw records (JSON Lines); nothing is loaded
     #[command(after_help = "Example:\n  opsync extract mappings/snipeit/assets.job.toml --out raw.jsonl")]
@@ -123,6 +133,9 @@ pub enum Command {
         /// Canonical records from `opsync transform` (standard input when absent)
         #[arg(long = "in", value_name = "FILE")]
         input: Option<PathBuf>,
+        /// Compare every record with the target by its values, not by the stored hashes
+        #[arg(long)]
+        full_refresh: bool,
     },
     /// Show the first canonical records and rejects of a job; nothing is written
     #[command(after_help = "Example:\n  opsync preview mappings/erp/suppliers.job.toml -n 5")]
@@ -206,7 +219,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  opsync explain item QX039\n  opsync explain purchase_order_line 'PO-1001|2'")]
     Explain {
         entity: String,
-        /// Natural key; parts of a composite key joined by '|'
+        /// Natural key; parts of a composite key joined by '|' (a '|' inside a part written '\\|')
         key: String,
         #[arg(long, value_enum, default_value_t = TableFormat::Table)]
         format: TableFormat,
@@ -221,4 +234,11 @@ pub enum RunsCommand {
         #[arg(long, value_enum, default_value_t = TableFormat::Table)]
         format: TableFormat,
     },
+}
+
+impl Global {
+    /// The ledger for a command about `job` (or about no job): see [`crate::config::project`].
+    pub fn ledger_for(&self, job: Option<&std::path::Path>) -> Result<PathBuf, crate::config::ConfigError> {
+        crate::config::project::ledger_path(self.ledger.as_deref(), job)
+    }
 }

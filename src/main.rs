@@ -14,6 +14,7 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    opsync::pipeline::interrupt::install();
     let cli = Cli::parse();
     let out = Output::new(&cli.global);
     match opsync::cmd::dispatch(cli, &out) {

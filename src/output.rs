@@ -123,13 +123,22 @@ impl Output {
     pub fn summary(&self, s: &Summary) {
         self.finish_progress();
         if self.json {
-            let entities: serde_json::Map<String, serde_json::Value> =
-                s.per_entity.iter().map(|(e, c)| (e.to_string(), json!(c))).collect();
+            let entities: serde_json::Map<String, serde_json::Value> = s
+                .per_entity
+                .iter()
+                .map(|(e, l)| {
+                    let mut v = json!(l.counts);
+                    v["live_before"] = l.live_before.into();
+                    v["live_after"] = l.live_after.into();
+                    (e.to_string(), v)
+                })
+                .collect();
             self.event(
                 if s.threshold.is_some() { "warn" } else { "info" },
                 "run_finished",
                 json!({
                     "run": s.run_id, "job": s.job, "status": s.status, "counts": s.counts, "entities": entities,
+                    "rejected_rows": s.rejected_rows,
                     "warnings": s.warnings, "target": s.target, "elapsed_ms": s.elapsed.as_millis() as u64,
                     "lookup_misses": s.misses.iter().map(|(t, c, n)| json!({"lookup": t, "value": c, "rows": n})).collect::<Vec<_>>(),
                     "threshold": s.threshold,
@@ -169,7 +178,8 @@ impl Output {
             "rejected",
             "deduplicated",
         ]);
-        for (e, c) in &s.per_entity {
+        for (e, l) in &s.per_entity {
+            let c = &l.counts;
             b.push_record([
                 e.to_string(),
                 c.valid.to_string(),
@@ -182,7 +192,15 @@ impl Output {
             ]);
         }
         println!("{}", b.build().with(Style::sharp()));
-        println!("rows read: {}, filtered: {}", c.read, c.filtered);
+        let malformed = if c.malformed > 0 {
+            format!(", malformed: {}", c.malformed)
+        } else {
+            String::new()
+        };
+        println!(
+            "rows read: {}, filtered: {}{malformed}, with a rejected record: {}",
+            c.read, c.filtered, s.rejected_rows
+        );
         if !s.reject_reasons.is_empty() {
             println!("reject reasons (entity, field, rule, rows):");
             for (e, f, r, n) in &s.reject_reasons {
@@ -202,6 +220,36 @@ impl Output {
         if let Some(t) = &s.threshold {
             eprintln!("opsync: job {}: {t}", s.job);
         }
+    }
+}
+
+impl Output {
+    /// The closing table of a run of several jobs: each job and how it ended.
+    pub fn jobs_summary(&self, jobs: &[(String, u8, &str)]) {
+        if self.json {
+            for (job, code, what) in jobs {
+                self.event(
+                    "info",
+                    "job_finished",
+                    json!({ "job_file": job, "exit_code": code, "outcome": what }),
+                );
+            }
+            return;
+        }
+        if self.quiet {
+            return;
+        }
+        let mut b = Builder::default();
+        b.push_record(["job file", "outcome", "exit code"]);
+        for (job, code, what) in jobs {
+            let code = if *what == "skipped" {
+                String::new()
+            } else {
+                code.to_string()
+            };
+            b.push_record([job.clone(), what.to_string(), code]);
+        }
+        println!("{}", b.build().with(Style::sharp()));
     }
 }
 

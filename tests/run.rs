@@ -87,7 +87,7 @@ fn a_changed_value_is_an_update_with_the_fields_that_changed() {
 
 #[test]
 fn snapshot_mode_marks_missing_keys_deleted_but_never_rejected_ones() {
-    let d = items_dir("mode = \"snapshot\"");
+    let d = items_dir("mode = \"snapshot\"\nmax_delete_percent = 50");
     assert_eq!(code(&d.run(&["run", "items.job.toml"])), 0);
     // A2 disappears; A3 is now rejected (bad cost) but still in the source: it stays.
     d.write(

@@ -133,7 +133,7 @@ gl_department = { from = "gl" }
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let rows = d.query("target.db", "SELECT * FROM cost_center ORDER BY cost_center_id");
     assert_eq!(rows[0][..4], ["4100", "Cardiology", "MAIN", "610"]);
-    assert_eq!(d.query("opsync.db", "SELECT min(line) FROM record_state")[0][0], "3");
+    assert_eq!(d.query("target.db", "SELECT min(_line) FROM cost_center")[0][0], "3");
 }
 
 const PO_JOB: &str = r#"[job]
@@ -194,7 +194,10 @@ fn one_workbook_row_makes_a_header_and_a_line_and_headers_deduplicate() {
         1,
         "PO-1001's header came twice"
     );
-    let lineage = d.query("opsync.db", "SELECT line FROM record_state WHERE key = 'PO-1002|1'");
+    let lineage = d.query(
+        "target.db",
+        "SELECT _line FROM purchase_order_line WHERE po_number = 'PO-1002' AND line_no = 1",
+    );
     assert_eq!(lineage, vec![vec!["7"]], "the spreadsheet row");
 }
 

@@ -46,6 +46,16 @@ pub fn check(path: &Path, text: &str, file: &JobFile) -> Vec<Diagnostic> {
             None,
         );
     }
+    let pct = file.job.max_delete_percent;
+    if pct < Decimal::ZERO || pct > Decimal::ONE_HUNDRED {
+        let at = [Seg::Key("job"), Seg::Key("max_delete_percent")];
+        c.problem(
+            &at,
+            file.job.name.span(),
+            format!("max_delete_percent {pct} is not between 0 and 100"),
+            None,
+        );
+    }
     let span = file.source.span();
     let source = file.source.get_ref();
     check_path(&mut c, source.path(), span.clone());

@@ -22,6 +22,12 @@ pub use validate::{CheckedFile, Validation, validate};
 
 use crate::config::MappingFile;
 
+/// The static problems of a loaded job's own tables (`[job]`, `[source]`, `[target]`): the same
+/// checks `opsync validate` makes, so `run` refuses what `validate` refuses, with the same places.
+pub fn job_problems(job: &crate::config::LoadedJob) -> Vec<crate::config::Diagnostic> {
+    job::check(&job.path, &job.text, &job.file)
+}
+
 /// The folder checked when no path is given.
 pub const DEFAULT_PATH: &str = "mappings";
 

@@ -1,6 +1,7 @@
-//! `opsync explain ENTITY KEY`: field-level lineage of one canonical record. The ledger keeps
-//! lineage per record (run, source file and row, mapping version); each field's column and steps
-//! are read from that mapping version, and its value from the target.
+//! `opsync explain ENTITY KEY`: field-level lineage of one canonical record. An SQLite target keeps
+//! lineage per record beside its values (the run that last changed it, source file, row and line);
+//! the run names the mapping version, whose text the ledger keeps, and each field's column and
+//! steps are read from that text.
 
 use anyhow::Context;
 
@@ -8,50 +9,56 @@ use super::UsageError;
 use crate::cli::{Global, TableFormat};
 use crate::config::mapping::{FieldMapping, MappingFile, Step};
 use crate::config::{FileKind, JobFile, diagnostic::line_col, file_kind};
-use crate::ledger::Ledger;
 use crate::model::{CanonicalRecord, schema};
 use crate::output::print_rows;
-use crate::pipeline::PipelineError;
+use crate::target::RowLineage;
 
 pub fn run(g: &Global, entity: &str, key: &str, format: TableFormat) -> anyhow::Result<u8> {
     let Some(e) = schema::entity(entity) else {
         return Err(UsageError(format!("unknown entity {entity:?} (`opsync schema` lists them)")).into());
     };
-    let ledger = Ledger::open_read(&g.ledger)
-        .map_err(PipelineError::Ledger)
-        .context("cannot read the run ledger")?;
-    let found = ledger.key_lineage(e.name, key)?;
+    crate::model::key::split(e, key).map_err(UsageError)?;
+    let ledger = super::read_ledger(g)?;
+    let mut found = Vec::new();
+    for target in ledger.targets_of(e.name)? {
+        match read_target(&target, e, key) {
+            Ok(Some(hit)) => found.push((target, hit)),
+            Ok(None) => {}
+            Err(err) => eprintln!("opsync: warning: cannot read {target}: {err:#}"),
+        }
+    }
     if found.is_empty() {
         return Err(UsageError(format!(
-            "no {} with key {key:?} in the ledger {} (keys of composite entities join their parts with '|': {})",
+            "no {} with key {key:?} in the targets the ledger {} knows (keys of composite entities join their \
+             parts with '|': {})",
             e.name,
-            g.ledger.display(),
+            ledger.path().display(),
             e.key_label()
         ))
         .into());
     }
     let mut docs = Vec::new();
-    for l in &found {
-        let current = read_target(&l.stream.target, e, key);
-        let mapping = match &l.mapping_hash {
-            Some(h) => ledger.mapping(h)?,
+    for (target, (record, lineage)) in &found {
+        let run = lineage
+            .as_ref()
+            .and_then(|l| l.changed_run)
+            .and_then(|r| ledger.get_run(r).ok());
+        let mapping = match run.as_ref().and_then(|r| r.mapping_hash.clone()) {
+            Some(h) => ledger.mapping(&h)?.map(|m| (h, m)),
             None => None,
         };
-        let run = ledger.get_run(l.changed_run).ok();
-        let (mapping_path, version, fields) = match &mapping {
-            Some((path, version, text)) => (
+        let (mapping_hash, mapping_path, version, fields) = match &mapping {
+            Some((hash, (path, version, text))) => (
+                hash.clone(),
                 path.clone(),
                 version.clone().unwrap_or_default(),
                 field_sources(text, e.name),
             ),
-            None => (String::new(), String::new(), Vec::new()),
+            None => (String::new(), String::new(), String::new(), Vec::new()),
         };
         let mut rows = Vec::new();
         for (i, f) in e.fields.iter().enumerate() {
-            let value = match &current {
-                Ok(Some(r)) => r.values[i].to_text().unwrap_or_default(),
-                _ => String::new(),
-            };
+            let value = record.values[i].to_text().unwrap_or_default();
             let (from, steps, line) = fields
                 .iter()
                 .find(|(name, ..)| name == f.name)
@@ -59,6 +66,14 @@ pub fn run(g: &Global, entity: &str, key: &str, format: TableFormat) -> anyhow::
                 .unwrap_or_else(|| ("(not mapped)".into(), String::new(), String::new()));
             rows.push(vec![f.name.to_string(), value, from, steps, line]);
         }
+        let l = lineage.clone().unwrap_or(RowLineage {
+            first_run: None,
+            changed_run: None,
+            deleted: false,
+            source: None,
+            row: None,
+            line: None,
+        });
         let where_from = format!(
             "{}:{} (row {})",
             l.source.clone().unwrap_or_default(),
@@ -67,40 +82,38 @@ pub fn run(g: &Global, entity: &str, key: &str, format: TableFormat) -> anyhow::
         );
         if format == TableFormat::Json {
             docs.push(serde_json::json!({
-                "entity": e.name, "key": key, "target": l.stream.target,
-                "source": l.source, "row": l.row, "line": l.line,
-                "changed_run": l.changed_run, "first_run": l.first_run, "seen_run": l.seen_run, "deleted_run": l.deleted_run,
+                "entity": e.name, "key": key, "target": target,
+                "source": l.source, "row": l.row, "line": l.line, "deleted": l.deleted,
+                "changed_run": l.changed_run, "first_run": l.first_run,
                 "job": run.as_ref().map(|r| r.job.clone()),
-                "mapping": {"path": mapping_path, "version": version, "hash": l.mapping_hash},
+                "mapping": {"path": mapping_path, "version": version, "hash": mapping_hash},
                 "fields": rows.iter().map(|r| serde_json::json!({"field": r[0], "value": r[1], "from": r[2], "steps": r[3], "defined_at": r[4]})).collect::<Vec<_>>(),
             }));
             continue;
         }
-        println!("{} {key} in {}", e.name, l.stream.target);
-        if let Err(err) = &current {
-            println!("  value: cannot read the target: {err}");
-        } else if let Ok(None) = &current {
-            println!("  value: not in the target any more");
+        println!(
+            "{} {key} in {target}{}",
+            e.name,
+            if l.deleted { " (deleted)" } else { "" }
+        );
+        match (&lineage, l.changed_run) {
+            (Some(_), Some(changed)) => {
+                println!(
+                    "  last changed by run {changed}{} from {where_from}",
+                    run.as_ref()
+                        .map(|r| format!(" (job {}, {})", r.job, r.started_at))
+                        .unwrap_or_default()
+                );
+                println!(
+                    "  mapping {mapping_path} version {version} ({})",
+                    &mapping_hash[..mapping_hash.len().min(12)]
+                );
+                if let Some(first) = l.first_run {
+                    println!("  first inserted by run {first}");
+                }
+            }
+            _ => println!("  lineage: not kept by this target (file targets hold values only)"),
         }
-        println!(
-            "  last changed by run {}{} from {where_from}",
-            l.changed_run,
-            run.as_ref()
-                .map(|r| format!(" (job {}, {})", r.job, r.started_at))
-                .unwrap_or_default()
-        );
-        println!(
-            "  mapping {mapping_path} version {version} ({})",
-            l.mapping_hash.as_deref().map(|h| &h[..h.len().min(12)]).unwrap_or("?")
-        );
-        println!(
-            "  first seen in run {}, last seen in run {}{}",
-            l.first_run,
-            l.seen_run,
-            l.deleted_run
-                .map(|d| format!(", deleted in run {d}"))
-                .unwrap_or_default()
-        );
         print_rows(format, &["field", "value", "from", "steps", "defined at"], &rows)?;
     }
     if format == TableFormat::Json {
@@ -109,23 +122,31 @@ pub fn run(g: &Global, entity: &str, key: &str, format: TableFormat) -> anyhow::
     Ok(0)
 }
 
-/// The current record from a target named by its ledger id (`sqlite:PATH`, `csv:DIR`, `jsonl:DIR`).
-fn read_target(id: &str, e: &'static crate::model::Entity, key: &str) -> anyhow::Result<Option<CanonicalRecord>> {
+/// A record read from a target named by its ledger id (`sqlite:PATH`, `csv:DIR`, `jsonl:DIR`),
+/// with its lineage when the target keeps it.
+fn read_target(
+    id: &str,
+    e: &'static crate::model::Entity,
+    key: &str,
+) -> anyhow::Result<Option<(CanonicalRecord, Option<RowLineage>)>> {
     let (kind, path) = id.split_once(':').context("unknown target")?;
-    let config = match kind {
-        "sqlite" => crate::config::TargetConfig::Sqlite(crate::config::job::SqliteTarget {
-            path: path.into(),
-            batch_size: 1,
-        }),
-        "csv" => crate::config::TargetConfig::Csv(crate::config::job::FileTarget { dir: path.into() }),
-        "jsonl" => crate::config::TargetConfig::Jsonl(crate::config::job::FileTarget { dir: path.into() }),
+    match kind {
+        "sqlite" => {
+            if !std::path::Path::new(path).exists() {
+                anyhow::bail!("{path} does not exist");
+            }
+            let target = crate::target::SqliteTarget::open(std::path::Path::new(path))?;
+            Ok(target.record(e, key)?.map(|(r, l)| (r, Some(l))))
+        }
+        "csv" | "jsonl" => {
+            let file = std::path::Path::new(path).join(format!("{}.{kind}", e.name));
+            if !file.exists() {
+                return Ok(None);
+            }
+            Ok(crate::target::read_file_record(&file, kind == "csv", e, key)?.map(|r| (r, None)))
+        }
         other => anyhow::bail!("unknown target kind {other}"),
-    };
-    if kind == "sqlite" && !std::path::Path::new(path).exists() {
-        anyhow::bail!("{path} does not exist");
     }
-    let mut target = crate::target::open(&config, std::path::Path::new(""))?;
-    Ok(target.fetch(e, &[key.to_string()])?.remove(key))
 }
 
 /// For each mapped field of an entity in a stored mapping text: (field, from, steps, line).

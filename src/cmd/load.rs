@@ -7,12 +7,11 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::cli::Global;
-use crate::ledger::Ledger;
 use crate::model::CanonicalRecord;
 use crate::output::Output;
 use crate::pipeline::{self, LoadItem, PipelineError, RunOptions};
 
-pub fn run(g: &Global, out: &Output, job: &Path, input: Option<&Path>) -> anyhow::Result<u8> {
+pub fn run(g: &Global, out: &Output, job: &Path, input: Option<&Path>, full_refresh: bool) -> anyhow::Result<u8> {
     let job = super::load_job(job)?;
     let (name, reader): (String, Box<dyn BufRead>) = match input {
         Some(p) if p != Path::new("-") => {
@@ -38,17 +37,19 @@ pub fn run(g: &Global, out: &Output, job: &Path, input: Option<&Path>) -> anyhow
                         entity: e.as_str().unwrap_or_default().to_string(),
                         key: k.as_str().unwrap_or_default().to_string(),
                     }),
-                    _ => CanonicalRecord::from_line(&v).map(LoadItem::Record),
+                    _ => CanonicalRecord::from_line(&v).map(|r| match r {
+                        Ok(record) => LoadItem::Record(record),
+                        Err(reject) => LoadItem::Invalid(reject),
+                    }),
                 })
                 .map_err(|e| PipelineError::Input(format!("{name}:{}: not a canonical record: {e}", n + 1))),
         )
     });
-    let mut ledger = Ledger::open(&g.ledger)
-        .map_err(PipelineError::Ledger)
-        .context("cannot open the run ledger")?;
+    let mut ledger = super::open_ledger(g, Some(&job.path))?;
     let opts = RunOptions {
         args: super::args_string(),
         limit: None,
+        full_refresh,
     };
     let summary = pipeline::load_records(&job, &mut ledger, records, &opts, out)
         .with_context(|| format!("job {} ({}) failed", job.name, job.path.display()))?;

@@ -34,10 +34,19 @@ pub struct UsageError(pub String);
 pub fn dispatch(cli: Cli, out: &Output) -> anyhow::Result<u8> {
     let g = &cli.global;
     match cli.command {
-        Command::Run { jobs, limit } => run::run(g, out, &jobs, limit),
+        Command::Run {
+            jobs,
+            limit,
+            full_refresh,
+            fail_fast,
+        } => run::run(g, out, &jobs, limit, full_refresh, fail_fast),
         Command::Extract { job, out: file, limit } => extract::run(out, &job, file.as_deref(), limit),
         Command::Transform { job, input, out: file } => transform::run(g, out, &job, input.as_deref(), file.as_deref()),
-        Command::Load { job, input } => load::run(g, out, &job, input.as_deref()),
+        Command::Load {
+            job,
+            input,
+            full_refresh,
+        } => load::run(g, out, &job, input.as_deref(), full_refresh),
         Command::Preview { job, rows } => preview::run(out, &job, rows),
         Command::Validate { paths, format } => validate::run(out, &paths, format),
         Command::Test { paths, format } => test::run(out, &paths, format),
@@ -87,14 +96,42 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     1
 }
 
-/// Load a job file, with the file named in the error.
+/// Load a job file and check its own tables as `opsync validate` does, with the file named in
+/// the error.
 pub fn load_job(path: &Path) -> anyhow::Result<LoadedJob> {
-    crate::config::load_job(path)
-        .map_err(PipelineError::Config)
+    let job = crate::config::load_job(path).and_then(|job| {
+        let problems = crate::check::job_problems(&job);
+        if problems.is_empty() {
+            Ok(job)
+        } else {
+            Err(ConfigError(problems))
+        }
+    });
+    job.map_err(PipelineError::Config)
         .with_context(|| format!("invalid job {}", path.display()))
 }
 
-/// The command line as typed, for the ledger (opsync takes no secrets as arguments).
+/// Open the ledger for a command about `job` (or about no job), to write.
+pub fn open_ledger(g: &crate::cli::Global, job: Option<&Path>) -> anyhow::Result<crate::ledger::Ledger> {
+    let path = g.ledger_for(job).map_err(PipelineError::Config)?;
+    crate::ledger::Ledger::open(&path)
+        .map_err(PipelineError::Ledger)
+        .context("cannot open the run ledger")
+}
+
+/// Open the ledger for reading (commands that take no job).
+pub fn read_ledger(g: &crate::cli::Global) -> anyhow::Result<crate::ledger::Ledger> {
+    let path = g.ledger_for(None).map_err(PipelineError::Config)?;
+    crate::ledger::Ledger::open_read(&path)
+        .map_err(PipelineError::Ledger)
+        .context("cannot read the run ledger")
+}
+
+/// The command line as typed, for the ledger (opsync takes no secrets as arguments). Arguments
+/// that are not UTF-8 (a job path in another encoding) are shown with replacement characters.
 pub fn args_string() -> String {
-    std::env::args().collect::<Vec<_>>().join(" ")
+    std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -1,16 +1,10 @@
 //! `opsync rejects [--run RUN]`: rejected records with their reasons and masked raw values.
 
-use anyhow::Context;
-
 use crate::cli::{Global, TableFormat};
-use crate::ledger::Ledger;
 use crate::output::print_rows;
-use crate::pipeline::PipelineError;
 
 pub fn run(g: &Global, run: Option<i64>, limit: usize, format: TableFormat) -> anyhow::Result<u8> {
-    let ledger = Ledger::open_read(&g.ledger)
-        .map_err(PipelineError::Ledger)
-        .context("cannot read the run ledger")?;
+    let ledger = super::read_ledger(g)?;
     let (run, rejects) = ledger.rejects(run, limit)?;
     let misses = match run {
         Some(r) => ledger.misses(r)?,
@@ -26,7 +20,7 @@ pub fn run(g: &Global, run: Option<i64>, limit: usize, format: TableFormat) -> a
         return Ok(0);
     }
     let Some(run) = run else {
-        eprintln!("no rejects in the ledger {}", g.ledger.display());
+        eprintln!("no rejects in the ledger {}", ledger.path().display());
         return Ok(0);
     };
     let rows: Vec<Vec<String>> = rejects

@@ -1,16 +1,11 @@
 //! `opsync runs` and `opsync runs show RUN`: run history from the ledger.
 
-use anyhow::Context;
-
 use crate::cli::{Global, TableFormat};
 use crate::ledger::Ledger;
 use crate::output::print_rows;
-use crate::pipeline::PipelineError;
 
 fn open(g: &Global) -> anyhow::Result<Ledger> {
-    Ledger::open_read(&g.ledger)
-        .map_err(PipelineError::Ledger)
-        .context("cannot read the run ledger")
+    super::read_ledger(g)
 }
 
 pub fn list(g: &Global, job: Option<&str>, limit: usize, format: TableFormat) -> anyhow::Result<u8> {
@@ -62,12 +57,21 @@ pub fn list(g: &Global, job: Option<&str>, limit: usize, format: TableFormat) ->
 pub fn show(g: &Global, id: i64, format: TableFormat) -> anyhow::Result<u8> {
     let ledger = open(g)?;
     let run = ledger.get_run(id)?;
-    let changes = ledger.change_counts(id)?;
+    let entities = ledger.entity_counts(id)?;
+    let reasons = ledger.reject_reasons(id)?;
     let misses = ledger.misses(id)?;
     if format == TableFormat::Json {
         let doc = serde_json::json!({
             "run": run,
-            "changes": changes.iter().map(|(e, k, n)| serde_json::json!({"entity": e, "kind": k, "count": n})).collect::<Vec<_>>(),
+            "entities": entities,
+            "changes": entities.iter().flat_map(|e| {
+                [("insert", e.counts.inserted), ("update", e.counts.updated), ("delete", e.counts.deleted)]
+                    .into_iter()
+                    .filter(|(_, n)| *n > 0)
+                    .map(|(k, n)| serde_json::json!({"entity": e.entity, "kind": k, "count": n}))
+                    .collect::<Vec<_>>()
+            }).collect::<Vec<_>>(),
+            "reject_reasons": reasons.iter().map(|(e, f, r, n)| serde_json::json!({"entity": e, "field": f, "rule": r, "count": n})).collect::<Vec<_>>(),
             "lookup_misses": misses.iter().map(|(t, v, n)| serde_json::json!({"lookup": t, "value": v, "rows": n})).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
@@ -95,21 +99,70 @@ pub fn show(g: &Global, id: i64, format: TableFormat) -> anyhow::Result<u8> {
         vec!["user@host".into(), format!("{}@{}", opt(&run.user), opt(&run.host))],
         vec!["arguments".into(), opt(&run.args)],
         vec![
-            "counts".into(),
+            "rows".into(),
             format!(
-                "read {}, valid {}, rejected {}, filtered {}, deduplicated {}, inserted {}, updated {}, unchanged {}, deleted {}",
-                c.read, c.valid, c.rejected, c.filtered, c.deduplicated, c.inserted, c.updated, c.unchanged, c.deleted
+                "read {}, malformed {}, filtered {}, with a rejected record {}",
+                c.read, c.malformed, c.filtered, run.rejected_rows
+            ),
+        ],
+        vec![
+            "records".into(),
+            format!(
+                "rejected {}, deduplicated {}, inserted {}, updated {}, unchanged {}, deleted {}",
+                c.rejected, c.deduplicated, c.inserted, c.updated, c.unchanged, c.deleted
             ),
         ],
         vec!["error".into(), opt(&run.error)],
     ];
     print_rows(format, &["", ""], &rows)?;
-    if !changes.is_empty() {
-        let rows: Vec<Vec<String>> = changes
+    if !entities.is_empty() {
+        let n = |v: u64| v.to_string();
+        let live = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
+        let rows: Vec<Vec<String>> = entities
             .iter()
-            .map(|(e, k, n)| vec![e.clone(), k.clone(), n.to_string()])
+            .map(|e| {
+                let c = &e.counts;
+                vec![
+                    e.entity.clone(),
+                    n(c.read),
+                    n(c.malformed),
+                    n(c.filtered),
+                    n(c.rejected),
+                    n(c.deduplicated),
+                    n(c.inserted),
+                    n(c.updated),
+                    n(c.unchanged),
+                    n(c.deleted),
+                    live(e.live_before),
+                    live(e.live_after),
+                ]
+            })
             .collect();
-        print_rows(format, &["entity", "change", "records"], &rows)?;
+        print_rows(
+            format,
+            &[
+                "entity",
+                "read",
+                "malformed",
+                "filtered",
+                "rejected",
+                "deduplicated",
+                "inserted",
+                "updated",
+                "unchanged",
+                "deleted",
+                "live before",
+                "live after",
+            ],
+            &rows,
+        )?;
+    }
+    if !reasons.is_empty() {
+        let rows: Vec<Vec<String>> = reasons
+            .iter()
+            .map(|(e, f, r, n)| vec![e.clone(), f.clone(), r.clone(), n.to_string()])
+            .collect();
+        print_rows(format, &["entity", "field", "rule", "rejects"], &rows)?;
     }
     if !misses.is_empty() {
         let rows: Vec<Vec<String>> = misses

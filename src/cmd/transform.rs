@@ -7,7 +7,6 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::cli::Global;
-use crate::ledger::Ledger;
 use crate::output::Output;
 use crate::pipeline::{self, LoadItem, PipelineError, RunOptions};
 use crate::source;
@@ -19,9 +18,7 @@ pub fn run(g: &Global, out: &Output, job: &Path, input: Option<&Path>, file: Opt
         None => source::open(job.source(), job.dir()),
     }
     .map_err(PipelineError::Source)?;
-    let mut ledger = Ledger::open(&g.ledger)
-        .map_err(PipelineError::Ledger)
-        .context("cannot open the run ledger")?;
+    let mut ledger = super::open_ledger(g, Some(&job.path))?;
     let mut writer: Box<dyn Write> = match file {
         Some(f) => Box::new(BufWriter::new(
             crate::target::create_private(f).with_context(|| format!("cannot create {}", f.display()))?,
@@ -31,11 +28,13 @@ pub fn run(g: &Global, out: &Output, job: &Path, input: Option<&Path>, file: Opt
     let opts = RunOptions {
         args: super::args_string(),
         limit: None,
+        full_refresh: false,
     };
     let summary = pipeline::transform(&job, &mut ledger, source.as_mut(), &opts, out, |item| {
         let line = match item {
             LoadItem::Record(r) => r.to_line(),
             LoadItem::Rejected { entity, key } => serde_json::json!({ "entity": entity, "key": key, "rejected": true }),
+            LoadItem::Invalid(r) => serde_json::json!({ "entity": r.entity, "key": r.key, "rejected": true }),
         };
         serde_json::to_writer(&mut writer, &line)
             .and_then(|_| writer.write_all(b"\n").map_err(serde_json::Error::io))

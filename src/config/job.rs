@@ -62,9 +62,32 @@ pub struct JobSection {
     /// The run ends with exit 3 when more records than this are rejected.
     #[serde(default)]
     pub max_rejects: Option<u64>,
-    /// The run ends with exit 3 when more than this percentage of records is rejected.
+    /// The run ends with exit 3 when more than this percentage of source rows has a rejected
+    /// record.
     #[serde(default)]
     pub max_reject_percent: Option<Decimal>,
+    /// A snapshot that would mark more than this percentage of an entity's live records deleted
+    /// deletes nothing and ends with exit 3: a truncated extract must not wipe a table.
+    #[serde(default = "twenty")]
+    pub max_delete_percent: Decimal,
+    /// What a snapshot does when rows could not be keyed (malformed, or their key failed a step).
+    #[serde(default)]
+    pub unkeyed_rejects: UnkeyedRejects,
+}
+
+fn twenty() -> Decimal {
+    Decimal::from(20)
+}
+
+/// Whether a snapshot deletes when some rejected rows have no key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnkeyedRejects {
+    /// Delete nothing: the keys of those rows may be among the missing ones (the default).
+    #[default]
+    BlockDeletes,
+    /// Delete the missing keys anyway.
+    AllowDeletes,
 }
 
 /// How a load treats keys missing from the extract.

@@ -6,6 +6,7 @@
 pub mod diagnostic;
 pub mod job;
 pub mod mapping;
+pub mod project;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 
 pub use diagnostic::{ConfigError, Diagnostic, closest};
-pub use job::{JobFile, LoadMode, SourceConfig, TargetConfig};
+pub use job::{JobFile, LoadMode, SourceConfig, TargetConfig, UnkeyedRejects};
 pub use mapping::MappingFile;
 
 /// A mapping file with its text and content hash (the hash names the mapping version in the ledger).
@@ -44,6 +45,8 @@ impl LoadedMapping {
 #[derive(Debug)]
 pub struct LoadedJob {
     pub path: PathBuf,
+    /// The job file's text, for checks that place problems in it.
+    pub text: String,
     pub name: String,
     pub file: JobFile,
     pub mapping: LoadedMapping,
@@ -228,6 +231,7 @@ pub fn load_job(path: &Path) -> Result<LoadedJob, ConfigError> {
     }
     Ok(LoadedJob {
         path: path.to_path_buf(),
+        text,
         name,
         file,
         mapping,

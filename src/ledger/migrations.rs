@@ -131,9 +131,73 @@ CREATE TABLE watermarks (
 );
 "#;
 
+/// Version 2: the state that decides "unchanged, skip" moved into the target, beside the rows it
+/// describes (a content-hash column on each entity table), so `record_state` is gone. The ledger
+/// keeps runs, rejects, changes (updates, deletes and re-inserts; a row's first insert is its
+/// `_first_run` in the target) and, per run, the batches it wrote: each batch is recorded here
+/// before the target commits it, and the target keeps a marker of it in the same transaction as
+/// the rows, so after a crash the next run keeps exactly the batches the target has.
+const V2: &str = r#"
+CREATE TABLE ledger_info (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+INSERT INTO ledger_info (key, value) VALUES ('id', lower(hex(randomblob(16))));
+
+DROP VIEW run_changes;
+DROP TABLE record_state;
+
+ALTER TABLE changes ADD COLUMN batch INTEGER;
+CREATE VIEW run_changes AS
+    SELECT c.run, s.target, s.entity, c.key, c.kind, c.fields
+      FROM changes c JOIN streams s ON s.id = c.stream;
+
+CREATE TABLE run_batches (
+    run INTEGER NOT NULL,
+    stream INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    inserted INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    unchanged INTEGER NOT NULL,
+    deduplicated INTEGER NOT NULL,
+    deleted INTEGER NOT NULL,
+    PRIMARY KEY (run, stream, seq)
+);
+
+-- File targets: the content hash of the file a run is about to swap in, recorded before the swap,
+-- so that the next run can tell whether a killed run's swap happened.
+CREATE TABLE run_swaps (
+    run INTEGER NOT NULL,
+    stream INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (run, stream)
+);
+
+-- Counts of a run per entity, with the target's live rows before and after: the run's accounting.
+CREATE TABLE run_entities (
+    run INTEGER NOT NULL,
+    entity TEXT NOT NULL,
+    read INTEGER NOT NULL DEFAULT 0,
+    malformed INTEGER NOT NULL DEFAULT 0,
+    filtered INTEGER NOT NULL DEFAULT 0,
+    rejected INTEGER NOT NULL DEFAULT 0,
+    deduplicated INTEGER NOT NULL DEFAULT 0,
+    inserted INTEGER NOT NULL DEFAULT 0,
+    updated INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    live_before INTEGER,
+    live_after INTEGER,
+    PRIMARY KEY (run, entity)
+);
+
+ALTER TABLE runs ADD COLUMN malformed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN rejected_rows INTEGER NOT NULL DEFAULT 0;
+"#;
+
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up(V2)])
 }
 
 #[cfg(test)]

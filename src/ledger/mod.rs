@@ -13,8 +13,8 @@ use rusqlite::{Connection, OpenFlags};
 use thiserror::Error;
 
 pub use lock::{JobLock, LockHeld};
-pub use runs::{RunCounts, RunRecord, RunStatus};
-pub use state::{StoredState, Stream};
+pub use runs::{EntityCounts, RunCounts, RunRecord, RunStatus};
+pub use state::Stream;
 
 /// What can go wrong with the ledger.
 #[derive(Debug, Error)]
@@ -65,13 +65,27 @@ fn sqlite_error(path: &str) -> impl Fn(rusqlite::Error) -> LedgerError + '_ {
 /// An open ledger.
 pub struct Ledger {
     conn: Connection,
+    /// The path as given, for messages.
     path: PathBuf,
+    /// The file itself, symbolic links resolved: locks belong to it, not to a path someone typed.
+    real: PathBuf,
+}
+
+/// A path with its symbolic links resolved (the file exists once a ledger is open).
+fn real_path(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 impl Ledger {
     /// Open (creating and migrating when needed) for a command that writes.
     pub fn open(path: &Path) -> Result<Self, LedgerError> {
         let name = path.display().to_string();
+        if path.is_dir() {
+            return Err(LedgerError::Io {
+                path: name,
+                source: std::io::Error::other("this is a folder; the ledger is a file (name one, like opsync.db)"),
+            });
+        }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| LedgerError::Io {
                 path: name.clone(),
@@ -113,6 +127,7 @@ impl Ledger {
         Ok(Ledger {
             conn,
             path: path.to_path_buf(),
+            real: real_path(path),
         })
     }
 
@@ -130,6 +145,7 @@ impl Ledger {
         Ok(Ledger {
             conn,
             path: path.to_path_buf(),
+            real: real_path(path),
         })
     }
 
@@ -151,6 +167,13 @@ impl Ledger {
 
     /// Take this job's lock; it is released when the returned guard drops or the process dies.
     pub fn lock_job(&self, job: &str) -> Result<JobLock, LockHeld> {
-        JobLock::acquire(&self.path, job)
+        JobLock::acquire(&self.real, job)
+    }
+
+    /// The ledger's own id, made when it was created: names it in the markers targets keep.
+    pub fn id(&self) -> Result<String, LedgerError> {
+        self.conn
+            .query_row("SELECT value FROM ledger_info WHERE key = 'id'", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
     }
 }

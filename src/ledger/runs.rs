@@ -13,7 +13,12 @@ pub enum RunStatus {
     Succeeded,
     /// Finished, but more records were rejected than the job allows (exit 3).
     RejectsExceeded,
+    /// Finished loading, but a snapshot would have deleted more than the job allows: nothing was
+    /// deleted (exit 3).
+    DeletesExceeded,
     Failed,
+    /// Stopped by Ctrl-C or SIGTERM, or found unfinished by a later run (the process was killed).
+    Interrupted,
 }
 
 impl RunStatus {
@@ -22,15 +27,21 @@ impl RunStatus {
             RunStatus::Running => "running",
             RunStatus::Succeeded => "succeeded",
             RunStatus::RejectsExceeded => "rejects_exceeded",
+            RunStatus::DeletesExceeded => "deletes_exceeded",
             RunStatus::Failed => "failed",
+            RunStatus::Interrupted => "interrupted",
         }
     }
 }
 
-/// The counts a run reports.
+/// The counts a run reports, for the run or for one entity. For an entity, every row read is
+/// accounted for once: read = malformed + filtered + rejected + deduplicated + inserted + updated
+/// + unchanged (`valid` is the last three).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RunCounts {
     pub read: u64,
+    /// Rows that could not be split into the header's columns.
+    pub malformed: u64,
     pub valid: u64,
     pub rejected: u64,
     pub filtered: u64,
@@ -42,8 +53,21 @@ pub struct RunCounts {
 }
 
 impl RunCounts {
+    /// Add an entity's record counts to a run's totals (rows read, malformed and filtered are the
+    /// run's own, not summed).
+    pub fn add_loaded(&mut self, o: &RunCounts) {
+        self.valid += o.valid;
+        self.rejected += o.rejected;
+        self.deduplicated += o.deduplicated;
+        self.inserted += o.inserted;
+        self.updated += o.updated;
+        self.unchanged += o.unchanged;
+        self.deleted += o.deleted;
+    }
+
     pub fn add(&mut self, o: &RunCounts) {
         self.read += o.read;
+        self.malformed += o.malformed;
         self.valid += o.valid;
         self.rejected += o.rejected;
         self.filtered += o.filtered;
@@ -53,6 +77,16 @@ impl RunCounts {
         self.unchanged += o.unchanged;
         self.deleted += o.deleted;
     }
+}
+
+/// One entity's counts in a run, as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct EntityCounts {
+    pub entity: String,
+    #[serde(flatten)]
+    pub counts: RunCounts,
+    pub live_before: Option<i64>,
+    pub live_after: Option<i64>,
 }
 
 /// What is known of a run when it starts.
@@ -79,6 +113,8 @@ pub struct RunRecord {
     pub status: String,
     #[serde(flatten)]
     pub counts: RunCounts,
+    /// Source rows with at least one rejected record.
+    pub rejected_rows: u64,
     pub target: Option<String>,
     pub mapping_hash: Option<String>,
     pub mapping_version: Option<String>,
@@ -93,7 +129,7 @@ pub struct RunRecord {
 
 const RUN_COLUMNS: &str = "id, job, command, job_file, started_at, ended_at, status, read, valid, rejected, filtered, \
      deduplicated, inserted, updated, unchanged, deleted, target, mapping_hash, mapping_version, model_version, \
-     opsync_version, user, host, args, warnings, error";
+     opsync_version, user, host, args, warnings, error, malformed, rejected_rows";
 
 fn run_from_row(r: &Row<'_>) -> rusqlite::Result<RunRecord> {
     let u = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
@@ -116,7 +152,9 @@ fn run_from_row(r: &Row<'_>) -> rusqlite::Result<RunRecord> {
             updated: u(13)?,
             unchanged: u(14)?,
             deleted: u(15)?,
+            malformed: u(26)?,
         },
+        rejected_rows: u(27)?,
         target: r.get(16)?,
         mapping_hash: r.get(17)?,
         mapping_version: r.get(18)?,
@@ -175,52 +213,178 @@ impl Ledger {
         Ok(self.conn.last_insert_rowid())
     }
 
-    /// Mark runs of a job still recorded as running as interrupted. Called with the job's lock
-    /// held, so no such run is alive: it was killed or its machine stopped.
-    pub fn mark_interrupted(&self, job: &str) -> Result<usize, LedgerError> {
-        self.conn
-            .execute(
-                "UPDATE runs SET status = 'interrupted', error = 'the process ended without finishing the run' \
-                 WHERE job = ?1 AND status = 'running'",
-                [job],
-            )
-            .map_err(|e| self.err(e))
+    /// Runs of a job still recorded as running. Called with the job's lock held, so none of them
+    /// is alive: its process was killed or its machine stopped.
+    pub fn running_runs(&self, job: &str) -> Result<Vec<i64>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM runs WHERE job = ?1 AND status = 'running' ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([job], |r| r.get(0)).map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    /// Record the end of a run.
+    /// Close a run a killed process left running: `interrupted`, with the counts of the batches
+    /// the ledger (reconciled with the target) holds for it, and its rejects.
+    pub fn settle_interrupted(&mut self, run: i64, note: &str) -> Result<(), LedgerError> {
+        let path = self.path.display().to_string();
+        let err = |e| LedgerError::Sqlite {
+            path: path.clone(),
+            source: e,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO run_entities (run, entity, rejected, deduplicated, inserted, updated, unchanged, deleted) \
+             SELECT ?1, s.entity, \
+               (SELECT count(*) FROM rejects j WHERE j.run = ?1 AND j.entity = s.entity), \
+               sum(b.deduplicated), sum(b.inserted), sum(b.updated), sum(b.unchanged), sum(b.deleted) \
+             FROM run_batches b JOIN streams s ON s.id = b.stream WHERE b.run = ?1 GROUP BY s.entity",
+            [run],
+        )
+        .map_err(err)?;
+        tx.execute(
+            "UPDATE runs SET status = 'interrupted', ended_at = coalesce(ended_at, ?2), error = ?3, \
+               inserted = coalesce((SELECT sum(inserted) FROM run_batches WHERE run = ?1), 0), \
+               updated = coalesce((SELECT sum(updated) FROM run_batches WHERE run = ?1), 0), \
+               unchanged = coalesce((SELECT sum(unchanged) FROM run_batches WHERE run = ?1), 0), \
+               deduplicated = coalesce((SELECT sum(deduplicated) FROM run_batches WHERE run = ?1), 0), \
+               deleted = coalesce((SELECT sum(deleted) FROM run_batches WHERE run = ?1), 0), \
+               valid = coalesce((SELECT sum(inserted + updated + unchanged) FROM run_batches WHERE run = ?1), 0), \
+               rejected = (SELECT count(*) FROM rejects WHERE run = ?1) \
+             WHERE id = ?1",
+            params![run, now(), note],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    /// Record the end of a run: its totals and, per entity, its counts and the target's live
+    /// records before and after.
+    #[allow(clippy::too_many_arguments)]
     pub fn finish_run(
-        &self,
+        &mut self,
         id: i64,
         status: RunStatus,
         c: &RunCounts,
+        rejected_rows: u64,
+        per_entity: &std::collections::BTreeMap<&'static str, crate::pipeline::EntityLoad>,
         warnings: &[String],
         error: Option<&str>,
     ) -> Result<(), LedgerError> {
         let warnings = serde_json::to_string(warnings).unwrap_or_default();
-        self.conn
-            .execute(
-                "UPDATE runs SET ended_at = ?2, status = ?3, read = ?4, valid = ?5, rejected = ?6, filtered = ?7, \
-                 deduplicated = ?8, inserted = ?9, updated = ?10, unchanged = ?11, deleted = ?12, warnings = ?13, \
-                 error = ?14 WHERE id = ?1",
-                params![
+        let path = self.path.display().to_string();
+        let err = |e| LedgerError::Sqlite {
+            path: path.clone(),
+            source: e,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        tx.execute(
+            "UPDATE runs SET ended_at = ?2, status = ?3, read = ?4, valid = ?5, rejected = ?6, filtered = ?7, \
+             deduplicated = ?8, inserted = ?9, updated = ?10, unchanged = ?11, deleted = ?12, warnings = ?13, \
+             error = ?14, malformed = ?15, rejected_rows = ?16 WHERE id = ?1",
+            params![
+                id,
+                now(),
+                status.as_str(),
+                c.read as i64,
+                c.valid as i64,
+                c.rejected as i64,
+                c.filtered as i64,
+                c.deduplicated as i64,
+                c.inserted as i64,
+                c.updated as i64,
+                c.unchanged as i64,
+                c.deleted as i64,
+                warnings,
+                error,
+                c.malformed as i64,
+                rejected_rows as i64
+            ],
+        )
+        .map_err(err)?;
+        {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO run_entities (run, entity, read, malformed, filtered, rejected, \
+                     deduplicated, inserted, updated, unchanged, deleted, live_before, live_after) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                )
+                .map_err(err)?;
+            for (entity, l) in per_entity {
+                let e = &l.counts;
+                stmt.execute(params![
                     id,
-                    now(),
-                    status.as_str(),
-                    c.read as i64,
-                    c.valid as i64,
-                    c.rejected as i64,
-                    c.filtered as i64,
-                    c.deduplicated as i64,
-                    c.inserted as i64,
-                    c.updated as i64,
-                    c.unchanged as i64,
-                    c.deleted as i64,
-                    warnings,
-                    error
-                ],
+                    entity,
+                    e.read as i64,
+                    e.malformed as i64,
+                    e.filtered as i64,
+                    e.rejected as i64,
+                    e.deduplicated as i64,
+                    e.inserted as i64,
+                    e.updated as i64,
+                    e.unchanged as i64,
+                    e.deleted as i64,
+                    l.live_before as i64,
+                    l.live_after as i64
+                ])
+                .map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)
+    }
+
+    /// A run's counts per entity, with the target's live records before and after (`None` for
+    /// runs that did not finish): (entity, counts, live before, live after).
+    pub fn entity_counts(&self, run: i64) -> Result<Vec<EntityCounts>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT entity, read, malformed, filtered, rejected, deduplicated, inserted, updated, unchanged, \
+                 deleted, live_before, live_after FROM run_entities WHERE run = ?1 ORDER BY entity",
             )
             .map_err(|e| self.err(e))?;
-        Ok(())
+        let rows = stmt
+            .query_map([run], |r| {
+                let u =
+                    |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0).max(0) as u64) };
+                let counts = RunCounts {
+                    read: u(1)?,
+                    malformed: u(2)?,
+                    filtered: u(3)?,
+                    rejected: u(4)?,
+                    deduplicated: u(5)?,
+                    inserted: u(6)?,
+                    updated: u(7)?,
+                    unchanged: u(8)?,
+                    deleted: u(9)?,
+                    valid: u(6)? + u(7)? + u(8)?,
+                };
+                Ok(EntityCounts {
+                    entity: r.get(0)?,
+                    counts,
+                    live_before: r.get(10)?,
+                    live_after: r.get(11)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// A run's reject reasons counted: (entity, field, rule, count), most frequent first.
+    pub fn reject_reasons(&self, run: i64) -> Result<Vec<(String, String, String, u64)>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT entity, coalesce(field, ''), coalesce(rule, ''), count(*) FROM rejects WHERE run = ?1 \
+                 GROUP BY entity, field, rule ORDER BY count(*) DESC, entity, field, rule",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([run], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)?.max(0) as u64))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// Set the target of a run once it is known.
@@ -331,19 +495,5 @@ impl Ledger {
             )
             .map_err(|e| self.err(e))?;
         Ok(())
-    }
-
-    /// Changes of a run per entity: (entity, kind, count), first inserts included.
-    pub fn change_counts(&self, run: i64) -> Result<Vec<(String, String, u64)>, LedgerError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT entity, kind, count(*) FROM run_changes WHERE run = ?1 GROUP BY entity, kind ORDER BY entity, kind",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([run], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)))
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 }

@@ -1,14 +1,16 @@
-//! Record state per target and entity: the content hash that decides "unchanged", the lineage of
-//! the last change, and the run that last saw each key. Looked up a batch at a time, so memory
-//! stays flat however large the extract.
-
-use std::collections::HashMap;
+//! What a run wrote, batch by batch: counts and changes per target and entity (a stream).
+//!
+//! The state that decides "unchanged, skip" lives in the target, beside the rows. The ledger
+//! records each batch *before* the target commits it; the target keeps a marker of the batch in
+//! the same transaction as its rows (a file target: the hash of the file it swaps in). A batch the
+//! ledger has and the target has not is dropped when the run ends, or by the next run of the job
+//! when a crash ended this one, so the ledger's counts and changes agree with the target.
 
 use rusqlite::{OptionalExtension, params};
 
 use super::{Ledger, LedgerError};
 
-/// A target + entity pair whose records the ledger follows.
+/// A target + entity pair whose changes the ledger records.
 #[derive(Debug, Clone)]
 pub struct Stream {
     pub id: i64,
@@ -16,48 +18,54 @@ pub struct Stream {
     pub entity: &'static str,
 }
 
-/// What the ledger knows of one key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredState {
-    pub hash: Vec<u8>,
-    pub seen_run: i64,
-    pub deleted_run: Option<i64>,
+/// How many records of one batch got each verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchCounts {
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub deduplicated: u64,
+    pub deleted: u64,
 }
 
-/// A record written to the target in this batch.
+impl BatchCounts {
+    pub fn add(&mut self, o: &BatchCounts) {
+        self.inserted += o.inserted;
+        self.updated += o.updated;
+        self.unchanged += o.unchanged;
+        self.deduplicated += o.deduplicated;
+        self.deleted += o.deleted;
+    }
+
+    /// Records the batch writes to the target (inserts, updates, re-inserts, deletes).
+    pub fn written(&self) -> u64 {
+        self.inserted + self.updated + self.deleted
+    }
+}
+
+/// One change of a batch: key, kind (`update`, `insert` for a re-insert, `delete`), and the
+/// fields an update changed (JSON array).
+pub type Change<'a> = (&'a str, &'static str, Option<String>);
+
+/// One batch as the ledger keeps it.
 #[derive(Debug)]
-pub struct Written<'a> {
-    pub key: &'a str,
-    pub hash: [u8; 16],
-    pub source: i64,
-    pub row: u64,
-    pub line: u64,
+pub struct BatchRecord<'a> {
+    pub seq: u64,
+    pub counts: BatchCounts,
+    pub changes: Vec<Change<'a>>,
 }
 
-/// One batch's ledger bookkeeping, committed in one transaction after the target's commit.
-#[derive(Debug, Default)]
-pub struct BatchWrite<'a> {
-    pub written: Vec<Written<'a>>,
-    /// Keys seen unchanged (or rejected) this run.
-    pub seen: Vec<&'a str>,
-    /// (key, kind, changed fields as JSON) for updates, re-inserts and deletes.
-    pub changes: Vec<(&'a str, &'static str, Option<String>)>,
-    pub deleted: Vec<&'a str>,
-}
-
-/// Lineage of a key's last change.
+/// A batch of a run as stored.
 #[derive(Debug, Clone)]
-pub struct KeyLineage {
-    pub stream: Stream,
-    pub key: String,
-    pub first_run: i64,
-    pub changed_run: i64,
-    pub seen_run: i64,
-    pub deleted_run: Option<i64>,
-    pub source: Option<String>,
-    pub row: Option<i64>,
-    pub line: Option<i64>,
-    pub mapping_hash: Option<String>,
+pub struct StoredBatch {
+    pub stream: i64,
+    pub entity: String,
+    pub seq: u64,
+    pub counts: BatchCounts,
+}
+
+fn u(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u64> {
+    Ok(r.get::<_, i64>(i)?.max(0) as u64)
 }
 
 impl Ledger {
@@ -84,72 +92,8 @@ impl Ledger {
         })
     }
 
-    /// The id of a source file path, for lineage.
-    pub fn source_id(&self, path: &str) -> Result<i64, LedgerError> {
-        self.conn
-            .execute("INSERT OR IGNORE INTO sources (path) VALUES (?1)", [path])
-            .map_err(|e| self.err(e))?;
-        self.conn
-            .query_row("SELECT id FROM sources WHERE path = ?1", [path], |r| r.get(0))
-            .map_err(|e| self.err(e))
-    }
-
-    /// Whether the stream has any record state yet.
-    pub fn stream_is_empty(&self, stream: &Stream) -> Result<bool, LedgerError> {
-        let any: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT 1 FROM record_state WHERE stream = ?1 LIMIT 1",
-                [stream.id],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        Ok(any.is_none())
-    }
-
-    /// Stored states of a batch of keys.
-    pub fn states<'k>(
-        &self,
-        stream: &Stream,
-        keys: impl Iterator<Item = &'k str>,
-    ) -> Result<HashMap<&'k str, StoredState>, LedgerError> {
-        // One read transaction for the whole batch: outside one, every lookup would take and drop
-        // the WAL read lock (two fcntl calls per key, most of a first load's system time).
-        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT hash, seen_run, deleted_run FROM record_state WHERE stream = ?1 AND key = ?2")
-            .map_err(|e| self.err(e))?;
-        let mut out = HashMap::new();
-        for key in keys {
-            let found = stmt
-                .query_row(params![stream.id, key], |r| {
-                    Ok(StoredState {
-                        hash: r.get(0)?,
-                        seen_run: r.get(1)?,
-                        deleted_run: r.get(2)?,
-                    })
-                })
-                .optional()
-                .map_err(|e| self.err(e))?;
-            if let Some(s) = found {
-                out.insert(key, s);
-            }
-        }
-        drop(stmt);
-        tx.commit().map_err(|e| self.err(e))?;
-        Ok(out)
-    }
-
-    /// Commit one batch's record states and changes.
-    pub fn commit_batch(
-        &mut self,
-        stream: &Stream,
-        run: i64,
-        mapping_hash: &str,
-        b: &BatchWrite<'_>,
-    ) -> Result<(), LedgerError> {
+    /// Record one batch (its counts and changes) before the target commits it.
+    pub fn commit_batch(&mut self, stream: &Stream, run: i64, b: &BatchRecord<'_>) -> Result<(), LedgerError> {
         let path = self.path.display().to_string();
         let err = |e| LedgerError::Sqlite {
             path: path.clone(),
@@ -157,48 +101,33 @@ impl Ledger {
         };
         let tx = self.conn.transaction().map_err(err)?;
         {
-            let mut upsert = tx
-                .prepare_cached(
-                    "INSERT INTO record_state (stream, key, hash, first_run, changed_run, seen_run, deleted_run, source, row, line, mapping_hash) \
-                     VALUES (?1, ?2, ?3, ?4, ?4, ?4, NULL, ?5, ?6, ?7, ?8) \
-                     ON CONFLICT (stream, key) DO UPDATE SET hash = excluded.hash, changed_run = excluded.changed_run, \
-                     seen_run = excluded.seen_run, deleted_run = NULL, source = excluded.source, row = excluded.row, \
-                     line = excluded.line, mapping_hash = excluded.mapping_hash",
-                )
-                .map_err(err)?;
-            for w in &b.written {
-                upsert
-                    .execute(params![
-                        stream.id,
-                        w.key,
-                        &w.hash[..],
-                        run,
-                        w.source,
-                        w.row as i64,
-                        w.line as i64,
-                        mapping_hash
-                    ])
-                    .map_err(err)?;
-            }
-            let mut seen = tx
-                .prepare_cached("UPDATE record_state SET seen_run = ?3 WHERE stream = ?1 AND key = ?2")
-                .map_err(err)?;
-            for k in &b.seen {
-                seen.execute(params![stream.id, k, run]).map_err(err)?;
-            }
-            let mut del = tx
-                .prepare_cached(
-                    "UPDATE record_state SET deleted_run = ?3, changed_run = ?3 WHERE stream = ?1 AND key = ?2",
-                )
-                .map_err(err)?;
-            for k in &b.deleted {
-                del.execute(params![stream.id, k, run]).map_err(err)?;
-            }
+            let c = &b.counts;
+            tx.prepare_cached(
+                "INSERT INTO run_batches (run, stream, seq, inserted, updated, unchanged, deduplicated, deleted) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    run,
+                    stream.id,
+                    b.seq as i64,
+                    c.inserted as i64,
+                    c.updated as i64,
+                    c.unchanged as i64,
+                    c.deduplicated as i64,
+                    c.deleted as i64
+                ])
+            })
+            .map_err(err)?;
             let mut change = tx
-                .prepare_cached("INSERT INTO changes (run, stream, key, kind, fields) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .prepare_cached(
+                    "INSERT INTO changes (run, stream, key, kind, fields, batch) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
                 .map_err(err)?;
             for (k, kind, fields) in &b.changes {
-                change.execute(params![run, stream.id, k, kind, fields]).map_err(err)?;
+                change
+                    .execute(params![run, stream.id, k, kind, fields, b.seq as i64])
+                    .map_err(err)?;
             }
         }
         tx.commit().map_err(err)?;
@@ -206,52 +135,85 @@ impl Ledger {
         Ok(())
     }
 
-    /// Up to `limit` keys of the stream that this run has not seen and that are not deleted.
-    pub fn unseen_keys(&self, stream: &Stream, run: i64, limit: usize) -> Result<Vec<String>, LedgerError> {
+    /// Drop a batch (and its changes) that the target does not have.
+    pub fn discard_batch(&mut self, run: i64, stream: i64, seq: u64) -> Result<(), LedgerError> {
+        let path = self.path.display().to_string();
+        let err = |e| LedgerError::Sqlite {
+            path: path.clone(),
+            source: e,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        tx.execute(
+            "DELETE FROM changes WHERE run = ?1 AND stream = ?2 AND batch = ?3",
+            params![run, stream, seq as i64],
+        )
+        .map_err(err)?;
+        tx.execute(
+            "DELETE FROM run_batches WHERE run = ?1 AND stream = ?2 AND seq = ?3",
+            params![run, stream, seq as i64],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    /// The batches the ledger recorded for a run, with their entities.
+    pub fn run_batches(&self, run: i64) -> Result<Vec<StoredBatch>, LedgerError> {
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT key FROM record_state WHERE stream = ?1 AND deleted_run IS NULL AND seen_run < ?2 ORDER BY key LIMIT ?3",
+            .prepare(
+                "SELECT b.stream, s.entity, b.seq, b.inserted, b.updated, b.unchanged, b.deduplicated, b.deleted \
+                 FROM run_batches b JOIN streams s ON s.id = b.stream WHERE b.run = ?1 ORDER BY b.stream, b.seq",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![stream.id, run, limit as i64], |r| r.get(0))
+            .query_map([run], |r| {
+                Ok(StoredBatch {
+                    stream: r.get(0)?,
+                    entity: r.get(1)?,
+                    seq: u(r, 2)?,
+                    counts: BatchCounts {
+                        inserted: u(r, 3)?,
+                        updated: u(r, 4)?,
+                        unchanged: u(r, 5)?,
+                        deduplicated: u(r, 6)?,
+                        deleted: u(r, 7)?,
+                    },
+                })
+            })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    /// Where each stream's record of `key` came from (all targets holding the entity).
-    pub fn key_lineage(&self, entity: &str, key: &str) -> Result<Vec<KeyLineage>, LedgerError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT s.id, s.target, s.entity, r.key, r.first_run, r.changed_run, r.seen_run, r.deleted_run, \
-                 src.path, r.row, r.line, r.mapping_hash \
-                 FROM record_state r JOIN streams s ON s.id = r.stream LEFT JOIN sources src ON src.id = r.source \
-                 WHERE s.entity = ?1 AND r.key = ?2 ORDER BY r.changed_run DESC",
+    /// Record the content hash of the file a file target is about to swap in for a stream.
+    pub fn record_swap(&self, run: i64, stream: i64, hash: &str) -> Result<(), LedgerError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO run_swaps (run, stream, hash) VALUES (?1, ?2, ?3)",
+                params![run, stream, hash],
             )
             .map_err(|e| self.err(e))?;
-        let entity_static = crate::model::schema::entity(entity).map(|e| e.name).unwrap_or("");
-        let rows = stmt
-            .query_map(params![entity, key], |r| {
-                Ok(KeyLineage {
-                    stream: Stream {
-                        id: r.get(0)?,
-                        target: r.get(1)?,
-                        entity: entity_static,
-                    },
-                    key: r.get(3)?,
-                    first_run: r.get(4)?,
-                    changed_run: r.get(5)?,
-                    seen_run: r.get(6)?,
-                    deleted_run: r.get(7)?,
-                    source: r.get(8)?,
-                    row: r.get(9)?,
-                    line: r.get(10)?,
-                    mapping_hash: r.get(11)?,
-                })
-            })
+        Ok(())
+    }
+
+    /// The hash a run recorded before swapping in a stream's file, if it got that far.
+    pub fn swap_hash(&self, run: i64, stream: i64) -> Result<Option<String>, LedgerError> {
+        self.conn
+            .query_row(
+                "SELECT hash FROM run_swaps WHERE run = ?1 AND stream = ?2",
+                params![run, stream],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Targets the ledger knows for an entity (for `opsync explain`).
+    pub fn targets_of(&self, entity: &str) -> Result<Vec<String>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT target FROM streams WHERE entity = ?1 ORDER BY id")
             .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([entity], |r| r.get(0)).map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 }

@@ -1,5 +1,6 @@
 //! The data opsync moves: the canonical model and the records that flow from sources to targets.
 
+pub mod key;
 pub mod record;
 pub mod schema;
 

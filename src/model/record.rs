@@ -161,18 +161,15 @@ pub struct CanonicalRecord {
 }
 
 impl CanonicalRecord {
-    /// The natural key as one string: key field values joined by `|`.
+    /// The natural key as one string (see [`super::key`]): composite keys join their escaped parts
+    /// with `|`.
     pub fn key(&self) -> String {
-        let mut key = String::new();
-        for (i, (idx, _)) in self.entity.key_fields().enumerate() {
-            if i > 0 {
-                key.push('|');
-            }
-            if let Some(s) = self.values[idx].to_text() {
-                key.push_str(&s);
-            }
-        }
-        key
+        let texts: Vec<Option<String>> = self
+            .entity
+            .key_fields()
+            .map(|(idx, _)| self.values[idx].to_text())
+            .collect();
+        super::key::join(self.entity, texts.iter().map(Option::as_deref))
     }
 
     /// Content hash over every field in schema order: decides "unchanged" between runs.
@@ -266,8 +263,11 @@ impl CanonicalRecord {
         })
     }
 
-    /// Read a canonical JSON Lines line back; fields absent from `record` are empty.
-    pub fn from_line(line: &serde_json::Value) -> Result<CanonicalRecord, String> {
+    /// Read a canonical JSON Lines line back. `Err` when the line is not a canonical record at
+    /// all (the input is not what `opsync transform` writes); `Ok(Err(reject))` when it is one
+    /// but a value does not parse as its field's type. Fields absent from `record` are empty; the
+    /// model's other checks (required fields, scales, codes) are [`check_values`]'.
+    pub fn from_line(line: &serde_json::Value) -> Result<Result<CanonicalRecord, Reject>, String> {
         let name = line.get("entity").and_then(|e| e.as_str()).ok_or("no \"entity\"")?;
         let entity = super::schema::entity(name).ok_or_else(|| format!("unknown entity {name:?}"))?;
         let record = line
@@ -281,17 +281,133 @@ impl CanonicalRecord {
             Some(l) => serde_json::from_value(l.clone()).map_err(|e| format!("bad \"lineage\": {e}"))?,
             None => return Err("no \"lineage\"".into()),
         };
-        let values = entity
-            .fields
-            .iter()
-            .map(|f| Value::from_json(f.ty, record.get(f.name).unwrap_or(&serde_json::Value::Null)))
-            .collect();
-        Ok(CanonicalRecord {
+        let mut values = Vec::with_capacity(entity.fields.len());
+        let mut reasons = Vec::new();
+        for f in entity.fields {
+            let json = record.get(f.name).unwrap_or(&serde_json::Value::Null);
+            match Value::parse_json(f.ty, json) {
+                Ok(v) => values.push(v),
+                Err(message) => {
+                    reasons.push(Reason {
+                        field: f.name.into(),
+                        rule: "type".into(),
+                        value: Some(json_text(json)),
+                        message,
+                    });
+                    values.push(Value::Null);
+                }
+            }
+        }
+        let record = CanonicalRecord {
             entity,
             values,
             lineage,
-        })
+        };
+        if reasons.is_empty() {
+            return Ok(Ok(record));
+        }
+        let key_ok = entity.key_fields().all(|(i, _)| !record.values[i].is_null());
+        Ok(Err(Reject {
+            entity: entity.name.into(),
+            key: key_ok.then(|| record.key()),
+            lineage: record.lineage.clone(),
+            reasons,
+            raw: line.get("record").cloned().unwrap_or_default(),
+        }))
     }
+}
+
+fn json_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl Value {
+    /// Parse a canonical JSON value strictly as the field's type (decimals, dates and timestamps
+    /// as their canonical text, integers and booleans as JSON numbers and booleans, or text).
+    pub fn parse_json(ty: FieldType, v: &serde_json::Value) -> Result<Value, String> {
+        match v {
+            serde_json::Value::Null => Ok(Value::Null),
+            serde_json::Value::String(s) if s.is_empty() => Ok(Value::Null),
+            serde_json::Value::String(s) => Value::parse_stored(ty, s),
+            serde_json::Value::Bool(b) if ty == FieldType::Boolean => Ok(Value::Boolean(*b)),
+            serde_json::Value::Number(n) if matches!(ty, FieldType::Integer | FieldType::Decimal { .. }) => {
+                Value::parse_stored(ty, &n.to_string())
+            }
+            other => Err(format!("{other} is not a {}", ty.name())),
+        }
+    }
+
+    /// Parse the canonical text form of a value ([`Value::to_text`]'s output) strictly.
+    pub fn parse_stored(ty: FieldType, s: &str) -> Result<Value, String> {
+        let fail = || format!("{s:?} is not a {}", ty.name());
+        match ty {
+            FieldType::String | FieldType::Code(_) => Ok(Value::Text(s.to_string())),
+            FieldType::Decimal { .. } => Decimal::from_str_exact(s).map(Value::Decimal).map_err(|_| fail()),
+            FieldType::Integer => s.parse().map(Value::Integer).map_err(|_| fail()),
+            FieldType::Date => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(Value::Date)
+                .map_err(|_| fail()),
+            FieldType::Timestamp => DateTime::parse_from_rfc3339(s)
+                .map(|t| Value::Timestamp(t.with_timezone(&Utc)))
+                .map_err(|_| fail()),
+            FieldType::Boolean => match s {
+                "true" => Ok(Value::Boolean(true)),
+                "false" => Ok(Value::Boolean(false)),
+                _ => Err(fail()),
+            },
+        }
+    }
+}
+
+/// Check a record's values against the canonical model: each value of its field's type, decimals
+/// within the field's scale, codes from the field's list, required fields present. Every record
+/// goes through this before a target sees it, whatever command made it. `shown` gives the text a
+/// message may quote for a field's value (masked for sensitive fields).
+pub fn check_values(entity: &Entity, values: &[Value], shown: &dyn Fn(&str, &str) -> String) -> Vec<Reason> {
+    let mut reasons = Vec::new();
+    for (f, v) in entity.fields.iter().zip(values) {
+        let problem = match (f.ty, v) {
+            (_, Value::Null) if f.required => Some(("required", "is required but empty".to_string())),
+            (_, Value::Null) => None,
+            (FieldType::Decimal { scale }, Value::Decimal(d)) if d.normalize().scale() > scale => Some((
+                "scale",
+                format!(
+                    "{} has more than {scale} decimal places",
+                    shown(f.name, &d.normalize().to_string())
+                ),
+            )),
+            (FieldType::Code(list), Value::Text(t)) if !list.contains(&t.as_str()) => Some((
+                "one_of",
+                format!("{} is not one of {}", shown(f.name, &format!("{t:?}")), list.join(", ")),
+            )),
+            (FieldType::String | FieldType::Code(_), Value::Text(_))
+            | (FieldType::Decimal { .. }, Value::Decimal(_))
+            | (FieldType::Integer, Value::Integer(_))
+            | (FieldType::Date, Value::Date(_))
+            | (FieldType::Timestamp, Value::Timestamp(_))
+            | (FieldType::Boolean, Value::Boolean(_)) => None,
+            (ty, other) => Some((
+                "type",
+                format!(
+                    "{} is not a {}",
+                    shown(f.name, &format!("{:?}", other.to_text().unwrap_or_default())),
+                    ty.name()
+                ),
+            )),
+        };
+        if let Some((rule, message)) = problem {
+            reasons.push(Reason {
+                field: f.name.into(),
+                rule: rule.into(),
+                value: v.to_text().map(|t| shown(f.name, &t)),
+                message,
+            });
+        }
+    }
+    reasons
 }
 
 #[cfg(test)]

@@ -1,56 +1,88 @@
-//! The load half of a run: canonical records in batches to the target, then their state to the
-//! ledger. Decides insert / update / unchanged / duplicate per key a batch at a time.
+//! The load half of a run: canonical records to the target a batch at a time, each batch
+//! recorded in the ledger first and committed to the target with its marker, then snapshot
+//! deletes, then the check that the run's accounting holds.
+//!
+//! Verdicts come from the target, where the state lives: a key met earlier in this run is
+//! deduplicated (same content) or a `duplicate_key` reject (other content); else a key the target
+//! lacks is an insert, one it holds deleted a re-insert, one with another hash an update, one with
+//! the same hash unchanged (not written). A row without a stored hash (written before hashes were
+//! kept, or by hand) and every row under `--full-refresh` is compared by its values instead.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use super::PipelineError;
+use rust_decimal::Decimal;
+
+use super::{PipelineError, failpoint, verdict::Verdict};
 use crate::config::LoadMode;
-use crate::ledger::state::{BatchWrite, Written};
+use crate::ledger::state::{BatchCounts, BatchRecord};
 use crate::ledger::{Ledger, RunCounts, Stream};
+use crate::model::record::check_values;
 use crate::model::{CanonicalRecord, Entity, Reason, Reject};
-use crate::target::Target;
+use crate::target::{Claim, Hash, KeyRef, Target, TargetBatch, WriteKind};
 
 /// Rejects are written to the ledger this many at a time.
 const REJECT_BATCH: usize = 1_000;
 
+/// A record, or the key of a rejected record, in source order.
+enum Item {
+    Record { row: u64, record: CanonicalRecord },
+    Rejected(String),
+}
+
 struct EntityBuffer {
     stream: Stream,
     entity: &'static Entity,
-    pending: Vec<CanonicalRecord>,
-    /// Keys of rejected records: still present in the source, so never deleted by a snapshot.
-    rejected_keys: Vec<String>,
+    items: Vec<Item>,
+    records: usize,
+    /// Sequence number of the last batch.
+    seq: u64,
+    counts: RunCounts,
+    /// Rejects whose key could not be made: their keys may be among those a snapshot lacks.
+    unkeyed: u64,
+    /// The table held no row when the run started: only this run's own keys can be found.
+    empty_at_start: bool,
+    live_before: u64,
+}
+
+/// Settings of a load.
+#[derive(Debug, Clone)]
+pub struct LoadSettings {
+    pub job: String,
+    pub mode: LoadMode,
+    pub batch_size: usize,
+    /// Compare every record's values with the target's, not only hashes.
+    pub full_refresh: bool,
 }
 
 /// Loads canonical records into one target and keeps the ledger beside it.
 pub struct Loader<'l> {
     ledger: &'l mut Ledger,
+    ledger_id: String,
     target: Box<dyn Target>,
     target_id: String,
     run: i64,
-    mapping_hash: String,
-    batch_size: usize,
+    settings: LoadSettings,
     buffers: Vec<EntityBuffer>,
     rejects: Vec<Reject>,
-    source_ids: HashMap<Arc<str>, i64>,
-    /// Fields masked in the raw values of duplicate-key rejects, as (entity, field).
+    /// Fields masked in messages and in the records kept with rejects, as (entity, field).
     sensitive: HashSet<(&'static str, &'static str)>,
-    /// Counts per entity.
-    pub counts: BTreeMap<&'static str, RunCounts>,
+    /// Rows (by their number in the run) known to have a rejected record; pruned as batches flush.
+    rejected_recent: BTreeSet<u64>,
+    /// The latest row handed to the loader.
+    current_row: u64,
+    /// Rows whose only rejected records are the loader's own (duplicate keys, model checks): the
+    /// drive counts the rows the mapping rejected.
+    pub extra_rejected_rows: u64,
     /// Reasons of the rejects the loader itself makes (duplicate keys), for the run summary.
     pub tally: super::ReasonTally,
 }
 
-/// How one record of a batch compares with the ledger.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verdict {
-    Insert,
-    Reinsert,
-    Update,
-    Unchanged,
-    Deduplicated,
-    /// Same key, different values; the index of the first occurrence if it is in this batch.
-    Duplicate(Option<usize>),
+/// What the loader counted for one entity, with the target's live rows before and after.
+#[derive(Debug, Clone, Default)]
+pub struct EntityLoad {
+    pub counts: RunCounts,
+    pub live_before: u64,
+    pub live_after: u64,
 }
 
 impl<'l> Loader<'l> {
@@ -59,46 +91,62 @@ impl<'l> Loader<'l> {
         mut target: Box<dyn Target>,
         entities: &[&'static Entity],
         run: i64,
-        mapping_hash: &str,
-        batch_size: usize,
+        settings: LoadSettings,
+        wait: &dyn Fn(&str),
     ) -> Result<Self, PipelineError> {
-        target.prepare(entities)?;
+        let ledger_id = ledger.id()?;
+        let claim = Claim {
+            ledger: &ledger_id,
+            job: &settings.job,
+            mode: settings.mode,
+        };
+        target.prepare(entities, &claim, wait)?;
         let target_id = target.id();
         let mut buffers = Vec::new();
-        let mut counts = BTreeMap::new();
         for e in entities {
             let stream = ledger.stream(&target_id, e.name)?;
+            let empty_at_start = target.is_empty(e)?;
+            let live_before = if empty_at_start { 0 } else { target.live_count(e)? };
             buffers.push(EntityBuffer {
                 stream,
                 entity: e,
-                pending: Vec::new(),
-                rejected_keys: Vec::new(),
+                items: Vec::new(),
+                records: 0,
+                seq: 0,
+                counts: RunCounts::default(),
+                unkeyed: 0,
+                empty_at_start,
+                live_before,
             });
-            counts.insert(e.name, RunCounts::default());
         }
         Ok(Loader {
             ledger,
+            ledger_id,
             target,
             target_id,
             run,
-            mapping_hash: mapping_hash.to_string(),
-            batch_size,
+            settings,
             buffers,
             rejects: Vec::new(),
-            source_ids: HashMap::new(),
             sensitive: HashSet::new(),
-            counts,
+            rejected_recent: BTreeSet::new(),
+            current_row: 0,
+            extra_rejected_rows: 0,
             tally: super::ReasonTally::default(),
         })
     }
 
-    /// Mask these (entity, field) values in the records kept with duplicate-key rejects.
+    /// Mask these (entity, field) values in messages and in the records kept with rejects.
     pub fn mask_fields(&mut self, fields: impl IntoIterator<Item = (&'static str, &'static str)>) {
         self.sensitive.extend(fields);
     }
 
     pub fn target_id(&self) -> &str {
         &self.target_id
+    }
+
+    pub fn ledger(&mut self) -> &mut Ledger {
+        self.ledger
     }
 
     fn buffer_index(&self, entity: &str) -> Result<usize, PipelineError> {
@@ -108,11 +156,41 @@ impl<'l> Loader<'l> {
             .ok_or_else(|| PipelineError::Input(format!("entity {entity} is not produced by this job's mapping")))
     }
 
-    /// Queue a canonical record; writes a batch when it is full.
-    pub fn push(&mut self, record: CanonicalRecord) -> Result<(), PipelineError> {
+    fn is_sensitive(&self, entity: &str, field: &str) -> bool {
+        self.sensitive.iter().any(|(e, f)| *e == entity && *f == field)
+    }
+
+    /// Queue a canonical record of source row `row`; writes a batch when it is full. A record
+    /// that breaks the canonical model is a reject, whichever command made it.
+    pub fn push(&mut self, row: u64, record: CanonicalRecord) -> Result<(), PipelineError> {
         let i = self.buffer_index(record.entity.name)?;
-        self.buffers[i].pending.push(record);
-        if self.buffers[i].pending.len() >= self.batch_size {
+        let name = record.entity.name;
+        let shown = |field: &str, text: &str| {
+            if self.is_sensitive(name, field) {
+                crate::mapping::MASK.to_string()
+            } else {
+                text.to_string()
+            }
+        };
+        let reasons = check_values(record.entity, &record.values, &shown);
+        self.current_row = self.current_row.max(row);
+        if !reasons.is_empty() {
+            let key_ok = record.entity.key_fields().all(|(k, _)| !record.values[k].is_null());
+            let reject = Reject {
+                entity: name.to_string(),
+                key: key_ok.then(|| record.key()),
+                lineage: record.lineage.clone(),
+                reasons,
+                raw: serde_json::Value::Object(self.masked_json(&record)),
+            };
+            self.tally.add(&reject);
+            self.own_rejected_row(row);
+            return self.reject(Some(row), reject);
+        }
+        let b = &mut self.buffers[i];
+        b.items.push(Item::Record { row, record });
+        b.records += 1;
+        if b.records >= self.settings.batch_size {
             self.flush_entity(i)?;
         }
         Ok(())
@@ -121,18 +199,47 @@ impl<'l> Loader<'l> {
     /// Keep a key that was rejected upstream (by `opsync transform`) from snapshot deletes.
     pub fn keep_key(&mut self, entity: &str, key: String) -> Result<(), PipelineError> {
         let i = self.buffer_index(entity)?;
-        self.buffers[i].rejected_keys.push(key);
+        self.buffers[i].counts.rejected += 1;
+        self.buffers[i].items.push(Item::Rejected(key));
         Ok(())
     }
 
-    /// Record a reject.
-    pub fn reject(&mut self, reject: Reject) -> Result<(), PipelineError> {
+    /// Record a row that could not be read as a row: no record of any entity came from it and no
+    /// key is known, so it blocks every entity's snapshot deletes (unless the job allows them).
+    pub fn reject_malformed(&mut self, row: u64, reject: Reject) -> Result<(), PipelineError> {
+        for b in &mut self.buffers {
+            b.unkeyed += 1;
+        }
+        self.current_row = self.current_row.max(row);
+        self.rejected_recent.insert(row);
+        self.rejects.push(reject);
+        if self.rejects.len() >= REJECT_BATCH {
+            self.flush_rejects()?;
+        }
+        Ok(())
+    }
+
+    /// Count a row rejected by the loader itself, unless the mapping rejected a record of it.
+    fn own_rejected_row(&mut self, row: u64) {
+        if self.rejected_recent.insert(row) {
+            self.extra_rejected_rows += 1;
+        }
+    }
+
+    /// Record a reject of source row `row` (`None`: not tied to one row of this run). The drive
+    /// counts the rows it rejects; the loader only remembers them.
+    pub fn reject(&mut self, row: Option<u64>, reject: Reject) -> Result<(), PipelineError> {
         if let Ok(i) = self.buffer_index(&reject.entity) {
             let b = &mut self.buffers[i];
-            self.counts.entry(b.entity.name).or_default().rejected += 1;
-            if let Some(k) = &reject.key {
-                b.rejected_keys.push(k.clone());
+            b.counts.rejected += 1;
+            match &reject.key {
+                Some(k) => b.items.push(Item::Rejected(k.clone())),
+                None => b.unkeyed += 1,
             }
+        }
+        if let Some(row) = row {
+            self.current_row = self.current_row.max(row);
+            self.rejected_recent.insert(row);
         }
         self.rejects.push(reject);
         if self.rejects.len() >= REJECT_BATCH {
@@ -147,156 +254,249 @@ impl<'l> Loader<'l> {
         Ok(())
     }
 
-    fn source_id(&mut self, source: &Arc<str>) -> Result<i64, PipelineError> {
-        if let Some(id) = self.source_ids.get(source) {
-            return Ok(*id);
-        }
-        let id = self.ledger.source_id(source)?;
-        self.source_ids.insert(source.clone(), id);
-        Ok(id)
+    /// Forget rejected rows older than every row still waiting in a buffer (and than the row
+    /// being handed over, whose other records may still come).
+    fn prune_rejected_rows(&mut self) {
+        let oldest = self
+            .buffers
+            .iter()
+            .filter_map(|b| {
+                b.items.iter().find_map(|it| match it {
+                    Item::Record { row, .. } => Some(*row),
+                    Item::Rejected(_) => None,
+                })
+            })
+            .min()
+            .unwrap_or(self.current_row)
+            .min(self.current_row);
+        self.rejected_recent = self.rejected_recent.split_off(&oldest);
     }
 
     fn flush_entity(&mut self, i: usize) -> Result<(), PipelineError> {
-        let records = std::mem::take(&mut self.buffers[i].pending);
-        let rejected_keys = std::mem::take(&mut self.buffers[i].rejected_keys);
-        if records.is_empty() && rejected_keys.is_empty() {
+        let items = std::mem::take(&mut self.buffers[i].items);
+        self.buffers[i].records = 0;
+        if items.is_empty() {
             return Ok(());
         }
-        let entity = self.buffers[i].entity;
-        let stream = self.buffers[i].stream.clone();
-        let keys: Vec<String> = records.iter().map(CanonicalRecord::key).collect();
-        let hashes: Vec<[u8; 16]> = records.iter().map(CanonicalRecord::content_hash).collect();
-        let states = self.ledger.states(&stream, keys.iter().map(String::as_str))?;
-
-        let mut first: HashMap<&str, usize> = HashMap::with_capacity(records.len());
-        let mut verdicts = Vec::with_capacity(records.len());
-        for (n, key) in keys.iter().enumerate() {
-            let verdict = if let Some(&j) = first.get(key.as_str()) {
-                if hashes[j] == hashes[n] {
-                    Verdict::Deduplicated
-                } else {
-                    Verdict::Duplicate(Some(j))
+        self.target.begin()?;
+        let mut recorded = None;
+        let result = self.flush_items(i, &items, &mut recorded);
+        let dups = match result {
+            Ok(dups) => dups,
+            Err(e) => {
+                self.target.rollback();
+                if let Some(seq) = recorded {
+                    // Best effort: the next run drops it anyway, as the target has no marker of it.
+                    let stream = self.buffers[i].stream.id;
+                    let _ = self.ledger.discard_batch(self.run, stream, seq);
                 }
-            } else {
-                first.insert(key, n);
-                match states.get(key.as_str()) {
-                    None => Verdict::Insert,
-                    Some(s) if s.deleted_run.is_some() => Verdict::Reinsert,
-                    Some(s) if s.seen_run == self.run => {
-                        if s.hash[..] == hashes[n][..] {
-                            Verdict::Deduplicated
-                        } else {
-                            Verdict::Duplicate(None)
-                        }
-                    }
-                    Some(s) if s.hash[..] != hashes[n][..] => Verdict::Update,
-                    Some(_) => Verdict::Unchanged,
-                }
-            };
-            verdicts.push(verdict);
-        }
-
-        let full = self.target.full_rewrite();
-        let is_written = |v: Verdict| matches!(v, Verdict::Insert | Verdict::Reinsert | Verdict::Update);
-        let to_write: Vec<&CanonicalRecord> = records
-            .iter()
-            .zip(&verdicts)
-            .filter(|(_, v)| is_written(**v) || (full && **v == Verdict::Unchanged))
-            .map(|(r, _)| r)
-            .collect();
-        let update_keys: Vec<String> = keys
-            .iter()
-            .zip(&verdicts)
-            .filter(|(_, v)| **v == Verdict::Update)
-            .map(|(k, _)| k.clone())
-            .collect();
-        let old = if update_keys.is_empty() {
-            HashMap::new()
-        } else {
-            self.target.fetch(entity, &update_keys)?
+                return Err(e);
+            }
         };
-        self.target.write(entity, &to_write, &[], self.run)?;
+        for (row, reject) in dups {
+            self.tally.add(&reject);
+            self.own_rejected_row(row);
+            self.buffers[i].counts.rejected += 1;
+            self.rejects.push(reject);
+        }
+        if self.rejects.len() >= REJECT_BATCH {
+            self.flush_rejects()?;
+        }
+        self.prune_rejected_rows();
+        Ok(())
+    }
 
-        let mut batch = BatchWrite::default();
-        let mut counts = RunCounts::default();
-        for (n, v) in verdicts.iter().enumerate() {
-            let key = keys[n].as_str();
-            match v {
-                Verdict::Insert | Verdict::Reinsert | Verdict::Update => {
-                    let source = self.source_id(&records[n].lineage.source)?;
-                    let l = &records[n].lineage;
-                    batch.written.push(Written {
-                        key,
-                        hash: hashes[n],
-                        source,
-                        row: l.row,
-                        line: l.line,
-                    });
-                    counts.valid += 1;
-                    match v {
-                        Verdict::Update => {
-                            counts.updated += 1;
-                            let fields = old
-                                .get(key)
-                                .map(|o| serde_json::to_string(&records[n].changed_fields(o)).unwrap_or_default());
-                            batch.changes.push((key, "update", fields));
-                        }
-                        Verdict::Reinsert => {
-                            counts.inserted += 1;
-                            batch.changes.push((key, "insert", None));
-                        }
-                        _ => counts.inserted += 1,
-                    }
-                }
-                Verdict::Unchanged => {
-                    counts.valid += 1;
-                    counts.unchanged += 1;
-                    batch.seen.push(key);
-                }
-                Verdict::Deduplicated => counts.deduplicated += 1,
-                Verdict::Duplicate(_) => {}
+    /// Decide, record and write one batch inside the target's open transaction. Returns the
+    /// duplicate-key rejects (with their rows) to record once the batch is committed.
+    fn flush_items(
+        &mut self,
+        i: usize,
+        items: &[Item],
+        recorded: &mut Option<u64>,
+    ) -> Result<Vec<(u64, Reject)>, PipelineError> {
+        let entity = self.buffers[i].entity;
+        let hashes: Vec<Option<Hash>> = items
+            .iter()
+            .map(|it| match it {
+                Item::Record { record, .. } => Some(record.content_hash()),
+                Item::Rejected(_) => None,
+            })
+            .collect();
+        let keyrefs: Vec<KeyRef<'_>> = items
+            .iter()
+            .zip(&hashes)
+            .map(|(it, h)| match it {
+                Item::Record { record, .. } => KeyRef::Record(record, h.unwrap_or_default()),
+                Item::Rejected(k) => KeyRef::Rejected(k),
+            })
+            .collect();
+        let sightings = self.target.see(entity, &keyrefs)?;
+
+        // What the target holds, for the records met for the first time in this run.
+        let fresh: Vec<usize> = (0..items.len())
+            .filter(|&n| matches!(items[n], Item::Record { .. }) && sightings[n].is_none())
+            .collect();
+        let mut stored = vec![None; items.len()];
+        if !self.buffers[i].empty_at_start {
+            let records: Vec<&CanonicalRecord> = fresh.iter().map(|&n| record_of(&items[n])).collect();
+            for (n, s) in fresh.iter().zip(self.target.states(entity, &records)?) {
+                stored[*n] = s;
             }
         }
-        let rejected: HashSet<&str> = rejected_keys.iter().map(String::as_str).collect();
-        batch.seen.extend(rejected.iter().copied());
-        self.ledger
-            .commit_batch(&stream, self.run, &self.mapping_hash, &batch)?;
-        self.counts.entry(entity.name).or_default().add(&counts);
+        let mut verdicts: Vec<Option<Verdict>> = (0..items.len())
+            .map(|n| match &items[n] {
+                Item::Rejected(_) => None,
+                Item::Record { .. } => Some(Verdict::decide(
+                    sightings[n],
+                    stored[n],
+                    hashes[n].unwrap_or_default(),
+                    self.settings.full_refresh,
+                )),
+            })
+            .collect();
 
-        for (n, v) in verdicts.iter().enumerate() {
-            let Verdict::Duplicate(j) = v else { continue };
-            let where_first = match j {
-                Some(j) => format!("first at {}", records[*j].lineage),
-                None => "first seen earlier in this extract".to_string(),
-            };
-            let reject = Reject {
-                entity: entity.name.to_string(),
-                key: Some(keys[n].clone()),
-                lineage: records[n].lineage.clone(),
-                reasons: vec![Reason {
-                    field: entity.key_label(),
-                    rule: "duplicate_key".into(),
-                    value: Some(keys[n].clone()),
-                    message: format!("key {:?} appears again with different values ({where_first})", keys[n]),
-                }],
-                raw: serde_json::Value::Object(self.masked_json(&records[n])),
-            };
-            self.tally.add(&reject);
-            self.reject(reject)?;
+        // Updates name the fields they change; rows compared by value settle here.
+        let to_fetch: Vec<&CanonicalRecord> = (0..items.len())
+            .filter(|&n| matches!(verdicts[n], Some(Verdict::Update | Verdict::Compare { .. })))
+            .map(|n| record_of(&items[n]))
+            .collect();
+        let old = if to_fetch.is_empty() {
+            HashMap::new()
+        } else {
+            self.target.fetch(entity, &to_fetch)?
+        };
+        let mut fields: Vec<Option<String>> = vec![None; items.len()];
+        for n in 0..items.len() {
+            let Some(v) = verdicts[n] else { continue };
+            if !matches!(v, Verdict::Update | Verdict::Compare { .. }) {
+                continue;
+            }
+            let r = record_of(&items[n]);
+            let changed = old.get(&r.key()).map(|o| r.changed_fields(o)).unwrap_or_default();
+            if let Verdict::Compare { stored_hash_matches } = v {
+                verdicts[n] = Some(if !changed.is_empty() {
+                    Verdict::Update
+                } else if stored_hash_matches {
+                    Verdict::Unchanged
+                } else {
+                    Verdict::Rehash
+                });
+            }
+            if verdicts[n] == Some(Verdict::Update) {
+                fields[n] = Some(serde_json::to_string(&changed).unwrap_or_default());
+            }
         }
-        Ok(())
+
+        let keys: Vec<String> = items
+            .iter()
+            .map(|it| match it {
+                Item::Record { record, .. } => record.key(),
+                Item::Rejected(k) => k.clone(),
+            })
+            .collect();
+        let mut counts = BatchCounts::default();
+        let mut changes = Vec::new();
+        let mut writes = Vec::new();
+        let mut unchanged = Vec::new();
+        let mut dups = Vec::new();
+        let mut first_in_batch: HashMap<&str, usize> = HashMap::new();
+        for n in 0..items.len() {
+            let Item::Record { row, record } = &items[n] else {
+                continue;
+            };
+            let hash = hashes[n].unwrap_or_default();
+            let first = *first_in_batch.entry(keys[n].as_str()).or_insert(n);
+            match verdicts[n] {
+                Some(Verdict::Insert) => {
+                    counts.inserted += 1;
+                    writes.push((record, hash, WriteKind::Insert));
+                }
+                Some(Verdict::Reinsert) => {
+                    counts.inserted += 1;
+                    changes.push((keys[n].as_str(), "insert", None));
+                    writes.push((record, hash, WriteKind::Reinsert));
+                }
+                Some(Verdict::Update) => {
+                    counts.updated += 1;
+                    changes.push((keys[n].as_str(), "update", fields[n].take()));
+                    writes.push((record, hash, WriteKind::Update));
+                }
+                Some(Verdict::Rehash) => {
+                    counts.unchanged += 1;
+                    writes.push((record, hash, WriteKind::Rehash));
+                }
+                Some(Verdict::Unchanged) => {
+                    counts.unchanged += 1;
+                    unchanged.push(record);
+                }
+                Some(Verdict::Deduplicated) => counts.deduplicated += 1,
+                Some(Verdict::Duplicate { earlier_rejected }) => {
+                    let where_first = if earlier_rejected {
+                        "an earlier row with this key was rejected".to_string()
+                    } else if first != n {
+                        format!("first at {}", record_of(&items[first]).lineage)
+                    } else {
+                        "first seen earlier in this extract".to_string()
+                    };
+                    dups.push((*row, self.duplicate_reject(record, &keys[n], &where_first)));
+                }
+                Some(Verdict::Compare { .. }) | None => {}
+            }
+        }
+        let b = &mut self.buffers[i];
+        b.seq += 1;
+        let seq = b.seq;
+        let stream = b.stream.clone();
+        let batch = BatchRecord { seq, counts, changes };
+        self.ledger.commit_batch(&stream, self.run, &batch)?;
+        *recorded = Some(seq);
+        failpoint::hit("batch_recorded");
+        let target_batch = TargetBatch {
+            ledger: &self.ledger_id,
+            run: self.run,
+            seq,
+            writes,
+            unchanged,
+            deletes: Vec::new(),
+        };
+        self.target.write(entity, &target_batch)?;
+        self.target.commit()?;
+        failpoint::hit("batch_committed");
+        let c = &mut self.buffers[i].counts;
+        c.inserted += counts.inserted;
+        c.updated += counts.updated;
+        c.unchanged += counts.unchanged;
+        c.deduplicated += counts.deduplicated;
+        c.valid += counts.inserted + counts.updated + counts.unchanged;
+        Ok(dups)
+    }
+
+    fn duplicate_reject(&self, record: &CanonicalRecord, key: &str, where_first: &str) -> Reject {
+        let entity = record.entity;
+        let shown = if entity.key_fields().any(|(_, f)| self.is_sensitive(entity.name, f.name)) {
+            crate::mapping::MASK.to_string()
+        } else {
+            key.to_string()
+        };
+        Reject {
+            entity: entity.name.to_string(),
+            key: Some(key.to_string()),
+            lineage: record.lineage.clone(),
+            reasons: vec![Reason {
+                field: entity.key_label(),
+                rule: "duplicate_key".into(),
+                value: Some(shown.clone()),
+                message: format!("key {shown:?} appears again with different values ({where_first})"),
+            }],
+            raw: serde_json::Value::Object(self.masked_json(record)),
+        }
     }
 
     /// A record as JSON for a reject, sensitive fields masked.
     fn masked_json(&self, record: &CanonicalRecord) -> serde_json::Map<String, serde_json::Value> {
         let mut json = record.to_json();
         for (name, v) in json.iter_mut() {
-            if !v.is_null()
-                && self
-                    .sensitive
-                    .iter()
-                    .any(|(e, f)| *e == record.entity.name && f == name)
-            {
+            if !v.is_null() && self.is_sensitive(record.entity.name, name) {
                 *v = crate::mapping::MASK.into();
             }
         }
@@ -311,41 +511,231 @@ impl<'l> Loader<'l> {
         self.flush_rejects()
     }
 
-    /// Mark keys this run did not see as deleted (snapshot mode), a batch at a time.
-    fn delete_unseen(&mut self) -> Result<(), PipelineError> {
+    /// Snapshot deletes: whether each entity may delete, and the guard against wiping a table.
+    /// Returns the entities to delete in, or the reason nothing may be deleted at all.
+    pub fn plan_deletes(
+        &mut self,
+        unkeyed_allowed: bool,
+        max_delete_percent: Decimal,
+        warnings: &mut Vec<String>,
+    ) -> Result<Result<Vec<usize>, String>, PipelineError> {
+        let mut allowed = Vec::new();
         for i in 0..self.buffers.len() {
-            let (stream, entity) = (self.buffers[i].stream.clone(), self.buffers[i].entity);
+            let b = &self.buffers[i];
+            if b.unkeyed > 0 && !unkeyed_allowed {
+                warnings.push(format!(
+                    "snapshot mode: no {} marked deleted because {} rejected row(s) had no key (malformed, or the \
+                     key failed a step): their keys may be among those missing; fix them, or set \
+                     unkeyed_rejects = \"allow_deletes\" in [job]",
+                    b.entity.name, b.unkeyed
+                ));
+                continue;
+            }
+            allowed.push(i);
+        }
+        for &i in &allowed {
+            let e = self.buffers[i].entity;
+            let live = self.target.live_count(e)?;
+            let unseen = self.target.unseen_count(e)?;
+            if live > 0 && Decimal::from(unseen) * Decimal::ONE_HUNDRED > max_delete_percent * Decimal::from(live) {
+                let pct = (Decimal::from(unseen) * Decimal::ONE_HUNDRED / Decimal::from(live)).round_dp(1);
+                return Ok(Err(format!(
+                    "snapshot would delete {unseen} of {live} live {} records ({pct}%), more than the job's \
+                     max_delete_percent ({max_delete_percent}%); nothing was deleted. If the extract is complete, \
+                     raise max_delete_percent in [job] for one run",
+                    e.name
+                )));
+            }
+        }
+        Ok(Ok(allowed))
+    }
+
+    /// Mark the keys this run did not meet as deleted, a batch at a time, for these entities.
+    pub fn delete_unseen(&mut self, entities: &[usize]) -> Result<(), PipelineError> {
+        for &i in entities {
+            let entity = self.buffers[i].entity;
             loop {
-                let keys = self.ledger.unseen_keys(&stream, self.run, self.batch_size)?;
-                if keys.is_empty() {
-                    break;
+                self.target.begin()?;
+                let mut recorded = None;
+                let result = self.delete_batch(i, entity, &mut recorded);
+                match result {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        self.target.rollback();
+                        break;
+                    }
+                    Err(e) => {
+                        self.target.rollback();
+                        if let Some(seq) = recorded {
+                            let stream = self.buffers[i].stream.id;
+                            let _ = self.ledger.discard_batch(self.run, stream, seq);
+                        }
+                        return Err(e);
+                    }
                 }
-                self.target.write(entity, &[], &keys, self.run)?;
-                let batch = BatchWrite {
-                    deleted: keys.iter().map(String::as_str).collect(),
-                    changes: keys.iter().map(|k| (k.as_str(), "delete", None)).collect(),
-                    ..BatchWrite::default()
-                };
-                self.ledger
-                    .commit_batch(&stream, self.run, &self.mapping_hash, &batch)?;
-                self.counts.entry(entity.name).or_default().deleted += keys.len() as u64;
             }
         }
         Ok(())
     }
 
-    /// Flush, apply snapshot deletes when allowed, and close the target.
-    pub fn finish(
-        mut self,
-        mode: LoadMode,
-        deletes_allowed: bool,
-    ) -> Result<BTreeMap<&'static str, RunCounts>, PipelineError> {
-        self.flush()?;
-        if mode == LoadMode::Snapshot && deletes_allowed {
-            self.delete_unseen()?;
+    fn delete_batch(
+        &mut self,
+        i: usize,
+        entity: &'static Entity,
+        recorded: &mut Option<u64>,
+    ) -> Result<bool, PipelineError> {
+        let keys = self.target.unseen(entity, self.settings.batch_size)?;
+        if keys.is_empty() {
+            return Ok(false);
         }
-        let changed = self.counts.values().any(|c| c.inserted + c.updated + c.deleted > 0);
-        self.target.finish(changed)?;
-        Ok(self.counts)
+        let b = &mut self.buffers[i];
+        b.seq += 1;
+        let (seq, stream) = (b.seq, b.stream.clone());
+        let batch = BatchRecord {
+            seq,
+            counts: BatchCounts {
+                deleted: keys.len() as u64,
+                ..BatchCounts::default()
+            },
+            changes: keys.iter().map(|k| (k.as_str(), "delete", None)).collect(),
+        };
+        self.ledger.commit_batch(&stream, self.run, &batch)?;
+        *recorded = Some(seq);
+        failpoint::hit("batch_recorded");
+        let target_batch = TargetBatch {
+            ledger: &self.ledger_id,
+            run: self.run,
+            seq,
+            writes: Vec::new(),
+            unchanged: Vec::new(),
+            deletes: keys.iter().map(String::as_str).collect(),
+        };
+        self.target.write(entity, &target_batch)?;
+        self.target.commit()?;
+        failpoint::hit("batch_committed");
+        self.buffers[i].counts.deleted += keys.len() as u64;
+        Ok(true)
     }
+
+    /// Put file targets' files in place: their hashes are recorded in the ledger first.
+    pub fn swap(&mut self) -> Result<(), PipelineError> {
+        let hashes = self.target.prepare_swap()?;
+        for (entity, hash) in &hashes {
+            if let Some(b) = self.buffers.iter().find(|b| b.entity.name == *entity) {
+                self.ledger.record_swap(self.run, b.stream.id, hash)?;
+            }
+        }
+        if !hashes.is_empty() {
+            failpoint::hit("swap_recorded");
+            self.target.swap()?;
+            failpoint::hit("swapped");
+        }
+        Ok(())
+    }
+
+    /// Drop the ledger's batches of this run that the target does not hold (a failed write, a
+    /// file target whose files were never swapped in), so the two agree. Returns how many.
+    pub fn reconcile(&mut self) -> Result<usize, PipelineError> {
+        reconcile_run(self.ledger, self.target.as_mut(), &self.ledger_id, self.run)
+    }
+
+    /// The counts and live rows of each entity, checked: the target's live rows must be those
+    /// before the run plus its inserts less its deletes.
+    pub fn finish(mut self) -> Result<(BTreeMap<&'static str, EntityLoad>, Vec<String>), PipelineError> {
+        let mut out = BTreeMap::new();
+        let mut problems = Vec::new();
+        for i in 0..self.buffers.len() {
+            let e = self.buffers[i].entity;
+            let live_after = self.target.live_count(e)?;
+            let b = &self.buffers[i];
+            let expected = (b.live_before + b.counts.inserted).saturating_sub(b.counts.deleted);
+            if live_after != expected {
+                problems.push(format!(
+                    "{}: the target holds {live_after} live records, but {} before the run + {} inserted - {} \
+                     deleted = {expected}",
+                    e.name, b.live_before, b.counts.inserted, b.counts.deleted
+                ));
+            }
+            out.insert(
+                e.name,
+                EntityLoad {
+                    counts: b.counts.clone(),
+                    live_before: b.live_before,
+                    live_after,
+                },
+            );
+        }
+        self.flush_rejects()?;
+        Ok((out, problems))
+    }
+
+    /// The counts so far.
+    pub fn counts(&self) -> BTreeMap<&'static str, EntityLoad> {
+        self.buffers
+            .iter()
+            .map(|b| {
+                (
+                    b.entity.name,
+                    EntityLoad {
+                        counts: b.counts.clone(),
+                        live_before: b.live_before,
+                        live_after: 0,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// The counts of a run that failed, its loaded records counted from the batches the ledger
+    /// keeps once reconciled with the target (what the target holds, not what was attempted).
+    pub fn held_counts(&mut self) -> Result<BTreeMap<&'static str, EntityLoad>, PipelineError> {
+        self.reconcile()?;
+        let mut held: HashMap<String, BatchCounts> = HashMap::new();
+        for b in self.ledger.run_batches(self.run)? {
+            held.entry(b.entity).or_default().add(&b.counts);
+        }
+        let mut out = self.counts();
+        for (name, load) in out.iter_mut() {
+            let h = held.remove(*name).unwrap_or_default();
+            let c = &mut load.counts;
+            (c.inserted, c.updated, c.unchanged, c.deduplicated, c.deleted) =
+                (h.inserted, h.updated, h.unchanged, h.deduplicated, h.deleted);
+            c.valid = h.inserted + h.updated + h.unchanged;
+        }
+        Ok(out)
+    }
+}
+
+fn record_of(item: &Item) -> &CanonicalRecord {
+    match item {
+        Item::Record { record, .. } => record,
+        Item::Rejected(_) => unreachable!("only records are asked for their record"),
+    }
+}
+
+/// Drop a run's ledger batches that `target` does not hold; returns how many were dropped.
+pub fn reconcile_run(
+    ledger: &mut Ledger,
+    target: &mut dyn Target,
+    ledger_id: &str,
+    run: i64,
+) -> Result<usize, PipelineError> {
+    let batches = ledger.run_batches(run)?;
+    let mut by_stream: BTreeMap<i64, Vec<_>> = BTreeMap::new();
+    for b in batches {
+        by_stream.entry(b.stream).or_default().push(b);
+    }
+    let mut dropped = 0;
+    for (stream, batches) in by_stream {
+        let Some(entity) = crate::model::schema::entity(&batches[0].entity) else {
+            continue;
+        };
+        let swap = ledger.swap_hash(run, stream)?;
+        let held = target.committed(ledger_id, run, entity, swap.as_deref())?;
+        for b in batches.iter().filter(|b| !held.has(b.seq)) {
+            ledger.discard_batch(run, stream, b.seq)?;
+            dropped += 1;
+        }
+    }
+    Ok(dropped)
 }

@@ -1,15 +1,22 @@
 //! File targets: one CSV or JSON Lines file per entity, for ERP import loaders and people.
 //!
-//! Each run writes the records of its extract to `ENTITY.csv.tmp` and renames it over
-//! `ENTITY.csv` only when the run completes, so a reader (or a crash) never sees half a file.
-//! Keys deleted from the extract are simply absent from the new file. A run that changed
-//! nothing leaves the files untouched.
+//! The file is the state. At the start of a run each entity's file is read into a private
+//! workspace (a temporary SQLite database with the same tables as the `sqlite` target), so
+//! verdicts, duplicate keys and snapshot deletes work exactly as they do there, whatever the file
+//! holds now — a file emptied, cut short by a trial run or edited by hand is simply what the run
+//! compares against. When the run completes, each entity's whole file is written from the
+//! workspace (live records in key order) beside the old one, flushed to disk, its content hash is
+//! recorded in the ledger, and it is renamed over the old file: a reader (or a crash) never sees
+//! half a file, and the next run can tell from the hash whether a killed run's swap happened.
+//! Keys absent from an upsert extract stay in the file; a snapshot removes the keys it lacks.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::{Target, TargetError, create_private};
+use super::keys::{Bind, from_sql, ident, key_columns};
+use super::sqlite::SqliteTarget;
+use super::{Claim, Committed, KeyRef, Sighting, Stored, Target, TargetBatch, TargetError, WriteKind};
 use crate::model::{CanonicalRecord, Entity, Lineage, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,16 +34,20 @@ impl Format {
     }
 }
 
-enum Writer {
-    Csv(Box<csv::Writer<BufWriter<std::fs::File>>>),
-    Jsonl(BufWriter<std::fs::File>),
-}
+/// What a file's hash is recorded as when the file does not exist.
+const ABSENT: &str = "absent";
 
 /// A folder of entity files.
 pub struct FileTarget {
     dir: PathBuf,
     format: Format,
-    writers: HashMap<&'static str, Writer>,
+    work: Option<SqliteTarget>,
+    entities: Vec<&'static Entity>,
+    /// Entities whose records this run inserted, updated or deleted.
+    changed: HashSet<&'static str>,
+    /// Files written completely and waiting to be renamed into place: (tmp, final).
+    staged: Vec<(PathBuf, PathBuf)>,
+    locks: Vec<std::fs::File>,
 }
 
 impl FileTarget {
@@ -44,7 +55,11 @@ impl FileTarget {
         FileTarget {
             dir: dir.to_path_buf(),
             format,
-            writers: HashMap::new(),
+            work: None,
+            entities: Vec::new(),
+            changed: HashSet::new(),
+            staged: Vec::new(),
+            locks: Vec::new(),
         }
     }
 
@@ -53,165 +68,371 @@ impl FileTarget {
     }
 
     fn tmp(&self, e: &Entity) -> PathBuf {
-        self.dir.join(format!("{}.{}.tmp", e.name, self.format.ext()))
+        self.dir.join(format!(".{}.{}.tmp", e.name, self.format.ext()))
     }
 
-    fn io(&self, path: &Path, e: std::io::Error) -> TargetError {
+    fn io(path: &Path, e: std::io::Error) -> TargetError {
         TargetError::Io {
             path: path.display().to_string(),
             source: e,
         }
     }
 
-    fn writer(&mut self, e: &'static Entity) -> Result<&mut Writer, TargetError> {
-        if !self.writers.contains_key(e.name) {
-            let tmp = self.tmp(e);
-            let file = create_private(&tmp).map_err(|x| self.io(&tmp, x))?;
-            let w = match self.format {
-                Format::Csv => {
-                    let mut w = csv::Writer::from_writer(BufWriter::new(file));
-                    w.write_record(e.fields.iter().map(|f| f.name))
-                        .map_err(|x| TargetError::Other(format!("{}: {x}", tmp.display())))?;
-                    Writer::Csv(Box::new(w))
-                }
-                Format::Jsonl => Writer::Jsonl(BufWriter::new(file)),
-            };
-            self.writers.insert(e.name, w);
-        }
-        self.writers
-            .get_mut(e.name)
-            .ok_or_else(|| TargetError::Other("writer vanished".into()))
+    fn work(&mut self) -> Result<&mut SqliteTarget, TargetError> {
+        self.work
+            .as_mut()
+            .ok_or_else(|| TargetError::Other("the file target was used before it was prepared".into()))
     }
 
-    /// Every record in an entity's current file.
-    fn read_all(&self, e: &'static Entity) -> Result<Vec<CanonicalRecord>, TargetError> {
+    /// Read an entity's current file into the workspace table, each record with its hash.
+    fn load_existing(&mut self, e: &'static Entity) -> Result<(), TargetError> {
         let path = self.path(e);
         if !path.exists() {
-            return Ok(Vec::new());
+            return Ok(());
         }
-        let source: std::sync::Arc<str> = path.display().to_string().into();
-        let lineage = |row: u64| Lineage {
-            source: source.clone(),
-            locator: None,
-            row,
-            line: row + 1,
-        };
-        let mut out = Vec::new();
-        match self.format {
-            Format::Csv => {
-                let mut r = csv::Reader::from_path(&path)
-                    .map_err(|x| TargetError::Other(format!("{}: {x}", path.display())))?;
-                for (n, rec) in r.records().enumerate() {
-                    let rec = rec.map_err(|x| TargetError::Other(format!("{}: {x}", path.display())))?;
-                    let values = e
-                        .fields
-                        .iter()
-                        .zip(rec.iter())
-                        .map(|(f, s)| {
-                            if s.is_empty() {
-                                Value::Null
-                            } else {
-                                Value::from_stored_text(f.ty, s)
-                            }
-                        })
-                        .collect();
-                    out.push(CanonicalRecord {
-                        entity: e,
-                        values,
-                        lineage: lineage(n as u64 + 1),
-                    });
+        let records = read_file(&path, self.format, e)?;
+        let work = self.work()?;
+        let nf = e.fields.len();
+        let cols: Vec<String> = e.fields.iter().map(|f| ident(f.name)).collect();
+        let marks: Vec<String> = (1..=nf + 2).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "INSERT INTO {} ({}, _hash, _line) VALUES ({})",
+            ident(e.name),
+            cols.join(", "),
+            marks.join(", ")
+        );
+        let conn = work.connection();
+        let tx = conn.unchecked_transaction().map_err(|x| sqlite(&path, x))?;
+        {
+            let mut stmt = conn.prepare_cached(&sql).map_err(|x| sqlite(&path, x))?;
+            for (line, r) in records {
+                let hash = r.content_hash();
+                let mut bound = Ok(());
+                for (i, v) in r.values.iter().enumerate() {
+                    bound = bound.and_then(|_| stmt.raw_bind_parameter(i + 1, Bind(v)));
                 }
+                let result = bound
+                    .and_then(|_| stmt.raw_bind_parameter(nf + 1, &hash[..]))
+                    .and_then(|_| stmt.raw_bind_parameter(nf + 2, line as i64))
+                    .and_then(|_| stmt.raw_execute());
+                if let Err(x) = result {
+                    return Err(TargetError::Other(format!(
+                        "{}:{line}: {} {:?} appears twice in the file ({x}); remove one of the two lines",
+                        path.display(),
+                        e.name,
+                        r.key()
+                    )));
+                }
+            }
+        }
+        tx.commit().map_err(|x| sqlite(&path, x))
+    }
+
+    /// Write an entity's live workspace records, in key order, to its temporary file, flushed to
+    /// disk.
+    fn write_file(&mut self, e: &'static Entity, tmp: &Path) -> Result<(), TargetError> {
+        let format = self.format;
+        let work = self.work()?;
+        let cols: Vec<String> = e.fields.iter().map(|f| ident(f.name)).collect();
+        let sql = format!(
+            "SELECT {} FROM {} WHERE _deleted = 0 ORDER BY {}",
+            cols.join(", "),
+            ident(e.name),
+            key_columns(e)
+        );
+        let mut stmt = work.connection().prepare(&sql).map_err(|x| sqlite(tmp, x))?;
+        let mut rows = stmt.raw_query();
+        let mut next = || -> Result<Option<Vec<Value>>, TargetError> {
+            let Some(row) = rows.next().map_err(|x| sqlite(tmp, x))? else {
+                return Ok(None);
+            };
+            let mut values = Vec::with_capacity(e.fields.len());
+            for (i, f) in e.fields.iter().enumerate() {
+                values.push(from_sql(f.ty, row.get(i).map_err(|x| sqlite(tmp, x))?));
+            }
+            Ok(Some(values))
+        };
+        let out = BufWriter::new(super::create_private(tmp).map_err(|x| Self::io(tmp, x))?);
+        let out = match format {
+            Format::Csv => {
+                let mut w = csv::Writer::from_writer(out);
+                w.write_record(e.fields.iter().map(|f| f.name))
+                    .map_err(|x| other(tmp, x))?;
+                while let Some(values) = next()? {
+                    w.write_record(values.iter().map(|v| v.to_text().unwrap_or_default()))
+                        .map_err(|x| other(tmp, x))?;
+                }
+                w.into_inner().map_err(|x| other(tmp, x.error()))?
             }
             Format::Jsonl => {
-                let f = std::fs::File::open(&path).map_err(|x| self.io(&path, x))?;
-                for (n, line) in BufReader::new(f).lines().enumerate() {
-                    let line = line.map_err(|x| self.io(&path, x))?;
-                    let doc: serde_json::Value = serde_json::from_str(&line)
-                        .map_err(|x| TargetError::Other(format!("{}:{}: {x}", path.display(), n + 1)))?;
-                    let values = e
+                let mut out = out;
+                while let Some(values) = next()? {
+                    let json: serde_json::Map<String, serde_json::Value> = e
                         .fields
                         .iter()
-                        .map(|f| Value::from_json(f.ty, doc.get(f.name).unwrap_or(&serde_json::Value::Null)))
+                        .zip(&values)
+                        .map(|(f, v)| (f.name.to_string(), v.to_json()))
                         .collect();
-                    out.push(CanonicalRecord {
-                        entity: e,
-                        values,
-                        lineage: lineage(n as u64),
-                    });
+                    serde_json::to_writer(&mut out, &json).map_err(|x| other(tmp, x))?;
+                    out.write_all(b"\n").map_err(|x| Self::io(tmp, x))?;
                 }
+                out
             }
-        }
-        Ok(out)
+        };
+        let file = out.into_inner().map_err(|x| Self::io(tmp, x.into_error()))?;
+        file.sync_all().map_err(|x| Self::io(tmp, x))
     }
 }
 
-impl Target for FileTarget {
-    fn full_rewrite(&self) -> bool {
-        true
+fn sqlite(path: &Path, e: rusqlite::Error) -> TargetError {
+    TargetError::Sqlite {
+        target: path.display().to_string(),
+        source: e,
     }
+}
 
+fn other(path: &Path, e: impl std::fmt::Display) -> TargetError {
+    TargetError::Other(format!("{}: {e}", path.display()))
+}
+
+/// The content hash of a file (`absent` when there is none).
+fn file_hash(path: &Path) -> Result<String, TargetError> {
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ABSENT.into()),
+        Err(e) => return Err(FileTarget::io(path, e)),
+    };
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buf).map_err(|x| FileTarget::io(path, x))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
+/// Every record of an entity file, with its line number. A file a person edited is read by its
+/// header's names; a column the entity does not have, or a value that is not of its field's type,
+/// is an error naming the line.
+fn read_file(path: &Path, format: Format, e: &'static Entity) -> Result<Vec<(u64, CanonicalRecord)>, TargetError> {
+    let source: std::sync::Arc<str> = path.display().to_string().into();
+    let record = |values, line| CanonicalRecord {
+        entity: e,
+        values,
+        lineage: Lineage {
+            source: source.clone(),
+            locator: None,
+            row: 0,
+            line,
+        },
+    };
+    let parse = |f: &crate::model::Field, text: &str, line: u64| {
+        Value::parse_stored(f.ty, text)
+            .map_err(|m| TargetError::Other(format!("{}:{line}: {}: {m}", path.display(), f.name)))
+    };
+    let mut out = Vec::new();
+    match format {
+        Format::Csv => {
+            let mut r = csv::Reader::from_path(path).map_err(|x| other(path, x))?;
+            let header = r.headers().map_err(|x| other(path, x))?.clone();
+            let mut fields = Vec::new();
+            for h in &header {
+                let i = e.field_index(h).ok_or_else(|| {
+                    other(
+                        path,
+                        format!(
+                            "column {h:?} is not a field of {}; was the file edited by hand?",
+                            e.name
+                        ),
+                    )
+                })?;
+                fields.push(i);
+            }
+            for rec in r.records() {
+                let rec = rec.map_err(|x| other(path, x))?;
+                let line = rec.position().map_or(0, |p| p.line());
+                let mut values = vec![Value::Null; e.fields.len()];
+                for (text, &i) in rec.iter().zip(&fields) {
+                    if !text.is_empty() {
+                        values[i] = parse(&e.fields[i], text, line)?;
+                    }
+                }
+                out.push((line, record(values, line)));
+            }
+        }
+        Format::Jsonl => {
+            let f = std::fs::File::open(path).map_err(|x| FileTarget::io(path, x))?;
+            for (n, line) in BufReader::new(f).lines().enumerate() {
+                let line_no = n as u64 + 1;
+                let line = line.map_err(|x| FileTarget::io(path, x))?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let doc: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_str(&line).map_err(|x| other(path, format!("line {line_no}: {x}")))?;
+                let mut values = vec![Value::Null; e.fields.len()];
+                for (k, v) in &doc {
+                    let i = e
+                        .field_index(k)
+                        .ok_or_else(|| other(path, format!("line {line_no}: {k:?} is not a field of {}", e.name)))?;
+                    values[i] = Value::parse_json(e.fields[i].ty, v)
+                        .map_err(|m| other(path, format!("line {line_no}: {k}: {m}")))?;
+                }
+                out.push((line_no, record(values, line_no)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The record with this key in an entity file (`opsync explain`).
+pub fn read_file_record(
+    path: &Path,
+    csv: bool,
+    e: &'static Entity,
+    key: &str,
+) -> Result<Option<CanonicalRecord>, TargetError> {
+    let format = if csv { Format::Csv } else { Format::Jsonl };
+    Ok(read_file(path, format, e)?
+        .into_iter()
+        .map(|(_, r)| r)
+        .find(|r| r.key() == key))
+}
+
+impl Target for FileTarget {
     fn id(&self) -> String {
         let dir = std::fs::canonicalize(&self.dir).unwrap_or_else(|_| self.dir.clone());
         format!("{}:{}", self.format.ext(), dir.display())
     }
 
-    fn prepare(&mut self, _entities: &[&'static Entity]) -> Result<(), TargetError> {
-        std::fs::create_dir_all(&self.dir).map_err(|x| self.io(&self.dir.clone(), x))
+    fn prepare(
+        &mut self,
+        entities: &[&'static Entity],
+        claim: &Claim<'_>,
+        wait: &dyn Fn(&str),
+    ) -> Result<(), TargetError> {
+        std::fs::create_dir_all(&self.dir).map_err(|x| Self::io(&self.dir, x))?;
+        let lock_dir = self.dir.join(".opsync.locks");
+        for e in entities {
+            let holder = format!("{} in {}", e.name, self.dir.display());
+            let lock = super::lock_file(&lock_dir, e.name, wait, &holder).map_err(|x| Self::io(&lock_dir, x))?;
+            self.locks.push(lock);
+        }
+        let mut work = SqliteTarget::workspace()?;
+        work.prepare(entities, claim, &|_| {})?;
+        self.work = Some(work);
+        self.entities = entities.to_vec();
+        for e in entities {
+            self.load_existing(e)?;
+        }
+        Ok(())
     }
 
-    fn fetch(&mut self, e: &'static Entity, keys: &[String]) -> Result<HashMap<String, CanonicalRecord>, TargetError> {
-        let wanted: HashSet<&String> = keys.iter().collect();
-        Ok(self
-            .read_all(e)?
-            .into_iter()
-            .map(|r| (r.key(), r))
-            .filter(|(k, _)| wanted.contains(k))
-            .collect())
+    fn live_count(&mut self, e: &'static Entity) -> Result<u64, TargetError> {
+        self.work()?.live_count(e)
     }
 
-    fn write(
+    fn is_empty(&mut self, e: &'static Entity) -> Result<bool, TargetError> {
+        self.work()?.is_empty(e)
+    }
+
+    fn begin(&mut self) -> Result<(), TargetError> {
+        self.work()?.begin()
+    }
+
+    fn see(&mut self, e: &'static Entity, keys: &[KeyRef<'_>]) -> Result<Vec<Option<Sighting>>, TargetError> {
+        self.work()?.see(e, keys)
+    }
+
+    fn states(&mut self, e: &'static Entity, records: &[&CanonicalRecord]) -> Result<Vec<Option<Stored>>, TargetError> {
+        self.work()?.states(e, records)
+    }
+
+    fn fetch(
         &mut self,
         e: &'static Entity,
         records: &[&CanonicalRecord],
-        _deleted: &[String],
-        _run: i64,
-    ) -> Result<(), TargetError> {
-        let tmp = self.tmp(e);
-        let w = self.writer(e)?;
-        for r in records {
-            match w {
-                Writer::Csv(w) => w
-                    .write_record(r.values.iter().map(|v| v.to_text().unwrap_or_default()))
-                    .map_err(|x| TargetError::Other(format!("{}: {x}", tmp.display())))?,
-                Writer::Jsonl(w) => {
-                    serde_json::to_writer(&mut *w, &r.to_json())
-                        .map_err(|x| TargetError::Other(format!("{}: {x}", tmp.display())))?;
-                    w.write_all(b"\n").map_err(|x| TargetError::Io {
-                        path: tmp.display().to_string(),
-                        source: x,
-                    })?;
-                }
+    ) -> Result<HashMap<String, CanonicalRecord>, TargetError> {
+        self.work()?.fetch(e, records)
+    }
+
+    fn write(&mut self, e: &'static Entity, batch: &TargetBatch<'_>) -> Result<(), TargetError> {
+        if !batch.deletes.is_empty() || batch.writes.iter().any(|(_, _, k)| *k != WriteKind::Rehash) {
+            self.changed.insert(e.name);
+        }
+        self.work()?.write(e, batch)
+    }
+
+    fn commit(&mut self) -> Result<(), TargetError> {
+        self.work()?.commit()
+    }
+
+    fn rollback(&mut self) {
+        if let Some(w) = self.work.as_mut() {
+            w.rollback();
+        }
+    }
+
+    fn unseen(&mut self, e: &'static Entity, limit: usize) -> Result<Vec<String>, TargetError> {
+        self.work()?.unseen(e, limit)
+    }
+
+    fn unseen_count(&mut self, e: &'static Entity) -> Result<u64, TargetError> {
+        self.work()?.unseen_count(e)
+    }
+
+    fn prepare_swap(&mut self) -> Result<Vec<(&'static str, String)>, TargetError> {
+        let mut hashes = Vec::new();
+        for e in self.entities.clone() {
+            let (tmp, path) = (self.tmp(e), self.path(e));
+            if self.changed.contains(e.name) || !path.exists() {
+                self.write_file(e, &tmp)?;
+                hashes.push((e.name, file_hash(&tmp)?));
+                self.staged.push((tmp, path));
+            } else {
+                hashes.push((e.name, file_hash(&path)?));
             }
+        }
+        Ok(hashes)
+    }
+
+    fn swap(&mut self) -> Result<(), TargetError> {
+        for (tmp, path) in std::mem::take(&mut self.staged) {
+            std::fs::rename(&tmp, &path).map_err(|x| Self::io(&path, x))?;
+        }
+        // The renames themselves survive a power loss once the folder is flushed.
+        if let Ok(dir) = std::fs::File::open(&self.dir) {
+            let _ = dir.sync_all();
         }
         Ok(())
     }
 
-    fn finish(&mut self, changed: bool) -> Result<(), TargetError> {
-        let writers = std::mem::take(&mut self.writers);
-        for (name, w) in writers {
-            let e = crate::model::schema::entity(name)
-                .ok_or_else(|| TargetError::Other(format!("unknown entity {name}")))?;
-            let (tmp, path) = (self.tmp(e), self.path(e));
-            match w {
-                Writer::Csv(mut w) => w.flush().map_err(|x| self.io(&tmp, x))?,
-                Writer::Jsonl(mut w) => w.flush().map_err(|x| self.io(&tmp, x))?,
-            }
-            if changed || !path.exists() {
-                std::fs::rename(&tmp, &path).map_err(|x| self.io(&path, x))?;
-            } else {
-                std::fs::remove_file(&tmp).map_err(|x| self.io(&tmp, x))?;
-            }
+    fn committed(
+        &mut self,
+        _ledger: &str,
+        _run: i64,
+        e: &'static Entity,
+        swap_hash: Option<&str>,
+    ) -> Result<Committed, TargetError> {
+        let Some(expected) = swap_hash else {
+            return Ok(Committed::Nothing);
+        };
+        Ok(if file_hash(&self.path(e))? == expected {
+            Committed::All
+        } else {
+            Committed::Nothing
+        })
+    }
+}
+
+impl Drop for FileTarget {
+    fn drop(&mut self) {
+        // Files of a run that did not complete are never put in place.
+        for (tmp, _) in &self.staged {
+            let _ = std::fs::remove_file(tmp);
         }
-        Ok(())
     }
 }

@@ -1,22 +1,32 @@
-//! Targets: where canonical records are stored.
+//! Targets: where canonical records are stored, with the state that decides "unchanged, skip".
 //!
-//! The idempotency contract every target keeps: [`Target::write`] is an upsert by natural key
-//! inside one atomic unit, so writing the same batch twice leaves the same state as writing it
-//! once. The pipeline commits a batch to the target *before* the ledger records its keys as
-//! loaded; a crash between the two makes the next run redo the batch, never skip it.
+//! A target keeps, beside each record, the content hash that decides whether a record of the
+//! next extract changed, and commits it in the same transaction as the record (SQLite: a `_hash`
+//! column on the entity's table; files: the file itself). A target that is recreated, emptied or
+//! restored therefore carries the state of what it holds, and is reloaded rather than reported
+//! unchanged; nothing depends on two files committing together.
+//!
+//! A run talks to a target a batch at a time: [`Target::begin`], then [`Target::see`] (keys of
+//! this run, to find keys the extract has twice and, in snapshot mode, the keys it lacks),
+//! [`Target::states`] and [`Target::fetch`] to decide each record's verdict, [`Target::write`]
+//! and [`Target::commit`]. Each batch carries a marker (ledger, run, sequence number) that the
+//! target commits with the rows, so the ledger, which records the batch first, can later keep
+//! exactly the batches the target has ([`Target::committed`]).
 
 mod file;
+mod keys;
 mod sqlite;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use thiserror::Error;
 
-use crate::config::TargetConfig;
+use crate::config::{LoadMode, TargetConfig};
 use crate::model::{CanonicalRecord, Entity};
 
-pub use sqlite::SqliteTarget;
+pub use file::read_file_record;
+pub use sqlite::{RowLineage, SqliteTarget};
 
 /// What can go wrong writing a target.
 #[derive(Debug, Error)]
@@ -33,36 +43,159 @@ pub enum TargetError {
         #[source]
         source: std::io::Error,
     },
+    /// Two jobs claim one entity of a target in a way that would make one undo the other.
+    #[error("{0}")]
+    Conflict(String),
+    /// A write did not have the effect its verdict expected: the target and the run disagree.
+    #[error("{0}")]
+    Accounting(String),
     #[error("{0}")]
     Other(String),
 }
 
+/// Content hash of a canonical record (see [`CanonicalRecord::content_hash`]).
+pub type Hash = [u8; 16];
+
+/// What a target holds for one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    /// `None` for a row the target holds without a hash (written before hashes were kept, or by
+    /// hand): its values decide.
+    pub hash: Option<Hash>,
+    pub deleted: bool,
+}
+
+/// The first time a key was met in this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sighting {
+    /// As a record with this content hash.
+    Record(Hash),
+    /// As a rejected record: the key is still in the source.
+    Rejected,
+}
+
+/// A key met in a batch: a record's, or a rejected record's key string.
+#[derive(Debug, Clone, Copy)]
+pub enum KeyRef<'a> {
+    Record(&'a CanonicalRecord, Hash),
+    Rejected(&'a str),
+}
+
+/// How one record of a batch is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteKind {
+    /// A key the target does not hold.
+    Insert,
+    /// A live key whose content changed.
+    Update,
+    /// A key the target holds as deleted.
+    Reinsert,
+    /// A key whose values are unchanged but whose stored hash is missing or stale: the hash is
+    /// set, the values are left as they are.
+    Rehash,
+}
+
+/// One batch of writes for one entity.
+#[derive(Debug)]
+pub struct TargetBatch<'a> {
+    /// The ledger's id, the run and the batch's sequence number: the marker committed with it.
+    pub ledger: &'a str,
+    pub run: i64,
+    pub seq: u64,
+    pub writes: Vec<(&'a CanonicalRecord, Hash, WriteKind)>,
+    /// Records of the extract that are unchanged (file targets rewrite them; SQLite skips them).
+    pub unchanged: Vec<&'a CanonicalRecord>,
+    /// Keys to mark deleted.
+    pub deletes: Vec<&'a str>,
+}
+
+/// Which of a run's batches a target holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Committed {
+    All,
+    Nothing,
+    Some(HashSet<u64>),
+}
+
+impl Committed {
+    pub fn has(&self, seq: u64) -> bool {
+        match self {
+            Committed::All => true,
+            Committed::Nothing => false,
+            Committed::Some(s) => s.contains(&seq),
+        }
+    }
+}
+
+/// Who writes an entity of a target, and how (checked against the other jobs writing it).
+#[derive(Debug, Clone)]
+pub struct Claim<'a> {
+    pub ledger: &'a str,
+    pub job: &'a str,
+    pub mode: LoadMode,
+}
+
 /// A store of canonical records, one table (or file) per entity.
 pub trait Target {
-    /// Stable identity, used by the ledger to keep record state per target (`sqlite:PATH`).
+    /// Stable identity, used by the ledger to name the target (`sqlite:PATH`).
     fn id(&self) -> String;
-    /// Whether every record of the extract is written each run (files), not only changed ones.
-    fn full_rewrite(&self) -> bool {
-        false
-    }
-    /// Create what the entities need (tables, folders) before the first write.
-    fn prepare(&mut self, entities: &[&'static Entity]) -> Result<(), TargetError>;
-    /// The stored records for these keys (to name the fields an update changes, and for explain).
-    fn fetch(
+    /// Lock and create what the entities need (tables, folders), and register the job as a
+    /// writer of each entity; a job whose claim conflicts with another's is refused. `wait` is
+    /// called before blocking on another run's lock.
+    fn prepare(
         &mut self,
-        entity: &'static Entity,
-        keys: &[String],
-    ) -> Result<HashMap<String, CanonicalRecord>, TargetError>;
-    /// Upsert `records` and mark `deleted` keys deleted, as one atomic unit.
-    fn write(
+        entities: &[&'static Entity],
+        claim: &Claim<'_>,
+        wait: &dyn Fn(&str),
+    ) -> Result<(), TargetError>;
+    /// Live (not deleted) records of an entity.
+    fn live_count(&mut self, entity: &'static Entity) -> Result<u64, TargetError>;
+    /// Whether an entity's table holds no row at all, live or deleted.
+    fn is_empty(&mut self, entity: &'static Entity) -> Result<bool, TargetError>;
+    /// Start a batch.
+    fn begin(&mut self) -> Result<(), TargetError>;
+    /// Note the batch's keys as met in this run; for each, the earlier sighting in this run.
+    fn see(&mut self, entity: &'static Entity, keys: &[KeyRef<'_>]) -> Result<Vec<Option<Sighting>>, TargetError>;
+    /// What the target holds for these records' keys.
+    fn states(
         &mut self,
         entity: &'static Entity,
         records: &[&CanonicalRecord],
-        deleted: &[String],
+    ) -> Result<Vec<Option<Stored>>, TargetError>;
+    /// The stored records for these keys (to name the fields an update changes).
+    fn fetch(
+        &mut self,
+        entity: &'static Entity,
+        records: &[&CanonicalRecord],
+    ) -> Result<HashMap<String, CanonicalRecord>, TargetError>;
+    /// Write a batch; each write checks that it found the row its verdict expected.
+    fn write(&mut self, entity: &'static Entity, batch: &TargetBatch<'_>) -> Result<(), TargetError>;
+    /// Commit the batch (rows and marker together).
+    fn commit(&mut self) -> Result<(), TargetError>;
+    /// Undo the open batch.
+    fn rollback(&mut self);
+    /// Live keys this run has not met, at most `limit` (snapshot deletes).
+    fn unseen(&mut self, entity: &'static Entity, limit: usize) -> Result<Vec<String>, TargetError>;
+    /// How many live keys this run has not met.
+    fn unseen_count(&mut self, entity: &'static Entity) -> Result<u64, TargetError>;
+    /// File targets: write the run's files completely and give each entity's content hash, to be
+    /// recorded before [`Target::swap`] puts them in place. Other targets: nothing.
+    fn prepare_swap(&mut self) -> Result<Vec<(&'static str, String)>, TargetError> {
+        Ok(Vec::new())
+    }
+    /// File targets: put the prepared files in place.
+    fn swap(&mut self) -> Result<(), TargetError> {
+        Ok(())
+    }
+    /// Which batches of a run (of the ledger `ledger`) this target holds for an entity; file
+    /// targets judge by the hash recorded before the swap.
+    fn committed(
+        &mut self,
+        ledger: &str,
         run: i64,
-    ) -> Result<(), TargetError>;
-    /// After the last batch of a run that completed; `changed` tells whether anything was written.
-    fn finish(&mut self, changed: bool) -> Result<(), TargetError>;
+        entity: &'static Entity,
+        swap_hash: Option<&str>,
+    ) -> Result<Committed, TargetError>;
 }
 
 /// Open the target a job describes; paths are relative to `base` (the job file's folder).
@@ -94,12 +227,6 @@ pub fn batch_size(config: &TargetConfig) -> usize {
     }
 }
 
-/// Split a key string back into its parts (the inverse of `CanonicalRecord::key`).
-pub fn key_parts(entity: &Entity, key: &str) -> Vec<String> {
-    let n = entity.key_fields().count();
-    key.splitn(n, '|').map(str::to_string).collect()
-}
-
 /// Let go of the pages an SQLite connection caches but no longer uses, after a batch commits.
 ///
 /// The bundled SQLite is built with `SQLITE_ENABLE_MEMORY_MANAGEMENT`, so all connections of the
@@ -122,4 +249,28 @@ pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
         opts.mode(0o600);
     }
     opts.open(path)
+}
+
+/// An OS lock on `DIR/NAME.lock`, taken without waiting if possible, else after `wait` is told.
+/// It dies with its process, so a killed run never blocks the next one.
+pub fn lock_file(dir: &Path, name: &str, wait: &dyn Fn(&str), holder: &str) -> std::io::Result<std::fs::File> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(format!("{name}.lock"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            wait(&format!(
+                "waiting for another run writing {holder} (lock {})",
+                path.display()
+            ));
+            file.lock()?;
+            Ok(file)
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
 }

@@ -1,49 +1,158 @@
 //! The embedded default target: an SQLite file with one table per canonical entity, created from
-//! the model, written by upsert in batched transactions.
+//! the model. Each row carries its state beside its values: `_hash` (the content hash that decides
+//! "unchanged"), `_deleted`, the run that first inserted it and the run, source file, row and line
+//! of its last change. Three tables of opsync's own sit beside the entities: `_opsync_batches`
+//! (a marker per batch, committed with its rows), `_opsync_jobs` (which job writes which entity,
+//! and how) and `_opsync_sources` (source file names for the lineage columns).
 
-use std::collections::HashMap;
-use std::path::Path;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use rusqlite::types::{ToSqlOutput, Value as Sql, ValueRef};
-use rusqlite::{Connection, ToSql, params_from_iter};
+use rusqlite::types::Value as Sql;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 
-use super::{Target, TargetError, key_parts};
-use crate::model::{CanonicalRecord, Entity, FieldType, Lineage, Value};
+use super::keys::{
+    Bind, bind_key, bind_record_key, from_sql, hash_of, ident, key_columns, key_of_row, key_values, key_where, sql_type,
+};
+use super::{Claim, Committed, KeyRef, Sighting, Stored, Target, TargetBatch, TargetError, WriteKind};
+use crate::config::LoadMode;
+use crate::model::{CanonicalRecord, Entity, Lineage};
+
+/// Columns opsync keeps on every entity table, after the model's fields.
+const STATE_COLUMNS: &[(&str, &str)] = &[
+    ("_hash", "BLOB"),
+    ("_deleted", "INTEGER NOT NULL DEFAULT 0"),
+    ("_run_id", "INTEGER"),
+    ("_first_run", "INTEGER"),
+    ("_source", "INTEGER"),
+    ("_row", "INTEGER"),
+    ("_line", "INTEGER"),
+];
+
+const META_TABLES: &str = "
+CREATE TABLE IF NOT EXISTS _opsync_batches (
+    ledger TEXT NOT NULL,
+    run INTEGER NOT NULL,
+    entity TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    inserted INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    deleted INTEGER NOT NULL,
+    PRIMARY KEY (ledger, run, entity, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS _opsync_jobs (
+    entity TEXT NOT NULL,
+    ledger TEXT NOT NULL,
+    job TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    registered_at TEXT NOT NULL,
+    PRIMARY KEY (entity, ledger, job)
+);
+CREATE TABLE IF NOT EXISTS _opsync_sources (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE
+);";
 
 /// An SQLite database holding canonical tables.
 pub struct SqliteTarget {
     conn: Connection,
     path: String,
+    file: PathBuf,
+    /// Entity locks held for the run (released when the target is dropped).
+    locks: Vec<std::fs::File>,
+    sources: HashMap<Arc<str>, i64>,
+    in_batch: bool,
+}
+
+fn seen_table(e: &Entity) -> String {
+    ident(&format!("_seen_{}", e.name))
+}
+
+fn mode_name(mode: LoadMode) -> &'static str {
+    match mode {
+        LoadMode::Upsert => "upsert",
+        LoadMode::Snapshot => "snapshot",
+    }
 }
 
 impl SqliteTarget {
+    /// Open (creating) the database file.
     pub fn open(path: &Path) -> Result<Self, TargetError> {
         let name = path.display().to_string();
+        let io = |e| TargetError::Io {
+            path: name.clone(),
+            source: e,
+        };
+        if path.is_dir() {
+            return Err(TargetError::Other(format!(
+                "{name} is a folder; the sqlite target's path names a database file"
+            )));
+        }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| TargetError::Io {
-                path: dir.display().to_string(),
-                source: e,
-            })?;
+            std::fs::create_dir_all(dir).map_err(io)?;
         }
         if !path.exists() {
-            super::create_private(path).map_err(|e| TargetError::Io {
-                path: name.clone(),
-                source: e,
-            })?;
+            super::create_private(path).map_err(io)?;
         }
+        let file = std::fs::canonicalize(path).map_err(io)?;
         let err = |e| TargetError::Sqlite {
             target: name.clone(),
             source: e,
         };
-        let conn = Connection::open(path).map_err(err)?;
+        let conn = Connection::open(&file).map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(err)?;
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384;")
+        // FULL: once a batch's commit returns, it survives a power loss, as its record in the
+        // ledger does.
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-16384;")
             .map_err(err)?;
-        let path = std::fs::canonicalize(path)
-            .unwrap_or_else(|_| path.to_path_buf())
-            .display()
-            .to_string();
-        Ok(SqliteTarget { conn, path })
+        Ok(SqliteTarget {
+            conn,
+            path: file.display().to_string(),
+            file,
+            locks: Vec::new(),
+            sources: HashMap::new(),
+            in_batch: false,
+        })
+    }
+
+    /// Open an existing database to read only (`opsync preview`).
+    pub fn open_read(path: &Path) -> Result<Self, TargetError> {
+        let name = path.display().to_string();
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| {
+            TargetError::Sqlite {
+                target: name.clone(),
+                source: e,
+            }
+        })?;
+        Ok(SqliteTarget {
+            conn,
+            path: name,
+            file: path.to_path_buf(),
+            locks: Vec::new(),
+            sources: HashMap::new(),
+            in_batch: false,
+        })
+    }
+
+    /// A private temporary database with the same tables, deleted when dropped: the workspace in
+    /// which a file target compares a run's records with its files.
+    pub fn workspace() -> Result<Self, TargetError> {
+        let err = |e| TargetError::Sqlite {
+            target: "(workspace)".into(),
+            source: e,
+        };
+        // An empty name opens a temporary database that SQLite keeps on disk past its cache.
+        let conn = Connection::open("").map_err(err)?;
+        conn.execute_batch("PRAGMA cache_size=-16384;").map_err(err)?;
+        Ok(SqliteTarget {
+            conn,
+            path: "(workspace)".into(),
+            file: PathBuf::new(),
+            locks: Vec::new(),
+            sources: HashMap::new(),
+            in_batch: false,
+        })
     }
 
     fn err(&self, e: rusqlite::Error) -> TargetError {
@@ -57,71 +166,178 @@ impl SqliteTarget {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
-}
 
-fn sql_type(ty: FieldType) -> &'static str {
-    match ty {
-        FieldType::Integer | FieldType::Boolean => "INTEGER",
-        // Decimals are stored as exact text: SQLite's REAL would round money.
-        _ => "TEXT",
+    /// Create an entity's table, or add the fields and state columns an older one lacks.
+    fn create_table(&self, e: &Entity) -> Result<(), TargetError> {
+        let mut cols: Vec<String> = e
+            .fields
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {}{}",
+                    ident(f.name),
+                    sql_type(f.ty),
+                    if f.key { " NOT NULL" } else { "" }
+                )
+            })
+            .collect();
+        cols.extend(STATE_COLUMNS.iter().map(|(n, t)| format!("{} {t}", ident(n))));
+        let sql = format!(
+            "CREATE TABLE IF NOT EXISTS {} ({}, PRIMARY KEY ({})) WITHOUT ROWID",
+            ident(e.name),
+            cols.join(", "),
+            key_columns(e)
+        );
+        self.conn.execute_batch(&sql).map_err(|x| self.err(x))?;
+        let existing: Vec<String> = self
+            .conn
+            .prepare(&format!(
+                "SELECT name FROM pragma_table_info({})",
+                ident(e.name).replace('"', "'")
+            ))
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .map_err(|x| self.err(x))?;
+        let missing = e
+            .fields
+            .iter()
+            .map(|f| (f.name, sql_type(f.ty)))
+            .chain(STATE_COLUMNS.iter().map(|(n, t)| (*n, *t)))
+            .filter(|(n, _)| !existing.iter().any(|c| c == n));
+        for (name, ty) in missing {
+            let sql = format!("ALTER TABLE {} ADD COLUMN {} {ty}", ident(e.name), ident(name));
+            self.conn.execute_batch(&sql).map_err(|x| self.err(x))?;
+        }
+        let keys: Vec<String> = e
+            .key_fields()
+            .map(|(_, f)| format!("{} {}", ident(f.name), sql_type(f.ty)))
+            .collect();
+        let seen = seen_table(e);
+        self.conn
+            .execute_batch(&format!(
+                "CREATE TEMP TABLE IF NOT EXISTS {seen} ({}, _hash BLOB, PRIMARY KEY ({})) WITHOUT ROWID; DELETE FROM {seen};",
+                keys.join(", "),
+                key_columns(e)
+            ))
+            .map_err(|x| self.err(x))
     }
-}
 
-/// A canonical value bound as a statement parameter; text is bound in place, not copied first.
-struct Bind<'a>(&'a Value);
-
-impl ToSql for Bind<'_> {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(match self.0 {
-            Value::Null => ToSqlOutput::Owned(Sql::Null),
-            Value::Integer(i) => ToSqlOutput::Owned(Sql::Integer(*i)),
-            Value::Boolean(b) => ToSqlOutput::Owned(Sql::Integer(i64::from(*b))),
-            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
-            other => ToSqlOutput::Owned(Sql::Text(other.to_text().unwrap_or_default())),
-        })
-    }
-}
-
-fn from_sql(ty: FieldType, v: Sql) -> Value {
-    match (ty, v) {
-        (_, Sql::Null) => Value::Null,
-        (FieldType::Boolean, Sql::Integer(i)) => Value::Boolean(i != 0),
-        (FieldType::Integer, Sql::Integer(i)) => Value::Integer(i),
-        (ty, Sql::Text(s)) => Value::from_stored_text(ty, &s),
-        (ty, Sql::Integer(i)) => Value::from_stored_text(ty, &i.to_string()),
-        (ty, Sql::Real(f)) => Value::from_stored_text(ty, &f.to_string()),
-        (_, Sql::Blob(_)) => Value::Null,
-    }
-}
-
-/// `CREATE TABLE` for an entity: its fields, a soft-delete flag and the run that last wrote it.
-pub fn create_table_sql(e: &Entity) -> String {
-    let cols: Vec<String> = e
-        .fields
-        .iter()
-        .map(|f| {
-            format!(
-                "\"{}\" {}{}",
-                f.name,
-                sql_type(f.ty),
-                if f.key { " NOT NULL" } else { "" }
+    /// Register `claim` as a writer of `e`, refusing a claim that would let one job's snapshot
+    /// delete another job's records.
+    fn register(&self, e: &Entity, claim: &Claim<'_>) -> Result<(), TargetError> {
+        let others: Vec<(String, String)> = self
+            .conn
+            .prepare("SELECT job, mode FROM _opsync_jobs WHERE entity = ?1 AND NOT (ledger = ?2 AND job = ?3)")
+            .and_then(|mut s| {
+                s.query_map(params![e.name, claim.ledger, claim.job], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect()
+            })
+            .map_err(|x| self.err(x))?;
+        let conflict = others
+            .iter()
+            .find(|(_, mode)| claim.mode == LoadMode::Snapshot || mode == "snapshot");
+        if let Some((other, other_mode)) = conflict {
+            return Err(TargetError::Conflict(format!(
+                "target {}: {} is also written by job {other} ({other_mode} mode), and job {} runs in {} mode; \
+                 a snapshot deletes the keys its extract lacks, so a snapshot job must be the only writer of an \
+                 entity. Give each job its own target, or set mode = \"upsert\" in both. If job {other} no longer \
+                 runs: sqlite3 {} \"DELETE FROM _opsync_jobs WHERE job = '{other}'\"",
+                self.path,
+                e.name,
+                claim.job,
+                mode_name(claim.mode),
+                self.path
+            )));
+        }
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO _opsync_jobs (entity, ledger, job, mode, registered_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![e.name, claim.ledger, claim.job, mode_name(claim.mode), crate::ledger::runs::now()],
             )
-        })
-        .collect();
-    let keys: Vec<String> = e.key_fields().map(|(_, f)| format!("\"{}\"", f.name)).collect();
-    format!(
-        "CREATE TABLE IF NOT EXISTS \"{}\" ({}, \"_deleted\" INTEGER NOT NULL DEFAULT 0, \"_run_id\" INTEGER, PRIMARY KEY ({})) WITHOUT ROWID",
-        e.name,
-        cols.join(", "),
-        keys.join(", ")
-    )
+            .map_err(|x| self.err(x))?;
+        Ok(())
+    }
+
+    fn source_id(&mut self, source: &Arc<str>) -> Result<i64, TargetError> {
+        if let Some(id) = self.sources.get(source) {
+            return Ok(*id);
+        }
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO _opsync_sources (path) VALUES (?1)",
+                [source.as_ref()],
+            )
+            .map_err(|x| self.err(x))?;
+        let id = self
+            .conn
+            .query_row(
+                "SELECT id FROM _opsync_sources WHERE path = ?1",
+                [source.as_ref()],
+                |r| r.get(0),
+            )
+            .map_err(|x| self.err(x))?;
+        self.sources.insert(source.clone(), id);
+        Ok(id)
+    }
+
+    /// One stored record by its key string, with the lineage kept on its row (`opsync explain`).
+    pub fn record(&self, e: &'static Entity, key: &str) -> Result<Option<(CanonicalRecord, RowLineage)>, TargetError> {
+        let values = super::keys::parsed_key(e, key)?;
+        let cols: Vec<String> = e.fields.iter().map(|f| format!("t.{}", ident(f.name))).collect();
+        let sql = format!(
+            "SELECT {}, t._first_run, t._run_id, t._deleted, s.path, t._row, t._line FROM {} t \
+             LEFT JOIN _opsync_sources s ON s.id = t._source WHERE {}",
+            cols.join(", "),
+            ident(e.name),
+            key_where(e, 1, Some("t"))
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|x| self.err(x))?;
+        bind_key(&mut stmt, 1, &values).map_err(|x| self.err(x))?;
+        let mut rows = stmt.raw_query();
+        let Some(r) = rows.next().map_err(|x| self.err(x))? else {
+            return Ok(None);
+        };
+        let n = e.fields.len();
+        let mut record_values = Vec::with_capacity(n);
+        for (i, f) in e.fields.iter().enumerate() {
+            record_values.push(from_sql(f.ty, r.get(i).map_err(|x| self.err(x))?));
+        }
+        let get = |i: usize| -> Result<Option<i64>, TargetError> { r.get(n + i).map_err(|x| self.err(x)) };
+        let lineage = RowLineage {
+            first_run: get(0)?,
+            changed_run: get(1)?,
+            deleted: get(2)?.unwrap_or(0) != 0,
+            source: r.get(n + 3).map_err(|x| self.err(x))?,
+            row: get(4)?,
+            line: get(5)?,
+        };
+        let record = CanonicalRecord {
+            entity: e,
+            values: record_values,
+            lineage: Lineage {
+                source: Arc::from(self.path.as_str()),
+                locator: Some(e.name.into()),
+                row: 0,
+                line: 0,
+            },
+        };
+        Ok(Some((record, lineage)))
+    }
 }
 
-fn key_where(e: &Entity) -> String {
-    e.key_fields()
-        .map(|(_, f)| format!("\"{}\" = ?", f.name))
-        .collect::<Vec<_>>()
-        .join(" AND ")
+/// Where a stored row came from, as the target keeps it.
+#[derive(Debug, Clone)]
+pub struct RowLineage {
+    pub first_run: Option<i64>,
+    pub changed_run: Option<i64>,
+    pub deleted: bool,
+    pub source: Option<String>,
+    pub row: Option<i64>,
+    pub line: Option<i64>,
+}
+
+/// Whether an SQLite error is a primary-key conflict.
+fn is_conflict(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::ConstraintViolation)
 }
 
 impl Target for SqliteTarget {
@@ -129,139 +345,391 @@ impl Target for SqliteTarget {
         format!("sqlite:{}", self.path)
     }
 
-    fn prepare(&mut self, entities: &[&'static Entity]) -> Result<(), TargetError> {
+    fn prepare(
+        &mut self,
+        entities: &[&'static Entity],
+        claim: &Claim<'_>,
+        wait: &dyn Fn(&str),
+    ) -> Result<(), TargetError> {
+        let lock_dir = PathBuf::from(format!("{}.locks", self.file.display()));
+        for e in entities.iter().filter(|_| !self.file.as_os_str().is_empty()) {
+            let holder = format!("{} of {}", e.name, self.path);
+            let lock = super::lock_file(&lock_dir, e.name, wait, &holder).map_err(|x| TargetError::Io {
+                path: lock_dir.display().to_string(),
+                source: x,
+            })?;
+            self.locks.push(lock);
+        }
+        self.conn.execute_batch(META_TABLES).map_err(|x| self.err(x))?;
         for e in entities {
-            self.conn.execute_batch(&create_table_sql(e)).map_err(|x| self.err(x))?;
-            // A table made by an older model gains the fields added since.
-            let existing: Vec<String> = self
-                .conn
-                .prepare(&format!("SELECT name FROM pragma_table_info('{}')", e.name))
-                .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-                .map_err(|x| self.err(x))?;
-            for f in e.fields.iter().filter(|f| !existing.iter().any(|c| c == f.name)) {
-                let sql = format!(
-                    "ALTER TABLE \"{}\" ADD COLUMN \"{}\" {}",
-                    e.name,
-                    f.name,
-                    sql_type(f.ty)
-                );
-                self.conn.execute_batch(&sql).map_err(|x| self.err(x))?;
-            }
+            self.create_table(e)?;
+            self.register(e, claim)?;
         }
         Ok(())
     }
 
-    fn fetch(&mut self, e: &'static Entity, keys: &[String]) -> Result<HashMap<String, CanonicalRecord>, TargetError> {
-        let cols: Vec<String> = e.fields.iter().map(|f| format!("\"{}\"", f.name)).collect();
-        let sql = format!("SELECT {} FROM \"{}\" WHERE {}", cols.join(", "), e.name, key_where(e));
-        let mut stmt = self.conn.prepare_cached(&sql).map_err(|x| TargetError::Sqlite {
-            target: self.path.clone(),
-            source: x,
-        })?;
+    fn live_count(&mut self, e: &'static Entity) -> Result<u64, TargetError> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                &format!("SELECT count(*) FROM {} WHERE _deleted = 0", ident(e.name)),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|x| self.err(x))?;
+        Ok(n.max(0) as u64)
+    }
+
+    fn is_empty(&mut self, e: &'static Entity) -> Result<bool, TargetError> {
+        let any: Option<i64> = self
+            .conn
+            .query_row(&format!("SELECT 1 FROM {} LIMIT 1", ident(e.name)), [], |r| r.get(0))
+            .optional()
+            .map_err(|x| self.err(x))?;
+        Ok(any.is_none())
+    }
+
+    fn begin(&mut self) -> Result<(), TargetError> {
+        // IMMEDIATE: the write lock from the start, so a batch never fails to upgrade a read.
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(|x| self.err(x))?;
+        self.in_batch = true;
+        Ok(())
+    }
+
+    fn see(&mut self, e: &'static Entity, keys: &[KeyRef<'_>]) -> Result<Vec<Option<Sighting>>, TargetError> {
+        let table = seen_table(e);
+        let n = e.key_fields().count();
+        let marks: Vec<String> = (1..=n + 1).map(|i| format!("?{i}")).collect();
+        let insert = format!(
+            "INSERT INTO temp.{table} ({}, _hash) VALUES ({}) ON CONFLICT DO NOTHING",
+            key_columns(e),
+            marks.join(", ")
+        );
+        let select = format!("SELECT _hash FROM temp.{table} WHERE {}", key_where(e, 1, None));
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            let hash: Option<&[u8]> = match k {
+                KeyRef::Record(_, h) => Some(&h[..]),
+                KeyRef::Rejected(_) => None,
+            };
+            let mut ins = self.conn.prepare_cached(&insert).map_err(|x| self.err(x))?;
+            let added = match k {
+                KeyRef::Record(r, _) => {
+                    bind_record_key(&mut ins, 1, e, r).map_err(|x| self.err(x))?;
+                    ins.raw_bind_parameter(n + 1, hash).map_err(|x| self.err(x))?;
+                    ins.raw_execute().map_err(|x| self.err(x))?
+                }
+                KeyRef::Rejected(_) => {
+                    let values = key_values(e, k)?;
+                    bind_key(&mut ins, 1, &values).map_err(|x| self.err(x))?;
+                    ins.raw_bind_parameter(n + 1, hash).map_err(|x| self.err(x))?;
+                    ins.raw_execute().map_err(|x| self.err(x))?
+                }
+            };
+            if added == 1 {
+                out.push(None);
+                continue;
+            }
+            let mut sel = self.conn.prepare_cached(&select).map_err(|x| self.err(x))?;
+            let values = key_values(e, k)?;
+            bind_key(&mut sel, 1, &values).map_err(|x| self.err(x))?;
+            let mut rows = sel.raw_query();
+            let earlier: Option<Vec<u8>> = match rows.next().map_err(|x| self.err(x))? {
+                Some(r) => r.get(0).map_err(|x| self.err(x))?,
+                None => None,
+            };
+            out.push(Some(match hash_of(earlier) {
+                Some(h) => Sighting::Record(h),
+                None => Sighting::Rejected,
+            }));
+        }
+        Ok(out)
+    }
+
+    fn states(&mut self, e: &'static Entity, records: &[&CanonicalRecord]) -> Result<Vec<Option<Stored>>, TargetError> {
+        let sql = format!(
+            "SELECT _hash, _deleted FROM {} WHERE {}",
+            ident(e.name),
+            key_where(e, 1, None)
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(|x| self.err(x))?;
+        let mut out = Vec::with_capacity(records.len());
+        for r in records {
+            bind_record_key(&mut stmt, 1, e, r).map_err(|x| self.err(x))?;
+            let mut rows = stmt.raw_query();
+            let found = match rows.next().map_err(|x| self.err(x))? {
+                Some(row) => {
+                    let hash: Option<Vec<u8>> = row.get(0).map_err(|x| self.err(x))?;
+                    let deleted: i64 = row.get(1).map_err(|x| self.err(x))?;
+                    Some(Stored {
+                        hash: hash_of(hash),
+                        deleted: deleted != 0,
+                    })
+                }
+                None => None,
+            };
+            out.push(found);
+        }
+        Ok(out)
+    }
+
+    fn fetch(
+        &mut self,
+        e: &'static Entity,
+        records: &[&CanonicalRecord],
+    ) -> Result<HashMap<String, CanonicalRecord>, TargetError> {
+        let cols: Vec<String> = e.fields.iter().map(|f| ident(f.name)).collect();
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {}",
+            cols.join(", "),
+            ident(e.name),
+            key_where(e, 1, None)
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(|x| self.err(x))?;
+        let source: Arc<str> = Arc::from(self.path.as_str());
         let mut out = HashMap::new();
-        for key in keys {
-            let parts = key_parts(e, key);
-            let mut rows = stmt
-                .query(params_from_iter(parts.iter()))
-                .map_err(|x| TargetError::Sqlite {
-                    target: self.path.clone(),
-                    source: x,
-                })?;
-            if let Some(row) = rows.next().map_err(|x| TargetError::Sqlite {
-                target: self.path.clone(),
-                source: x,
-            })? {
+        for r in records {
+            bind_record_key(&mut stmt, 1, e, r).map_err(|x| self.err(x))?;
+            let mut rows = stmt.raw_query();
+            if let Some(row) = rows.next().map_err(|x| self.err(x))? {
                 let mut values = Vec::with_capacity(e.fields.len());
                 for (i, f) in e.fields.iter().enumerate() {
-                    let v: Sql = row.get(i).map_err(|x| TargetError::Sqlite {
-                        target: self.path.clone(),
-                        source: x,
-                    })?;
+                    let v: Sql = row.get(i).map_err(|x| self.err(x))?;
                     values.push(from_sql(f.ty, v));
                 }
-                let lineage = Lineage {
-                    source: self.path.as_str().into(),
-                    locator: Some(e.name.into()),
-                    row: 0,
-                    line: 0,
-                };
-                out.insert(
-                    key.clone(),
-                    CanonicalRecord {
-                        entity: e,
-                        values,
-                        lineage,
+                let stored = CanonicalRecord {
+                    entity: e,
+                    values,
+                    lineage: Lineage {
+                        source: source.clone(),
+                        locator: Some(e.name.into()),
+                        row: 0,
+                        line: 0,
                     },
-                );
+                };
+                out.insert(r.key(), stored);
             }
         }
         Ok(out)
     }
 
-    fn write(
-        &mut self,
-        e: &'static Entity,
-        records: &[&CanonicalRecord],
-        deleted: &[String],
-        run: i64,
-    ) -> Result<(), TargetError> {
-        let path = self.path.clone();
-        let err = |x| TargetError::Sqlite {
-            target: path.clone(),
-            source: x,
+    fn write(&mut self, e: &'static Entity, batch: &TargetBatch<'_>) -> Result<(), TargetError> {
+        let nf = e.fields.len();
+        let cols: Vec<String> = e.fields.iter().map(|f| ident(f.name)).collect();
+        let marks: Vec<String> = (1..=nf).map(|i| format!("?{i}")).collect();
+        let insert = format!(
+            "INSERT INTO {} ({}, _hash, _deleted, _run_id, _first_run, _source, _row, _line) \
+             VALUES ({}, ?{}, 0, ?{}, ?{}, ?{}, ?{}, ?{})",
+            ident(e.name),
+            cols.join(", "),
+            marks.join(", "),
+            nf + 1,
+            nf + 2,
+            nf + 2,
+            nf + 3,
+            nf + 4,
+            nf + 5
+        );
+        // Updates bind every field in order (keys included, unchanged by the SET), then the state.
+        let sets: Vec<String> = e
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| !f.key)
+            .map(|(i, f)| format!("{} = ?{}", ident(f.name), i + 1))
+            .collect();
+        let key_params: Vec<String> = e
+            .key_fields()
+            .map(|(i, f)| format!("{} = ?{}", ident(f.name), i + 1))
+            .collect();
+        let update = |deleted: u8| {
+            format!(
+                "UPDATE {} SET {}{}_hash = ?{}, _deleted = 0, _run_id = ?{}, _source = ?{}, _row = ?{}, _line = ?{} \
+                 WHERE {} AND _deleted = {deleted}",
+                ident(e.name),
+                sets.join(", "),
+                if sets.is_empty() { "" } else { ", " },
+                nf + 1,
+                nf + 2,
+                nf + 3,
+                nf + 4,
+                nf + 5,
+                key_params.join(" AND ")
+            )
         };
-        let tx = self.conn.transaction().map_err(err)?;
-        {
-            let cols: Vec<String> = e.fields.iter().map(|f| format!("\"{}\"", f.name)).collect();
-            let marks = vec!["?"; e.fields.len() + 1].join(", ");
-            let keys: Vec<String> = e.key_fields().map(|(_, f)| format!("\"{}\"", f.name)).collect();
-            let sets: Vec<String> = e
-                .fields
-                .iter()
-                .filter(|f| !f.key)
-                .map(|f| format!("\"{0}\" = excluded.\"{0}\"", f.name))
-                .chain([
-                    "\"_deleted\" = 0".to_string(),
-                    "\"_run_id\" = excluded.\"_run_id\"".to_string(),
-                ])
-                .collect();
-            let sql = format!(
-                "INSERT INTO \"{}\" ({}, \"_run_id\") VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}",
-                e.name,
-                cols.join(", "),
-                marks,
-                keys.join(", "),
-                sets.join(", ")
-            );
-            let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
-            let run_param = e.fields.len() + 1;
-            for r in records {
+        let (update_live, update_deleted) = (update(0), update(1));
+        let rehash = format!(
+            "UPDATE {} SET _hash = ?1 WHERE {}",
+            ident(e.name),
+            key_where(e, 2, None)
+        );
+        let mut counts = (0i64, 0i64, 0i64);
+        for (r, hash, kind) in &batch.writes {
+            let source = self.source_id(&r.lineage.source)?;
+            let sql = match kind {
+                WriteKind::Insert => &insert,
+                WriteKind::Update => &update_live,
+                WriteKind::Reinsert => &update_deleted,
+                WriteKind::Rehash => &rehash,
+            };
+            let mut stmt = self.conn.prepare_cached(sql).map_err(|x| self.err(x))?;
+            let result = if *kind == WriteKind::Rehash {
+                stmt.raw_bind_parameter(1, &hash[..])
+                    .and_then(|_| bind_record_key(&mut stmt, 2, e, r))
+                    .and_then(|_| stmt.raw_execute())
+            } else {
+                let mut bound = Ok(());
                 for (i, v) in r.values.iter().enumerate() {
-                    stmt.raw_bind_parameter(i + 1, Bind(v)).map_err(err)?;
+                    bound = bound.and_then(|_| stmt.raw_bind_parameter(i + 1, Bind(v)));
                 }
-                stmt.raw_bind_parameter(run_param, run).map_err(err)?;
-                stmt.raw_execute().map_err(err)?;
-            }
-            if !deleted.is_empty() {
-                let sql = format!(
-                    "UPDATE \"{}\" SET \"_deleted\" = 1, \"_run_id\" = ? WHERE {}",
+                bound
+                    .and_then(|_| stmt.raw_bind_parameter(nf + 1, &hash[..]))
+                    .and_then(|_| stmt.raw_bind_parameter(nf + 2, batch.run))
+                    .and_then(|_| stmt.raw_bind_parameter(nf + 3, source))
+                    .and_then(|_| stmt.raw_bind_parameter(nf + 4, r.lineage.row as i64))
+                    .and_then(|_| stmt.raw_bind_parameter(nf + 5, r.lineage.line as i64))
+                    .and_then(|_| stmt.raw_execute())
+            };
+            let changed = match result {
+                Ok(n) => n,
+                Err(x) if *kind == WriteKind::Insert && is_conflict(&x) => 0,
+                Err(x) => return Err(self.err(x)),
+            };
+            if changed != 1 {
+                return Err(TargetError::Accounting(format!(
+                    "{}: {} {:?} was decided {kind:?} but the table {}",
+                    self.path,
                     e.name,
-                    key_where(e)
-                );
-                let mut del = tx.prepare_cached(&sql).map_err(err)?;
-                for key in deleted {
-                    let mut p: Vec<Sql> = vec![Sql::Integer(run)];
-                    p.extend(key_parts(e, key).into_iter().map(Sql::Text));
-                    del.execute(params_from_iter(p.iter())).map_err(err)?;
-                }
+                    r.key(),
+                    match kind {
+                        WriteKind::Insert => "already holds it",
+                        WriteKind::Reinsert => "holds no deleted row for it",
+                        _ => "holds no live row for it",
+                    }
+                )));
+            }
+            match kind {
+                WriteKind::Insert | WriteKind::Reinsert => counts.0 += 1,
+                WriteKind::Update => counts.1 += 1,
+                WriteKind::Rehash => {}
             }
         }
-        tx.commit().map_err(err)?;
+        if !batch.deletes.is_empty() {
+            let sql = format!(
+                "UPDATE {} SET _deleted = 1, _run_id = ?1 WHERE {} AND _deleted = 0",
+                ident(e.name),
+                key_where(e, 2, None)
+            );
+            for key in &batch.deletes {
+                let values = super::keys::parsed_key(e, key)?;
+                let mut stmt = self.conn.prepare_cached(&sql).map_err(|x| self.err(x))?;
+                stmt.raw_bind_parameter(1, batch.run).map_err(|x| self.err(x))?;
+                bind_key(&mut stmt, 2, &values).map_err(|x| self.err(x))?;
+                if stmt.raw_execute().map_err(|x| self.err(x))? != 1 {
+                    return Err(TargetError::Accounting(format!(
+                        "{}: {} {key:?} was to be marked deleted but the table holds no live row for it",
+                        self.path, e.name
+                    )));
+                }
+                counts.2 += 1;
+            }
+        }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO _opsync_batches (ledger, run, entity, seq, inserted, updated, deleted) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    batch.ledger,
+                    batch.run,
+                    e.name,
+                    batch.seq as i64,
+                    counts.0,
+                    counts.1,
+                    counts.2
+                ])
+            })
+            .map_err(|x| self.err(x))?;
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), TargetError> {
+        self.in_batch = false;
+        self.conn.execute_batch("COMMIT").map_err(|x| self.err(x))?;
         super::release_cached_pages(&self.conn);
         Ok(())
     }
 
-    fn finish(&mut self, _changed: bool) -> Result<(), TargetError> {
-        Ok(())
+    fn rollback(&mut self) {
+        if std::mem::take(&mut self.in_batch) {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+
+    fn unseen(&mut self, e: &'static Entity, limit: usize) -> Result<Vec<String>, TargetError> {
+        let sql = format!(
+            "SELECT {} FROM {} t WHERE t._deleted = 0 AND NOT EXISTS (SELECT 1 FROM temp.{} s WHERE {}) LIMIT ?1",
+            e.key_fields()
+                .map(|(_, f)| format!("t.{}", ident(f.name)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            ident(e.name),
+            seen_table(e),
+            e.key_fields()
+                .map(|(_, f)| format!("s.{0} = t.{0}", ident(f.name)))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(|x| self.err(x))?;
+        let rows = stmt
+            .query_map([limit as i64], |r| key_of_row(e, r))
+            .map_err(|x| self.err(x))?;
+        rows.collect::<Result<_, _>>().map_err(|x| self.err(x))
+    }
+
+    fn unseen_count(&mut self, e: &'static Entity) -> Result<u64, TargetError> {
+        let sql = format!(
+            "SELECT count(*) FROM {} t WHERE t._deleted = 0 AND NOT EXISTS (SELECT 1 FROM temp.{} s WHERE {})",
+            ident(e.name),
+            seen_table(e),
+            e.key_fields()
+                .map(|(_, f)| format!("s.{0} = t.{0}", ident(f.name)))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        );
+        let n: i64 = self.conn.query_row(&sql, [], |r| r.get(0)).map_err(|x| self.err(x))?;
+        Ok(n.max(0) as u64)
+    }
+
+    fn committed(
+        &mut self,
+        ledger: &str,
+        run: i64,
+        e: &'static Entity,
+        _swap_hash: Option<&str>,
+    ) -> Result<Committed, TargetError> {
+        let exists: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_opsync_batches'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|x| self.err(x))?;
+        if exists.is_none() {
+            return Ok(Committed::Nothing);
+        }
+        let seqs: HashSet<u64> = self
+            .conn
+            .prepare("SELECT seq FROM _opsync_batches WHERE ledger = ?1 AND run = ?2 AND entity = ?3")
+            .and_then(|mut s| {
+                s.query_map(params![ledger, run, e.name], |r| r.get::<_, i64>(0))?
+                    .map(|x| x.map(|v| v.max(0) as u64))
+                    .collect()
+            })
+            .map_err(|x| self.err(x))?;
+        Ok(Committed::Some(seqs))
     }
 }

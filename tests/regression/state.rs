@@ -1,4 +1,626 @@
 //! Targets, state and the ledger: what is loaded, skipped, deleted and counted.
 
-#[allow(unused_imports)]
 use crate::common::*;
+
+const ITEMS: &str = "code,name,cost,gtin,uom\n\
+A1,Gauze 4x4,1.25,,EA\n\
+A2,Syringe 10ml,0.40,,BX\n\
+A3,Catheter,12.00,,EA\n\
+A4,Gloves,3.10,,BX\n\
+A5,Tape,0.90,,EA\n";
+
+fn items(job_extra: &str) -> Dir {
+    let d = Dir::new();
+    d.write("items.csv", ITEMS);
+    d.write("items.job.toml", item_job("items", "items.csv", job_extra, ITEM_FIELDS));
+    d
+}
+
+fn ok(d: &Dir, args: &[&str]) -> std::process::Output {
+    let o = d.run(args);
+    assert_eq!(code(&o), 0, "{args:?}: {}{}", stdout(&o), stderr(&o));
+    o
+}
+
+fn live_items(d: &Dir, db: &str) -> Vec<Vec<String>> {
+    d.query(
+        db,
+        "SELECT item_id, description, unit_cost FROM item WHERE _deleted = 0 ORDER BY item_id",
+    )
+}
+
+/// A file target's entity file as rows (header first).
+fn file_rows(d: &Dir, path: &str) -> Vec<String> {
+    std::fs::read_to_string(d.join(path))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_target_emptied_by_hand_is_reloaded_not_reported_unchanged() {
+    let d = items("");
+    ok(&d, &["run", "items.job.toml"]);
+    let conn = rusqlite::Connection::open(d.join("target.db")).unwrap();
+    conn.execute("DELETE FROM item", []).unwrap();
+    drop(conn);
+    ok(&d, &["run", "items.job.toml"]);
+    assert_eq!(d.count("target.db", "SELECT count(*) FROM item"), 5);
+    assert_eq!(d.count("opsync.db", "SELECT inserted FROM runs WHERE id = 2"), 5);
+}
+
+#[test]
+fn a_target_deleted_by_hand_is_recreated_and_reloaded() {
+    let d = items("");
+    ok(&d, &["run", "items.job.toml"]);
+    for f in ["target.db", "target.db-wal", "target.db-shm"] {
+        let _ = std::fs::remove_file(d.join(f));
+    }
+    ok(&d, &["run", "items.job.toml"]);
+    assert_eq!(live_items(&d, "target.db").len(), 5);
+}
+
+#[test]
+fn rows_deleted_by_hand_are_restored_by_the_next_run() {
+    let d = items("");
+    ok(&d, &["run", "items.job.toml"]);
+    let conn = rusqlite::Connection::open(d.join("target.db")).unwrap();
+    conn.execute("DELETE FROM item WHERE item_id IN ('A2', 'A4')", [])
+        .unwrap();
+    drop(conn);
+    let o = ok(&d, &["--log-format", "json", "run", "items.job.toml"]);
+    assert_eq!(live_items(&d, "target.db").len(), 5);
+    let line = stderr(&o)
+        .lines()
+        .find(|l| l.contains("run_finished"))
+        .unwrap()
+        .to_string();
+    let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(event["counts"]["inserted"], 2, "{event}");
+    assert_eq!(event["counts"]["unchanged"], 3, "{event}");
+}
+
+#[test]
+fn a_target_restored_from_an_older_copy_gets_the_current_values_back() {
+    let d = items("");
+    ok(&d, &["run", "items.job.toml"]);
+    std::fs::copy(d.join("target.db"), d.join("backup.db")).unwrap();
+    d.write("items.csv", ITEMS.replace("Catheter,12.00", "Catheter 14Fr,13.50"));
+    ok(&d, &["run", "items.job.toml"]);
+    // The backup is restored over the target; the extract is unchanged since the last run.
+    std::fs::copy(d.join("backup.db"), d.join("target.db")).unwrap();
+    ok(&d, &["run", "items.job.toml"]);
+    assert_eq!(
+        d.query(
+            "target.db",
+            "SELECT description, unit_cost FROM item WHERE item_id = 'A3'"
+        ),
+        vec![vec!["Catheter 14Fr", "13.5"]]
+    );
+}
+
+#[test]
+fn full_refresh_rewrites_values_edited_by_hand_that_hashes_call_unchanged() {
+    let d = items("");
+    ok(&d, &["run", "items.job.toml"]);
+    let conn = rusqlite::Connection::open(d.join("target.db")).unwrap();
+    conn.execute("UPDATE item SET unit_cost = '999' WHERE item_id = 'A1'", [])
+        .unwrap();
+    drop(conn);
+    ok(&d, &["run", "items.job.toml"]);
+    assert_eq!(
+        d.query("target.db", "SELECT unit_cost FROM item WHERE item_id = 'A1'"),
+        vec![vec!["999"]]
+    );
+    ok(&d, &["run", "--full-refresh", "items.job.toml"]);
+    assert_eq!(
+        d.query("target.db", "SELECT unit_cost FROM item WHERE item_id = 'A1'"),
+        vec![vec!["1.25"]]
+    );
+    let changes = d.query("opsync.db", "SELECT key, kind, fields FROM run_changes WHERE run = 3");
+    assert_eq!(changes, vec![vec!["A1", "update", r#"["unit_cost"]"#]]);
+}
+
+fn csv_job(d: &Dir, extra: &str) {
+    let job = item_job("items", "items.csv", extra, ITEM_FIELDS).replace(
+        "kind = \"sqlite\"\npath = \"target.db\"",
+        "kind = \"csv\"\ndir = \"out\"",
+    );
+    d.write("items.job.toml", job);
+}
+
+#[test]
+fn a_file_target_after_a_limited_run_is_restored_by_the_next_full_run() {
+    let d = Dir::new();
+    d.write("items.csv", ITEMS);
+    csv_job(&d, "");
+    ok(&d, &["run", "items.job.toml"]);
+    ok(&d, &["run", "--limit", "1", "items.job.toml"]);
+    assert_eq!(
+        file_rows(&d, "out/item.csv").len(),
+        6,
+        "an upsert trial keeps the other keys"
+    );
+    // The file cut short by hand, as an older opsync's trial run left it.
+    let rows = file_rows(&d, "out/item.csv");
+    d.write("out/item.csv", format!("{}\n{}\n", rows[0], rows[1]));
+    ok(&d, &["run", "items.job.toml"]);
+    assert_eq!(
+        file_rows(&d, "out/item.csv").len(),
+        6,
+        "the next full run restores every record"
+    );
+}
+
+#[test]
+fn an_upsert_into_a_file_target_keeps_the_keys_the_extract_lacks() {
+    let d = Dir::new();
+    d.write("items.csv", ITEMS);
+    csv_job(&d, "");
+    ok(&d, &["run", "items.job.toml"]);
+    d.write("items.csv", "code,name,cost,gtin,uom\nA9,New,1,,EA\n");
+    ok(&d, &["run", "items.job.toml"]);
+    let rows = file_rows(&d, "out/item.csv");
+    assert_eq!(rows.len(), 7, "{rows:?}");
+    assert!(rows.iter().any(|r| r.starts_with("A9,")));
+}
+
+#[test]
+fn a_failed_run_leaves_a_file_target_and_the_ledger_agreeing() {
+    let d = Dir::new();
+    d.write("items.csv", ITEMS);
+    csv_job(&d, "");
+    ok(&d, &["run", "items.job.toml"]);
+    let before = std::fs::read(d.join("out/item.csv")).unwrap();
+    // A changed value, then a quote left open: the run fails after reading some rows.
+    d.write(
+        "items.csv",
+        "code,name,cost,gtin,uom\nA1,Gauze XL,1.25,,EA\nA2,\"Syringe,0.40,,BX\nA3,x,1,,EA\n",
+    );
+    let o = d.run(&["run", "items.job.toml"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(d.join("out/item.csv")).unwrap(),
+        before,
+        "the file is not half-replaced"
+    );
+    let run = d.query("opsync.db", "SELECT status, inserted, updated FROM runs WHERE id = 2");
+    assert_eq!(
+        run,
+        vec![vec!["failed", "0", "0"]],
+        "the ledger records nothing the file lacks"
+    );
+    assert!(
+        d.query("opsync.db", "SELECT * FROM run_changes WHERE run = 2")
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_malformed_row_in_a_snapshot_deletes_nothing() {
+    let d = items("mode = \"snapshot\"\nmax_delete_percent = 100");
+    ok(&d, &["run", "items.job.toml"]);
+    // A2 is malformed (a field missing): its key cannot be read, so no key may be deleted.
+    d.write(
+        "items.csv",
+        "code,name,cost,gtin,uom\nA1,Gauze 4x4,1.25,,EA\nA2,Syringe 10ml,0.40,BX\nA3,Catheter,12.00,,EA\n",
+    );
+    let o = ok(&d, &["run", "items.job.toml"]);
+    assert!(
+        stderr(&o).contains("no item marked deleted because 1 rejected row(s) had no key"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(live_items(&d, "target.db").len(), 5);
+    // The job can say that deleting anyway is what it wants.
+    let job = item_job(
+        "items",
+        "items.csv",
+        "mode = \"snapshot\"\nmax_delete_percent = 100\nunkeyed_rejects = \"allow_deletes\"",
+        ITEM_FIELDS,
+    );
+    d.write("items.job.toml", job);
+    ok(&d, &["run", "items.job.toml"]);
+    assert_eq!(live_items(&d, "target.db").len(), 2);
+}
+
+#[test]
+fn a_row_whose_key_step_failed_in_a_snapshot_deletes_nothing() {
+    let d = Dir::new();
+    d.write("items.csv", ITEMS);
+    let fields = ITEM_FIELDS.replace(
+        r#"item_id = { from = "code", steps = [{ step = "trim" }] }"#,
+        r#"item_id = { from = "code", steps = [{ step = "regex_extract", pattern = "^(A\\d)$" }], validate = [{ rule = "required" }] }"#,
+    );
+    d.write(
+        "items.job.toml",
+        item_job(
+            "items",
+            "items.csv",
+            "mode = \"snapshot\"\nmax_delete_percent = 100",
+            &fields,
+        ),
+    );
+    ok(&d, &["run", "items.job.toml"]);
+    d.write("items.csv", ITEMS.replace("A4,", "A 4,"));
+    ok(&d, &["run", "items.job.toml"]);
+    assert_eq!(
+        live_items(&d, "target.db").len(),
+        5,
+        "A4's row is there, its key unreadable"
+    );
+}
+
+#[test]
+fn a_snapshot_that_would_delete_most_of_a_table_stops_before_deleting() {
+    let d = items("mode = \"snapshot\"");
+    ok(&d, &["run", "items.job.toml"]);
+    d.write("items.csv", "code,name,cost,gtin,uom\nA1,Gauze 4x4,1.25,,EA\n");
+    let o = d.run(&["run", "items.job.toml"]);
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("snapshot would delete 4 of 5 live item records (80%)"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(live_items(&d, "target.db").len(), 5);
+    assert_eq!(
+        d.query("opsync.db", "SELECT status, deleted FROM runs WHERE id = 2"),
+        vec![vec!["deletes_exceeded", "0"]]
+    );
+}
+
+const LINES_JOB: &str = r#"[job]
+name = "lines"
+mode = "snapshot"
+max_delete_percent = 100
+
+[source]
+kind = "csv"
+path = "lines.csv"
+
+[target]
+kind = "sqlite"
+path = "target.db"
+
+[[entity]]
+name = "purchase_order_line"
+[entity.fields]
+po_number = { from = "po" }
+line_no = { from = "line" }
+item_id = { from = "item" }
+quantity = { from = "qty" }
+"#;
+
+#[test]
+fn composite_keys_with_a_separator_inside_stay_two_keys() {
+    let d = Dir::new();
+    d.write("lines.csv", "po,line,item,qty\n\"A|1\",2,X,1\nA,1,Y,2\n");
+    d.write("lines.job.toml", LINES_JOB);
+    let o = ok(&d, &["run", "lines.job.toml"]);
+    assert!(!stdout(&o).contains("duplicate_key"), "{}", stdout(&o));
+    assert_eq!(d.count("target.db", "SELECT count(*) FROM purchase_order_line"), 2);
+}
+
+#[test]
+fn a_snapshot_delete_of_a_composite_key_is_applied_to_the_target() {
+    let d = Dir::new();
+    d.write("lines.csv", "po,line,item,qty\nC,7,X,1\n\"C|7\",1,Y,2\nD,1,Z,3\n");
+    d.write("lines.job.toml", LINES_JOB);
+    ok(&d, &["run", "lines.job.toml"]);
+    d.write("lines.csv", "po,line,item,qty\nD,1,Z,3\n");
+    ok(&d, &["run", "lines.job.toml"]);
+    let live = d.query(
+        "target.db",
+        "SELECT po_number, line_no FROM purchase_order_line WHERE _deleted = 0 ORDER BY 1, 2",
+    );
+    assert_eq!(live, vec![vec!["D", "1"]]);
+    let deleted = d.query(
+        "opsync.db",
+        "SELECT key FROM run_changes WHERE kind = 'delete' ORDER BY key",
+    );
+    assert_eq!(deleted, vec![vec!["C\\|7|1"], vec!["C|7"]]);
+}
+
+#[test]
+fn two_snapshot_jobs_feeding_one_entity_are_refused_rather_than_deleting_each_others_keys() {
+    let d = Dir::new();
+    d.write("a.csv", "code,name,cost,gtin,uom\nA1,Gauze,1,,EA\n");
+    d.write("b.csv", "code,name,cost,gtin,uom\nB1,Tape,1,,EA\n");
+    d.write(
+        "a.job.toml",
+        item_job("site-a", "a.csv", "mode = \"snapshot\"", ITEM_FIELDS),
+    );
+    d.write(
+        "b.job.toml",
+        item_job("site-b", "b.csv", "mode = \"snapshot\"", ITEM_FIELDS),
+    );
+    ok(&d, &["run", "a.job.toml"]);
+    let o = d.run(&["run", "b.job.toml"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("item is also written by job site-a (snapshot mode)"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(live_items(&d, "target.db"), vec![vec!["A1", "Gauze", "1"]]);
+    // Two upsert jobs may share an entity: neither deletes.
+    d.write("a.job.toml", item_job("site-a", "a.csv", "", ITEM_FIELDS));
+    d.write("b.job.toml", item_job("site-b", "b.csv", "", ITEM_FIELDS));
+    ok(&d, &["run", "a.job.toml", "b.job.toml"]);
+    assert_eq!(live_items(&d, "target.db").len(), 2);
+}
+
+#[test]
+fn a_failed_run_records_the_batches_it_committed() {
+    let d = Dir::new();
+    let mut csv = String::from("code,name,cost,gtin,uom\n");
+    for i in 0..10 {
+        csv.push_str(&format!("A{i},Item {i},1,,EA\n"));
+    }
+    csv.push_str("Z1,\"open quote,1,,EA\nZ2,x,1,,EA\n");
+    d.write("items.csv", csv);
+    let job = item_job("items", "items.csv", "", ITEM_FIELDS)
+        .replace("path = \"target.db\"", "path = \"target.db\"\nbatch_size = 3");
+    d.write("items.job.toml", job);
+    let o = d.run(&["run", "items.job.toml"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let in_target = d.count("target.db", "SELECT count(*) FROM item");
+    assert_eq!(in_target, 10, "what was read before the error is loaded");
+    assert_eq!(
+        d.query("opsync.db", "SELECT status, read, inserted FROM runs"),
+        vec![vec!["failed", "10", "10"]]
+    );
+}
+
+#[test]
+fn runs_show_prints_counts_per_entity_and_the_reject_reasons() {
+    let d = Dir::new();
+    d.write(
+        "items.csv",
+        "code,name,cost,gtin,uom\nA1,Gauze,1,,EA\nA2,Tape,abc,,EA\nA3,Pads,x,,EA\nA4,Gloves,2,4006381333932,EA\n",
+    );
+    d.write("items.job.toml", item_job("items", "items.csv", "", ITEM_FIELDS));
+    ok(&d, &["run", "items.job.toml"]);
+    let o = ok(&d, &["runs", "show", "1"]);
+    let out = stdout(&o);
+    assert!(out.contains("live before"), "{out}");
+    let item_row = out.lines().find(|l| l.starts_with("│ item")).unwrap_or_default();
+    let cells: Vec<&str> = item_row.split('│').map(str::trim).collect();
+    assert_eq!(
+        cells[1..=12],
+        ["item", "4", "0", "0", "3", "0", "1", "0", "0", "0", "0", "1"],
+        "{out}"
+    );
+    assert!(out.contains("│ item   │ unit_cost │ decimal │ 2"), "{out}");
+    assert!(out.contains("│ item   │ gtin      │ gtin    │ 1"), "{out}");
+    let o = ok(&d, &["runs", "show", "1", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(doc["entities"][0]["rejected"], 3);
+    assert_eq!(doc["reject_reasons"][0]["count"], 2);
+}
+
+#[test]
+fn max_reject_percent_counts_rows_not_the_records_of_every_entity() {
+    let d = Dir::new();
+    d.write(
+        "lines.csv",
+        "po,line,item,qty\nP1,1,X,1\nP2,1,Y,abc\nP3,1,Z,3\nP4,1,W,4\n",
+    );
+    let job = LINES_JOB
+        .replace("mode = \"snapshot\"\nmax_delete_percent = 100", "max_reject_percent = 30")
+        .replace("[[entity]]\nname = \"purchase_order_line\"", "[[entity]]\nname = \"purchase_order\"\n[entity.fields]\npo_number = { from = \"po\" }\nsupplier_id = { from = \"qty\", steps = [{ step = \"to_integer\" }] }\n\n[[entity]]\nname = \"purchase_order_line\"");
+    d.write("lines.job.toml", job);
+    // One row of four rejects its header and its line: 25% of rows, under the threshold.
+    let o = d.run(&["run", "lines.job.toml"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(
+        d.query("opsync.db", "SELECT rejected, rejected_rows FROM runs"),
+        vec![vec!["2", "1"]]
+    );
+}
+
+#[test]
+fn every_job_of_a_run_runs_and_the_worst_exit_code_wins() {
+    let d = items("");
+    d.write("broken.csv", "code,name,cost,gtin,uom\nB1,\"open,1,,EA\n");
+    d.write("broken.job.toml", item_job("broken", "broken.csv", "", ITEM_FIELDS));
+    d.write("other.csv", "code,name,cost,gtin,uom\nC1,Pads,2,,EA\n");
+    d.write("other.job.toml", item_job("other", "other.csv", "", ITEM_FIELDS));
+    let o = d.run(&["run", "broken.job.toml", "items.job.toml", "other.job.toml"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(
+        d.count("target.db", "SELECT count(*) FROM item WHERE item_id IN ('A1', 'C1')"),
+        2
+    );
+    let out = stdout(&o);
+    assert!(out.contains("broken.job.toml │ failed"), "{out}");
+    assert!(out.contains("other.job.toml  │ succeeded"), "{out}");
+    let o = d.run(&["run", "--fail-fast", "broken.job.toml", "other.job.toml"]);
+    assert_eq!(code(&o), 1);
+    assert!(stdout(&o).contains("other.job.toml  │ skipped"), "{}", stdout(&o));
+}
+
+#[test]
+fn the_ledger_is_the_same_whatever_folder_the_job_is_run_from() {
+    let d = Dir::new();
+    d.write("opsync.toml", "[project]\nledger = \"state/opsync.db\"\n");
+    d.write("jobs/items.csv", ITEMS);
+    d.write("jobs/items.job.toml", item_job("items", "items.csv", "", ITEM_FIELDS));
+    std::fs::create_dir_all(d.join("elsewhere")).unwrap();
+    let run_in = |dir: &str, job: &str| {
+        let mut c = assert_cmd::Command::cargo_bin("opsync").unwrap();
+        c.current_dir(d.join(dir))
+            .env_remove("OPSYNC_LEDGER")
+            .env_remove("OPSYNC_TARGET");
+        c.args(["run", job]).output().unwrap()
+    };
+    assert_eq!(code(&run_in("jobs", "items.job.toml")), 0);
+    assert_eq!(code(&run_in("elsewhere", "../jobs/items.job.toml")), 0);
+    assert_eq!(d.count("state/opsync.db", "SELECT count(*) FROM runs"), 2);
+    assert!(!d.join("jobs/opsync.db").exists() && !d.join("elsewhere/opsync.db").exists());
+    let mut c = assert_cmd::Command::cargo_bin("opsync").unwrap();
+    let o = c
+        .current_dir(d.join("jobs"))
+        .env_remove("OPSYNC_LEDGER")
+        .arg("runs")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("items"), "{}", stdout(&o));
+}
+
+#[test]
+fn the_job_lock_belongs_to_the_ledger_file_not_the_path_typed() {
+    let d = items("");
+    std::fs::create_dir_all(d.join("real")).unwrap();
+    std::os::unix::fs::symlink(d.join("real"), d.join("link")).unwrap();
+    ok(&d, &["--ledger", "real/opsync.db", "run", "items.job.toml"]);
+    let lock = d.join("real/opsync.db.locks/items.lock");
+    let held = std::fs::File::open(&lock).unwrap();
+    held.try_lock().unwrap();
+    let o = d.run(&["--ledger", "link/opsync.db", "run", "items.job.toml"]);
+    assert_eq!(code(&o), 5, "{}", stderr(&o));
+}
+
+#[test]
+fn a_ledger_path_that_is_a_folder_is_named_a_folder() {
+    let d = items("");
+    std::fs::create_dir_all(d.join("ledger.db")).unwrap();
+    let o = d.run(&["--ledger", "ledger.db", "run", "items.job.toml"]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("is a folder"), "{}", stderr(&o));
+}
+
+#[test]
+fn run_refuses_what_validate_refuses_with_the_same_place() {
+    let d = items("");
+    let job = item_job("items", "items.csv", "", ITEM_FIELDS)
+        .replace("kind = \"csv\"", "kind = \"csv\"\nencoding = \"klingon\"")
+        .replace("path = \"target.db\"", "path = \"target.db\"\nbatch_size = 0");
+    d.write("items.job.toml", &job);
+    let o = d.run(&["run", "items.job.toml"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let v = d.run(&["validate", "items.job.toml"]);
+    assert_eq!(code(&v), 2);
+    for (place, what) in [
+        ("items.job.toml:7:12:", "unknown encoding \"klingon\""),
+        ("items.job.toml:13:14:", "batch_size must be at least 1"),
+    ] {
+        for (command, out) in [("run", stderr(&o)), ("validate", stdout(&v))] {
+            let line = out.lines().find(|l| l.contains(place)).unwrap_or_default();
+            assert!(line.contains(what), "{command}: {out}");
+        }
+    }
+}
+
+#[test]
+fn a_job_path_that_is_not_utf8_does_not_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    let d = items("");
+    let name = std::ffi::OsStr::from_bytes(b"items-\xff.job.toml");
+    std::fs::copy(d.join("items.job.toml"), d.path().join(name)).unwrap();
+    let o = d.cmd(&["run"]).arg(name).output().unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
+
+#[test]
+fn sigterm_ends_a_run_as_interrupted_and_the_next_run_finishes_it() {
+    let d = Dir::new();
+    let mut csv = String::from("code,name,cost,gtin,uom\n");
+    for i in 0..300_000 {
+        csv.push_str(&format!("IT{i:07},Item {i},{}.{:02},,EA\n", i % 500, i % 100));
+    }
+    d.write("items.csv", &csv);
+    let job = item_job("items", "items.csv", "", ITEM_FIELDS)
+        .replace("path = \"target.db\"", "path = \"target.db\"\nbatch_size = 1000");
+    d.write("items.job.toml", job);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("opsync"))
+        .current_dir(d.path())
+        .env("OPSYNC_LEDGER", d.join("opsync.db"))
+        .args(["--quiet", "run", "items.job.toml"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(60) {
+        let loaded = rusqlite::Connection::open(d.join("target.db"))
+            .and_then(|c| c.query_row("SELECT count(*) FROM item", [], |r| r.get::<_, i64>(0)))
+            .unwrap_or(0);
+        if loaded > 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143), "{}", String::from_utf8_lossy(&out.stderr));
+    let run = d.query("opsync.db", "SELECT status, inserted FROM runs WHERE id = 1");
+    assert_eq!(run[0][0], "interrupted");
+    let inserted: i64 = run[0][1].parse().unwrap();
+    assert_eq!(
+        inserted,
+        d.count("target.db", "SELECT count(*) FROM item"),
+        "counts match the target"
+    );
+    ok(&d, &["run", "items.job.toml"]);
+    assert_eq!(d.count("target.db", "SELECT count(*) FROM item"), 300_000);
+}
+
+#[test]
+fn load_checks_canonical_records_against_the_model_as_run_does() {
+    let d = items("");
+    d.write(
+        "canonical.jsonl",
+        [
+            r#"{"entity":"item","lineage":{"source":"x","row":1,"line":2},"record":{"item_id":"A1","description":"ok","unit_cost":"abc"}}"#,
+            r#"{"entity":"item","lineage":{"source":"x","row":2,"line":3},"record":{"item_id":"A2","description":"ok","status":"bogus"}}"#,
+            r#"{"entity":"item","lineage":{"source":"x","row":3,"line":4},"record":{"item_id":"A3"}}"#,
+            r#"{"entity":"item","lineage":{"source":"x","row":4,"line":5},"record":{"item_id":"A4","description":"ok","unit_cost":"1.23456"}}"#,
+            r#"{"entity":"item","lineage":{"source":"x","row":5,"line":6},"record":{"item_id":"A5","description":"fine","unit_cost":"2.5"}}"#,
+        ]
+        .join("\n"),
+    );
+    let o = ok(&d, &["load", "items.job.toml", "--in", "canonical.jsonl"]);
+    assert_eq!(
+        live_items(&d, "target.db"),
+        vec![vec!["A5", "fine", "2.5"]],
+        "{}",
+        stdout(&o)
+    );
+    let rejects = d.query("opsync.db", "SELECT key, field, rule FROM rejects ORDER BY key");
+    assert_eq!(
+        rejects,
+        vec![
+            vec!["A1", "unit_cost", "type"],
+            vec!["A2", "status", "one_of"],
+            vec!["A3", "description", "required"],
+            vec!["A4", "unit_cost", "scale"],
+        ]
+    );
+}
+
+#[test]
+fn preview_finds_duplicate_keys_and_deduplicates_as_run_does() {
+    let d = Dir::new();
+    d.write(
+        "items.csv",
+        "code,name,cost,gtin,uom\nA1,Gauze,1,,EA\nA1,Gauze,1,,EA\nA1,Gauze XL,2,,EA\nA2,Tape,1,,EA\n",
+    );
+    d.write("items.job.toml", item_job("items", "items.csv", "", ITEM_FIELDS));
+    let o = ok(&d, &["preview", "items.job.toml"]);
+    let out = stdout(&o);
+    assert!(out.contains("1 rejected, 1 deduplicated"), "{out}");
+    assert!(out.contains("item (2 records)"), "{out}");
+    assert!(out.contains("duplicate_key"), "{out}");
+    ok(&d, &["run", "items.job.toml"]);
+    d.write(
+        "items.csv",
+        "code,name,cost,gtin,uom\nA1,Gauze,1,,EA\nA2,Tape,9,,EA\nA3,New,1,,EA\n",
+    );
+    let out = stdout(&ok(&d, &["preview", "items.job.toml"]));
+    for verdict in ["unchanged", "update", "insert"] {
+        assert!(out.contains(&format!("│ {verdict}")), "{out}");
+    }
+}
