@@ -46,10 +46,12 @@ pub struct CsvReader {
     legacy: Option<&'static Encoding>,
     record: ByteRecord,
     /// A first data record read early to count the columns of a header-less file.
-    pending: Option<(ByteRecord, QuoteCheck)>,
+    pending: Option<(ByteRecord, QuoteCheck, u64)>,
     /// The values of a record handed back by [`Source::recycle`], refilled in place.
     spare: Vec<String>,
     row: u64,
+    /// Line where the record just read starts.
+    record_line: u64,
     bytes: Arc<AtomicU64>,
 }
 
@@ -88,6 +90,7 @@ impl CsvReader {
             pending: None,
             spare: Vec::new(),
             row: 0,
+            record_line: 0,
             bytes,
         };
         for _ in 0..config.skip_rows {
@@ -131,7 +134,7 @@ impl CsvReader {
             }
             let check = me.check_quotes()?;
             me.columns = (1..=me.record.len()).map(|i| format!("column_{i}")).collect();
-            me.pending = Some((me.record.clone(), check));
+            me.pending = Some((me.record.clone(), check, me.record_line));
         }
         Ok(me)
     }
@@ -148,6 +151,14 @@ impl CsvReader {
     fn check_quotes(&mut self) -> Result<QuoteCheck, SourceError> {
         let end = self.reader.position().byte();
         let quotes = &mut self.reader.get_mut().quotes;
+        self.record_line = self.record.position().map_or(0, |p| p.line());
+        while let Some(&(offset, line)) = quotes.record_starts.front() {
+            if offset >= end {
+                break;
+            }
+            quotes.record_starts.pop_front();
+            self.record_line = line;
+        }
         if let Some((offset, line)) = quotes.unclosed()
             && offset < end
         {
@@ -185,7 +196,7 @@ impl CsvReader {
     }
 
     fn line(&self) -> u64 {
-        self.record.position().map_or(0, |p| p.line())
+        self.record_line
     }
 
     /// A header name, trimmed; a NUL or a byte-order mark in it means the bytes are not the text
@@ -306,8 +317,9 @@ impl Source for CsvReader {
 
     fn next_record(&mut self) -> Result<Option<RawRecord>, SourceError> {
         let quotes = match self.pending.take() {
-            Some((r, check)) => {
+            Some((r, check, line)) => {
                 self.record = r;
+                self.record_line = line;
                 check
             }
             None => loop {

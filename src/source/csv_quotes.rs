@@ -43,6 +43,11 @@ pub struct Quotes {
     open: (u64, u64),
     /// Text after a closing quote, not yet matched to a record.
     pub after_quote: VecDeque<TextAfterQuote>,
+    /// Offset and line of each record's first byte, not yet matched to a record. The csv crate
+    /// reports a record at the line where it started looking for it, before the blank lines it
+    /// skips; this is where the record really starts.
+    pub record_starts: VecDeque<(u64, u64)>,
+    at_record_start: bool,
     /// The whole text has been seen.
     pub ended: bool,
 }
@@ -57,6 +62,8 @@ impl Quotes {
             line: 1,
             open: (0, 0),
             after_quote: VecDeque::new(),
+            record_starts: VecDeque::new(),
+            at_record_start: true,
             ended: false,
         }
     }
@@ -73,6 +80,10 @@ impl Quotes {
             match self.state {
                 State::FieldStart | State::QuoteInQuoted => {
                     let b = buf[i];
+                    if self.at_record_start && b != b'\n' {
+                        self.record_starts.push_back((self.offset + i as u64, self.line));
+                        self.at_record_start = false;
+                    }
                     let after_quote = self.state == State::QuoteInQuoted;
                     self.state = if b == self.quote {
                         if !after_quote {
@@ -83,6 +94,7 @@ impl Quotes {
                         State::FieldStart
                     } else if b == b'\n' {
                         self.line += 1;
+                        self.at_record_start = true;
                         State::FieldStart
                     } else {
                         if after_quote {
@@ -101,6 +113,7 @@ impl Quotes {
                     Some(k) => {
                         if buf[i + k] == b'\n' {
                             self.line += 1;
+                            self.at_record_start = true;
                         }
                         self.state = State::FieldStart;
                         i += k + 1;
@@ -156,6 +169,15 @@ mod tests {
     fn a_quote_inside_an_unquoted_field_is_text() {
         let q = follow("a,5\" gauze\nb,\"c\n", 4);
         assert_eq!(q.unclosed(), Some((13, 2)));
+    }
+
+    #[test]
+    fn records_start_after_blank_lines() {
+        let q = follow("a,b\n\n1,\"x\ny\"\n\n\n2,z", 2);
+        assert_eq!(
+            q.record_starts.iter().copied().collect::<Vec<_>>(),
+            [(0, 1), (5, 3), (15, 7)]
+        );
     }
 
     #[test]

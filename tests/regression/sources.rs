@@ -557,3 +557,12 @@ fn a_shared_string_bomb_is_refused_before_it_is_copied_into_every_cell() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_row_after_blank_lines_is_named_by_its_own_line() {
+    let d = Dir::new();
+    d.write("items.csv", format!("{HEADER}\nA1,Gauze,1,,EA\n\n\nA2,Tape,x,,EA\n"));
+    let o = items(&d, "items.csv", "", "");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(d.query("opsync.db", "SELECT line FROM rejects"), [["6"]]);
+}
