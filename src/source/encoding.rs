@@ -253,6 +253,12 @@ pub fn guess_legacy(bytes: &[u8]) -> Option<String> {
 /// The hint for text decoded from `declared` that holds a character showing it was not (see
 /// [`undecodable`]): the bytes again, and the encodings that do decode them.
 pub fn declared_hint(declared: &'static Encoding, decoded: &str) -> (String, Option<String>) {
+    if declared == encoding_rs::UTF_16LE || declared == encoding_rs::UTF_16BE {
+        return (
+            "; a byte sequence there is not UTF-16 (an unpaired surrogate, or an odd byte at the end)".into(),
+            None,
+        );
+    }
     let (bytes, _, _) = declared.encode(decoded);
     let undefined: Vec<String> = decoded
         .chars()
@@ -327,7 +333,7 @@ mod tests {
         assert_eq!(
             guess_legacy(b"\xb0C").as_deref(),
             Some("windows-1252"),
-            "a tie goes to windows-1252"
+            "°C reads better than ∞C"
         );
         let hint = guess_hint(b"x\x81y");
         assert!(

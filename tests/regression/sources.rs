@@ -566,3 +566,24 @@ fn a_row_after_blank_lines_is_named_by_its_own_line() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(d.query("opsync.db", "SELECT line FROM rejects"), [["6"]]);
 }
+
+#[test]
+fn an_expression_reads_a_json_number_exactly() {
+    let d = Dir::new();
+    d.write(
+        "prices.json",
+        "[{\"id\": \"A1\", \"cost\": 1234567890123.4567, \"qty\": 3}]",
+    );
+    let job = json_job(&d, "json", "prices.json");
+    let text = std::fs::read_to_string(d.join(&job)).unwrap().replace(
+        "unit_cost = { from = \"$.cost\", steps = [{ step = \"to_decimal\" }] }",
+        "unit_cost = { expr = \"row.cost * 1\" }\npack_qty = { expr = \"row.qty + 1\" }",
+    );
+    d.write(&job, text);
+    let o = d.run(&["run", &job]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        d.query("target.db", "SELECT unit_cost, pack_qty FROM item"),
+        [["1234567890123.4567", "4"]]
+    );
+}
