@@ -587,3 +587,17 @@ fn an_expression_reads_a_json_number_exactly() {
         [["1234567890123.4567", "4"]]
     );
 }
+
+#[test]
+fn inspect_names_a_shared_header_as_run_does_and_maps_the_first_by_index() {
+    let d = Dir::new();
+    d.write(
+        "dup.csv",
+        "Item Code,Description,Category,Unit Cost,Category\nA1,Gauze,Wound care,1.50,Sterile\n",
+    );
+    let o = d.run(&["inspect", "dup.csv"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("│ 5 │ Category (2)"), "{out}");
+    assert!(out.contains("category = { from_index = 2"), "{out}");
+}
