@@ -153,6 +153,39 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// One quote opened at the start of a field and never closed: the rows before it are read,
+    /// then the file is refused; the rows after it are never swallowed into one value (the csv
+    /// crate alone would hand out that value, so this is checked against the rows as written).
+    #[test]
+    fn a_quote_left_open_is_refused_not_swallowed(
+        rows in prop::collection::vec(prop::collection::vec("[a-z é]{0,4}", 3), 2..8),
+        at in any::<prop::sample::Index>(),
+        field in 0usize..3,
+        ending in prop::sample::select(vec!["\n", "\r\n", "\r"]),
+    ) {
+        let bad = 1 + at.index(rows.len() - 1);
+        let text: String = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let mut r = r.clone();
+                if i == bad {
+                    r[field].insert(0, '"');
+                }
+                r.join(",") + ending
+            })
+            .collect();
+        let got = opsync(&text);
+        // Three fields joined by two commas: no row is a blank line.
+        let expected: Vec<Result<Vec<String>, bool>> =
+            rows[1..bad].iter().cloned().map(Ok).chain([Err(true)]).collect();
+        prop_assert_eq!(got, expected, "{:?}", text);
+    }
+}
+
 #[test]
 fn known_shapes() {
     for text in [
