@@ -10,6 +10,7 @@ mod encoding;
 mod excel;
 mod fixed_width;
 mod json;
+mod names;
 mod raw_jsonl;
 
 use std::path::{Path, PathBuf};
@@ -23,10 +24,8 @@ use crate::model::RawRecord;
 pub use encoding::{Decoder, legacy_candidates, looks_utf16, resolve_encoding, supported_encodings};
 pub use excel::MAX_UNPACKED_BYTES;
 pub use json::{DEFAULT_RECORDS, compile_path};
-pub use raw_jsonl::raw_to_json;
-
-mod names;
 pub use names::SharedName;
+pub use raw_jsonl::raw_to_json;
 
 /// A reader of raw records.
 pub trait Source {
@@ -146,10 +145,10 @@ fn real_file(path: &Path) -> Result<PathBuf, SourceError> {
     })
 }
 
-/// The real path of a path a glob matched; `None` for a folder.
+/// The real path of a file a glob matched; `None` for a folder (or a pipe, a socket: not files).
 fn matched_file(path: &Path) -> Result<Option<PathBuf>, SourceError> {
     match std::fs::metadata(path) {
-        Ok(m) if m.is_dir() => Ok(None),
+        Ok(m) if !m.is_file() => Ok(None),
         Ok(_) => real_file(path).map(Some),
         Err(e) => Err(SourceError::Io {
             path: path.display().to_string(),
