@@ -601,3 +601,36 @@ fn inspect_names_a_shared_header_as_run_does_and_maps_the_first_by_index() {
     assert!(out.contains("│ 5 │ Category (2)"), "{out}");
     assert!(out.contains("category = { from_index = 2"), "{out}");
 }
+
+#[test]
+fn transform_of_extracted_records_refuses_a_name_the_header_held_twice() {
+    let d = Dir::new();
+    d.write(
+        "items.csv",
+        format!("{CATEGORY_HEADER}A1,Supplier cat,Gauze,Item cat\n"),
+    );
+    let o = category_job(&d, "from = \"Category (2)\"");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = d.run(&["extract", "items.job.toml", "--out", "raw.jsonl"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = d.run(&["transform", "items.job.toml", "--in", "raw.jsonl", "--out", "c.jsonl"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        std::fs::read_to_string(d.join("c.jsonl"))
+            .unwrap()
+            .contains("\"category\":\"Item cat\"")
+    );
+
+    let job = std::fs::read_to_string(d.join("items.job.toml")).unwrap();
+    d.write(
+        "items.job.toml",
+        job.replace("from = \"Category (2)\"", "from = \"Category\""),
+    );
+    let o = d.run(&["transform", "items.job.toml", "--in", "raw.jsonl", "--out", "c.jsonl"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("column \"Category\" is in the header of"),
+        "{}",
+        stderr(&o)
+    );
+}
