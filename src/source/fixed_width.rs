@@ -11,6 +11,8 @@
 //! - text past the end of the layout is not read and not reported: a layout often names only the
 //!   columns a job needs.
 //!
+//! Lines end with LF, CRLF or CR alone (a CR-only file is not read as one long line).
+//!
 //! A NUL character or a byte-order mark in a line is a malformed row too; text decoded from a
 //! legacy encoding that holds a byte the encoding does not define is an error.
 
@@ -21,6 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use encoding_rs::Encoding;
 
+use super::csv::LineFeeds;
 use super::encoding::{Decoder, declared_hint, guess_hint, guess_legacy, open_decoded, resolve_encoding, undecodable};
 use super::{Source, SourceError};
 use crate::config::job::{FixedWidthColumn, FixedWidthSource};
@@ -28,7 +31,8 @@ use crate::model::{Lineage, RawRecord, RawValues};
 
 /// Streams a fixed-width file line by line.
 pub struct FixedWidthReader {
-    lines: BufReader<Decoder>,
+    /// Lines with CR and CRLF endings turned into LF, so a CR-only file is not one long line.
+    lines: BufReader<LineFeeds<Decoder>>,
     layout: Vec<FixedWidthColumn>,
     columns: Vec<String>,
     name: Arc<str>,
@@ -67,7 +71,7 @@ impl FixedWidthReader {
             return Err(SourceError::Empty { path: name.to_string() });
         }
         let mut me = FixedWidthReader {
-            lines: BufReader::with_capacity(64 * 1024, decoder),
+            lines: BufReader::with_capacity(64 * 1024, LineFeeds::new(decoder)),
             columns: config.columns.iter().map(|c| c.name.clone()).collect(),
             layout: config.columns.clone(),
             name,

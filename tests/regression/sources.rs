@@ -634,3 +634,22 @@ fn transform_of_extracted_records_refuses_a_name_the_header_held_twice() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_fixed_width_file_with_cr_line_endings_reads_every_line() {
+    let d = Dir::new();
+    d.write(
+        "cc.txt",
+        "4100  Cardiology          610\r4200  Radiology           620\r",
+    );
+    d.write("cc.job.toml", FIXED_JOB);
+    let o = d.run(&["run", "cc.job.toml"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        d.query(
+            "target.db",
+            "SELECT cost_center_id, gl_department FROM cost_center ORDER BY 1"
+        ),
+        [["4100", "610"], ["4200", "620"]]
+    );
+}
