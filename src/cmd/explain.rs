@@ -183,7 +183,7 @@ fn describe_from(f: &FieldMapping) -> String {
     } else if let Some(i) = f.from_index {
         format!("column #{i}")
     } else if let Some(k) = &f.constant {
-        format!("const {:?}", k.get_ref())
+        format!("const {}", k.get_ref())
     } else if let Some(x) = &f.expr {
         format!("expr {}", x.get_ref())
     } else {

@@ -84,9 +84,11 @@ pub struct FieldMapping {
     /// Source column by 0-based position.
     #[serde(default)]
     pub from_index: Option<usize>,
-    /// A fixed value.
+    /// A fixed value: any TOML scalar (string, integer, float, boolean, date), checked against
+    /// the field's type when the mapping is compiled. Floats are read from their text as written,
+    /// never through a binary float.
     #[serde(default, rename = "const")]
-    pub constant: Option<Spanned<String>>,
+    pub constant: Option<Spanned<toml::Value>>,
     /// An expression over `row` (the source columns).
     #[serde(default)]
     pub expr: Option<Spanned<String>>,
@@ -157,23 +159,45 @@ pub enum Step {
     Coalesce { columns: Vec<String> },
     /// Replace whole values by a small inline table; others pass unchanged.
     Map { values: BTreeMap<String, String> },
-    /// Parse a date or timestamp with the first format that fits (chrono `strftime` syntax).
+    /// Parse a date or timestamp with the first format that fits (chrono `strftime` syntax),
+    /// tried in the order listed: put the most specific first (`%y` before `%Y`).
+    ///
+    /// A date field keeps the calendar day as written, whatever `utc_offset` says: `2024-03-01`
+    /// stays 2024-03-01, and so does `2024-03-01 23:30` or `2024-03-01T23:30:00-05:00` (the time
+    /// is dropped, never converted). The offset applies to timestamp fields only: a time without
+    /// an offset is read in `utc_offset` and converted to UTC, and a date alone given to a
+    /// timestamp field is that day's local midnight, so `2024-03-01` at `+01:00` is the instant
+    /// 2024-02-29T23:00:00Z. An Excel serial with a fraction of a day is a local date and time
+    /// like any other.
     ParseDate {
         formats: Vec<String>,
-        /// Also accept Excel serial day numbers (days since 1899-12-30).
+        /// Also accept Excel serial day numbers (1 = 1900-01-01, as Excel counts; 60, Lotus
+        /// 1-2-3's 1900-02-29, is refused).
         #[serde(default)]
         excel_serial: bool,
         /// UTC offset of timestamps without one, like `+01:00` (UTC when absent).
         #[serde(default)]
         utc_offset: Option<String>,
     },
-    /// Parse a decimal: currency symbols, thousands separators, decimal comma.
+    /// Parse a decimal: currency symbols and codes, thousands separators between groups of
+    /// three digits, decimal comma, `(12.00)` and `12.00-` negatives, exponents. Anything that
+    /// could be read two ways is refused, never guessed.
     ToDecimal {
+        /// `,` is the decimal separator and `.` (or a space or `'`) groups thousands.
+        #[serde(default)]
+        decimal_comma: bool,
+        /// Round the parsed value, as the `round` step does.
+        #[serde(default)]
+        round: Option<Rounding>,
+    },
+    /// Parse a whole number (`1,234` and `12.0` are whole; `12.5` is refused).
+    ToInteger {
+        /// `.` (or a space or `'`) groups thousands, as in `to_decimal`.
         #[serde(default)]
         decimal_comma: bool,
     },
-    /// Parse a whole number.
-    ToInteger,
+    /// Round a decimal to `scale` places by `mode`; integers pass unchanged.
+    Round { scale: u32, mode: RoundMode },
     /// Parse yes/no values (TRUE/true/yes/Y/1, FALSE/false/no/N/0, and any listed here).
     ToBoolean {
         #[serde(default)]
@@ -203,6 +227,34 @@ pub enum Step {
     Expr { expr: String },
 }
 
+/// A rounding: to `scale` decimal places by `mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rounding {
+    pub scale: u32,
+    pub mode: RoundMode,
+}
+
+/// How a value halfway between two others (or any value, for the directed modes) is rounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoundMode {
+    /// Halves away from zero: 2.5 -> 3, -2.5 -> -3 (what Excel's ROUND does).
+    HalfUp,
+    /// Halves to the even neighbour (banker's rounding): 2.5 -> 2, 3.5 -> 4.
+    HalfEven,
+    /// Halves toward zero: 2.5 -> 2, -2.5 -> -2.
+    HalfDown,
+    /// Away from zero: 2.1 -> 3, -2.1 -> -3.
+    Up,
+    /// Toward zero (truncate): 2.9 -> 2, -2.9 -> -2.
+    Down,
+    /// Toward positive infinity: 2.1 -> 3, -2.9 -> -2.
+    Ceiling,
+    /// Toward negative infinity: 2.9 -> 2, -2.1 -> -3.
+    Floor,
+}
+
 /// How a unit-of-measure factor applies.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -227,7 +279,8 @@ impl Step {
             Step::Map { .. } => "map",
             Step::ParseDate { .. } => "parse_date",
             Step::ToDecimal { .. } => "to_decimal",
-            Step::ToInteger => "to_integer",
+            Step::ToInteger { .. } => "to_integer",
+            Step::Round { .. } => "round",
             Step::ToBoolean { .. } => "to_boolean",
             Step::Lookup { .. } => "lookup",
             Step::UomConvert { .. } => "uom_convert",

@@ -366,7 +366,9 @@ fn finish(v: Value, ty: FieldType) -> Result<Value, (&'static str, String, Optio
         if d.scale() > scale {
             return Err((
                 "scale",
-                format!("{d} has more than {scale} decimal places"),
+                format!(
+                    "{d} has more than {scale} decimal places; to round it add {{ step = \"round\", scale = {scale}, mode = \"half_up\" }} (or another mode) after the conversion"
+                ),
                 Some(d.to_string()),
             ));
         }

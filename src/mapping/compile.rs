@@ -9,16 +9,16 @@ use std::sync::Arc;
 use chrono::FixedOffset;
 use regex::Regex;
 
-use super::convert::{coerce, format_is_valid, parse_offset};
+use super::convert::{MAX_SCALE, coerce, format_is_valid, parse_offset};
 use super::expr::{self, Expr};
-use super::lookup::Lookup;
+use super::lookup::{Lookup, LookupError};
 use super::rules::Rule;
 use super::steps::{CStep, Kind};
 use super::{ColumnRef, EntityPlan, FieldPlan, FilterPlan, Input, Mapping, RecordRulePlan, Slot};
 use crate::config::diagnostic::line_col;
-use crate::config::mapping::{Filter, Step, Validation};
+use crate::config::mapping::{Filter, Rounding, Step, Validation};
 use crate::config::{ConfigError, Diagnostic, LoadedMapping, closest, resolve};
-use crate::model::{FieldType, schema};
+use crate::model::{Field, FieldType, schema};
 
 struct Compiler<'a> {
     m: &'a LoadedMapping,
@@ -176,10 +176,25 @@ impl Compiler<'_> {
                     offset,
                 }
             }
-            Step::ToDecimal { decimal_comma } => CStep::ToDecimal {
+            Step::ToDecimal { decimal_comma, round } => {
+                if let Some(r) = round {
+                    self.check_scale(r.scale, span);
+                }
+                CStep::ToDecimal {
+                    decimal_comma: *decimal_comma,
+                    round: *round,
+                }
+            }
+            Step::ToInteger { decimal_comma } => CStep::ToInteger {
                 decimal_comma: *decimal_comma,
             },
-            Step::ToInteger => CStep::ToInteger,
+            Step::Round { scale, mode } => {
+                self.check_scale(*scale, span);
+                CStep::Round(Rounding {
+                    scale: *scale,
+                    mode: *mode,
+                })
+            }
             Step::ToBoolean {
                 true_values,
                 false_values,
@@ -212,6 +227,69 @@ impl Compiler<'_> {
             },
             Step::Expr { expr } => CStep::Expr(self.expr(expr, span)?),
         })
+    }
+
+    fn check_scale(&mut self, scale: u32, span: &Range<usize>) {
+        if scale > MAX_SCALE {
+            self.problem(
+                Some(span.clone()),
+                format!("cannot round to {scale} decimal places: a decimal holds at most {MAX_SCALE}"),
+            );
+        }
+    }
+
+    /// A `const` as the text of the field's value: any TOML scalar, checked against the type.
+    fn constant(&mut self, k: &toml::Spanned<toml::Value>, field: &Field) -> Option<String> {
+        let span = k.span();
+        let text = match k.get_ref() {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            toml::Value::Datetime(d) => d.to_string(),
+            // A float is read from its text as written (`0.1` is 0.1, not the binary float
+            // nearest to it); TOML's `_` between digits is dropped, `inf` and `nan` are refused.
+            toml::Value::Float(_) => {
+                let literal = self.m.text.get(span.clone()).unwrap_or_default().replace('_', "");
+                let literal = literal.trim();
+                if literal.contains("inf") || literal.contains("nan") {
+                    self.problem(
+                        Some(span),
+                        format!("const {literal} does not fit field {}: not a number", field.name),
+                    );
+                    return None;
+                }
+                literal.to_string()
+            }
+            toml::Value::Array(_) | toml::Value::Table(_) => {
+                self.problem(
+                    Some(span),
+                    format!(
+                        "const for field {} must be a single value, not a list or table",
+                        field.name
+                    ),
+                )
+                .hint = Some("write a string, number, boolean or date, like const = \"EA\" or const = 1".into());
+                return None;
+            }
+        };
+        match coerce(&text, field.ty) {
+            // Stored as the value's own text, which the field's type reads back as the same value.
+            Ok(v) => Some(match (v, field.ty) {
+                (_, FieldType::String) => text,
+                (v, _) => v.to_text().unwrap_or_default(),
+            }),
+            Err(e) => {
+                let shown = match k.get_ref() {
+                    toml::Value::String(s) => format!("{s:?}"),
+                    _ => text,
+                };
+                self.problem(
+                    Some(span),
+                    format!("const {shown} does not fit field {} ({e})", field.name),
+                );
+                None
+            }
+        }
     }
 
     fn validation(&mut self, v: &Validation, ty: FieldType, span: &Range<usize>) -> Option<Rule> {
@@ -284,8 +362,26 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
             Ok(l) => {
                 c.lookups.insert(name.clone(), Arc::new(l));
             }
-            Err(e) => {
-                c.problem(Some(span), e);
+            Err(errors) => {
+                // A table with many conflicts is named once per conflict, up to a screenful.
+                const SHOWN: usize = 10;
+                for e in errors.iter().take(SHOWN) {
+                    c.problem(Some(span.clone()), e.to_string()).hint = match e {
+                        LookupError::DuplicateKey { .. } => {
+                            Some("keep one row per key, or give both rows the same value".into())
+                        }
+                        _ => None,
+                    };
+                }
+                if errors.len() > SHOWN {
+                    c.problem(
+                        Some(span),
+                        format!(
+                            "lookup {name:?}: {} more problems in the same file",
+                            errors.len() - SHOWN
+                        ),
+                    );
+                }
             }
         }
     }
@@ -352,13 +448,10 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
                 });
                 (Input::Slot(slot), Kind::Text)
             } else if let Some(k) = &f.constant {
-                if let Err(e) = coerce(k.get_ref(), field.ty) {
-                    c.problem(
-                        Some(k.span()),
-                        format!("const {:?} does not fit field {} ({e})", k.get_ref(), field.name),
-                    );
+                match c.constant(k, field) {
+                    Some(text) => (Input::Const(text), Kind::Text),
+                    None => (Input::Nothing, Kind::Text),
                 }
-                (Input::Const(k.get_ref().clone()), Kind::Text)
             } else if let Some(x) = &f.expr {
                 match c.expr(x.get_ref(), &x.span()) {
                     Some(e) => (Input::Expr(e), Kind::Any),
@@ -393,7 +486,11 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
                             Some(sspan),
                             format!("step {} needs {} but gets {}", step.name(), need.name(), kind.name()),
                         )
-                        .hint = Some("order the steps so text steps come before conversions".into());
+                        .hint = Some(if need == Kind::Decimal && kind == Kind::Text {
+                            "convert the text first with { step = \"to_decimal\" }".into()
+                        } else {
+                            "order the steps so text steps come before conversions".into()
+                        });
                     }
                     kind = gives;
                     steps.push(step);

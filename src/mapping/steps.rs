@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use super::convert;
 use super::expr::{Expr, from_dynamic, to_dynamic};
 use super::lookup::Lookup;
-use crate::config::mapping::{Case, OnMiss, UomApply};
+use crate::config::mapping::{Case, OnMiss, Rounding, UomApply};
 use crate::model::{FieldType, Value};
 
 /// The kind of value a step leaves behind, for type checks in `opsync validate`.
@@ -71,8 +71,12 @@ pub enum CStep {
     },
     ToDecimal {
         decimal_comma: bool,
+        round: Option<Rounding>,
     },
-    ToInteger,
+    ToInteger {
+        decimal_comma: bool,
+    },
+    Round(Rounding),
     ToBoolean {
         yes: Vec<String>,
         no: Vec<String>,
@@ -104,7 +108,8 @@ impl CStep {
             CStep::Map(_) => "map",
             CStep::ParseDate { .. } => "parse_date",
             CStep::ToDecimal { .. } => "to_decimal",
-            CStep::ToInteger => "to_integer",
+            CStep::ToInteger { .. } => "to_integer",
+            CStep::Round(_) => "round",
             CStep::ToBoolean { .. } => "to_boolean",
             CStep::Lookup { .. } => "lookup",
             CStep::UomConvert { .. } => "uom_convert",
@@ -117,7 +122,10 @@ impl CStep {
         match self {
             CStep::ParseDate { .. } => (Some(Kind::Text), Kind::Instant),
             CStep::ToDecimal { .. } => (Some(Kind::Text), Kind::Decimal),
-            CStep::ToInteger => (Some(Kind::Text), Kind::Integer),
+            CStep::ToInteger { .. } => (Some(Kind::Text), Kind::Integer),
+            // Rounded to no places, a decimal is whole: it may fill an integer field.
+            CStep::Round(r) if r.scale == 0 => (Some(Kind::Decimal), Kind::Integer),
+            CStep::Round(_) => (Some(Kind::Decimal), Kind::Decimal),
             CStep::ToBoolean { .. } => (Some(Kind::Text), Kind::Boolean),
             CStep::UomConvert { .. } => (Some(Kind::Decimal), Kind::Decimal),
             CStep::Expr(_) => (None, Kind::Any),
@@ -225,8 +233,13 @@ pub fn apply(step: &CStep, value: Value, cx: &mut StepContext<'_>) -> Result<Val
         CStep::Split(sep, index) => {
             let t = text();
             let parts: Vec<&str> = t.split(sep.as_str()).collect();
-            let i = if *index < 0 { parts.len() as i64 + index } else { *index };
-            match usize::try_from(i).ok().and_then(|i| parts.get(i)) {
+            // A negative index counts from the end; one past either end gives no value.
+            let i = if *index < 0 {
+                i64::try_from(parts.len()).ok().and_then(|n| n.checked_add(*index))
+            } else {
+                Some(*index)
+            };
+            match i.and_then(|i| usize::try_from(i).ok()).and_then(|i| parts.get(i)) {
                 Some(p) => Value::Text(p.trim().to_string()),
                 None => Value::Null,
             }
@@ -243,34 +256,35 @@ pub fn apply(step: &CStep, value: Value, cx: &mut StepContext<'_>) -> Result<Val
         }
         CStep::ParseDate { formats, excel, offset } => {
             let t = text();
-            match convert::parse_datetime(&t, formats, *excel, *offset) {
-                Some(dt) => convert::typed_instant(dt, cx.target),
-                None => {
-                    return Err(fail(
-                        "date",
-                        format!("{t:?} matches none of the formats {}", formats.join(", ")),
-                    ));
-                }
-            }
+            convert::read_instant(&t, formats, *excel, *offset, cx.target).map_err(|e| fail("date", e.to_string()))?
         }
-        CStep::ToDecimal { decimal_comma } => match &value {
-            Value::Decimal(_) => value,
-            Value::Integer(i) => Value::Decimal(Decimal::from(*i)),
+        CStep::ToDecimal { decimal_comma, round } => {
+            let d = match &value {
+                Value::Decimal(d) => *d,
+                Value::Integer(i) => Decimal::from(*i),
+                _ => convert::read_decimal(&text(), *decimal_comma).map_err(|e| fail("decimal", e.to_string()))?,
+            };
+            Value::Decimal(match round {
+                Some(r) => convert::round(d, *r),
+                None => d,
+            })
+        }
+        CStep::ToInteger { decimal_comma } => match &value {
+            Value::Integer(_) => value,
             _ => {
                 let t = text();
-                match convert::parse_decimal(&t, *decimal_comma) {
-                    Some(d) => Value::Decimal(d),
-                    None => return Err(fail("decimal", format!("{t:?} is not a number"))),
-                }
+                Value::Integer(convert::read_integer(&t, *decimal_comma).map_err(|e| fail("integer", e.to_string()))?)
             }
         },
-        CStep::ToInteger => {
-            let t = text();
-            match convert::parse_integer(&t) {
-                Some(i) => Value::Integer(i),
-                None => return Err(fail("integer", format!("{t:?} is not a whole number"))),
+        CStep::Round(r) => match &value {
+            Value::Decimal(d) => Value::Decimal(convert::round(*d, *r)),
+            Value::Integer(_) => value,
+            // Text from an expression: read as a field of a decimal type would read it.
+            _ => {
+                let d = convert::read_decimal(&text(), false).map_err(|e| fail("round", e.to_string()))?;
+                Value::Decimal(convert::round(d, *r))
             }
-        }
+        },
         CStep::ToBoolean { yes, no } => {
             let t = text();
             match convert::parse_boolean(&t, yes, no) {
@@ -313,19 +327,47 @@ pub fn apply(step: &CStep, value: Value, cx: &mut StepContext<'_>) -> Result<Val
                 Value::Integer(i) => Decimal::from(*i),
                 _ => return Err(fail("uom", format!("{:?} is not a number", text()))),
             };
-            let factor = factors.get(&uom).and_then(|f| convert::parse_decimal(f, false));
-            match factor {
-                Some(f) if !f.is_zero() => Value::Decimal(match apply {
-                    UomApply::Quantity => qty * f,
-                    UomApply::Price => qty / f,
-                }),
-                _ => {
-                    (cx.on_miss)(&factors.name, &uom);
-                    return Err(StepFailure {
-                        rule: "uom",
-                        message: format!("unit {uom:?} has no factor in lookup table {:?}", factors.name),
-                        miss: Some((factors.name.clone(), uom)),
-                    });
+            let Some(factor_text) = factors.get(&uom) else {
+                (cx.on_miss)(&factors.name, &uom);
+                return Err(StepFailure {
+                    rule: "uom",
+                    message: format!("unit {uom:?} has no factor in lookup table {:?}", factors.name),
+                    miss: Some((factors.name.clone(), uom)),
+                });
+            };
+            let factor = match convert::read_decimal(factor_text, false) {
+                Ok(f) if !f.is_zero() => f,
+                Ok(_) => {
+                    return Err(fail(
+                        "uom",
+                        format!("unit {uom:?} has the factor 0 in lookup table {:?}", factors.name),
+                    ));
+                }
+                Err(e) => {
+                    return Err(fail(
+                        "uom",
+                        format!("the factor of unit {uom:?} in lookup table {:?}: {e}", factors.name),
+                    ));
+                }
+            };
+            let converted = match apply {
+                UomApply::Quantity => qty.checked_mul(factor),
+                UomApply::Price => qty.checked_div(factor),
+            };
+            match converted {
+                Some(d) => Value::Decimal(d),
+                None => {
+                    let op = match apply {
+                        UomApply::Quantity => "times",
+                        UomApply::Price => "divided by",
+                    };
+                    return Err(fail(
+                        "uom",
+                        format!(
+                            "{qty} {op} the factor {factor} of unit {uom:?} is beyond what a decimal holds (at most {})",
+                            Decimal::MAX
+                        ),
+                    ));
                 }
             }
         }

@@ -521,8 +521,12 @@ impl<'l> Loader<'l> {
     ) -> Result<Result<Vec<usize>, String>, PipelineError> {
         let mut allowed = Vec::new();
         for i in 0..self.buffers.len() {
-            let b = &self.buffers[i];
-            if b.unkeyed > 0 && !unkeyed_allowed {
+            let (unkeyed, e) = (self.buffers[i].unkeyed, self.buffers[i].entity);
+            if unkeyed > 0 && !unkeyed_allowed {
+                if self.target.unseen_count(e)? == 0 {
+                    continue;
+                }
+                let b = &self.buffers[i];
                 warnings.push(format!(
                     "snapshot mode: no {} marked deleted because {} rejected row(s) had no key (malformed, or the \
                      key failed a step): their keys may be among those missing; fix them, or set \

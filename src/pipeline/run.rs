@@ -288,7 +288,6 @@ fn finish_load(
     ctx: &mut RunCtx,
     driven: Driven,
     partial_extract: bool,
-    obs: &dyn Observer,
 ) -> Result<Summary, Failure> {
     // Everything buffered is written first: duplicates found in the last batch are rejects too.
     loader.flush()?;
@@ -320,9 +319,6 @@ fn finish_load(
                     Err(reason) => guard = Some(reason),
                 }
             }
-        }
-        for w in ctx.warnings.iter().filter(|w| w.starts_with("snapshot mode")) {
-            obs.warning(w);
         }
     }
     loader.swap()?;
@@ -432,7 +428,7 @@ pub fn run_job(
             .iter()
             .map(|(t, c, n)| (t.to_string(), c.to_string(), *n))
             .collect::<Vec<_>>();
-        let summary = finish_load(job, loader, ctx, driven, opts.limit.is_some(), obs)?;
+        let summary = finish_load(job, loader, ctx, driven, opts.limit.is_some())?;
         ledger.store_misses(ctx.run_id, &misses)?;
         Ok(summary)
     })
@@ -524,7 +520,7 @@ pub fn load_records(
                 .filtered
                 .insert(e.name, driven.read - lines_of.get(e.name).copied().unwrap_or(0));
         }
-        finish_load(job, loader, ctx, driven, false, obs)
+        finish_load(job, loader, ctx, driven, false)
     })
 }
 

@@ -536,7 +536,7 @@ fn sigterm_ends_a_run_as_interrupted_and_the_next_run_finishes_it() {
     let job = item_job("items", "items.csv", "", ITEM_FIELDS)
         .replace("path = \"target.db\"", "path = \"target.db\"\nbatch_size = 1000");
     d.write("items.job.toml", job);
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("opsync"))
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("opsync"))
         .current_dir(d.path())
         .env("OPSYNC_LEDGER", d.join("opsync.db"))
         .args(["--quiet", "run", "items.job.toml"])
