@@ -147,6 +147,9 @@ pub fn run(out: &Output, job: &Path, rows: u64) -> anyhow::Result<u8> {
             &rows,
         )?;
     }
+    if let Some(w) = binding.shared_names_warning(job.source().path()) {
+        out.warn(&w);
+    }
     for (t, c, n) in driven.misses.sorted() {
         out.warn(&format!("lookup {t:?}: {n} row(s) with code {c:?} not in the table"));
     }

@@ -190,7 +190,7 @@ impl Mapping {
                     .map(String::as_str)
                     .zip(values.iter().map(String::as_str)),
             ),
-            RawValues::Json(doc) => rhai::serde::to_dynamic(doc).unwrap_or(Dynamic::UNIT),
+            RawValues::Json(doc) => super::expr::json_to_dynamic(doc),
         }
     }
 

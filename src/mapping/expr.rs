@@ -275,5 +275,35 @@ pub fn row_map<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Dynamic {
     Dynamic::from_map(m)
 }
 
+/// A JSON record as a Rhai value. Numbers keep the text they were written with (serde_json's
+/// `arbitrary_precision`): a whole number that fits is an integer, one a decimal holds exactly is
+/// a decimal, and any other (`1e999`, 40 digits) stays text for a step to refuse, never a float.
+pub fn json_to_dynamic(v: &serde_json::Value) -> Dynamic {
+    use serde_json::Value as J;
+    match v {
+        J::Null => Dynamic::UNIT,
+        J::Bool(b) => Dynamic::from_bool(*b),
+        J::String(s) => s.clone().into(),
+        J::Number(n) => {
+            let text = n.to_string();
+            if let Ok(i) = text.parse::<i64>() {
+                Dynamic::from_int(i)
+            } else if let Ok(d) = Decimal::from_str_exact(&text) {
+                Dynamic::from_decimal(d)
+            } else {
+                text.into()
+            }
+        }
+        J::Array(items) => Dynamic::from_array(items.iter().map(json_to_dynamic).collect()),
+        J::Object(map) => {
+            let mut m = Map::new();
+            for (k, v) in map {
+                m.insert(k.as_str().into(), json_to_dynamic(v));
+            }
+            Dynamic::from_map(m)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

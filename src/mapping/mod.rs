@@ -28,6 +28,38 @@ use steps::CStep;
 
 use crate::config::{ConfigError, Diagnostic, closest};
 use crate::model::Entity;
+use crate::source::{SharedName, Source};
+
+/// `from = "Category"` when the header holds `Category` twice: which columns, and how to name one.
+fn shared_name_problem(
+    file: &std::path::Path,
+    slot: &Slot,
+    shared: &SharedName,
+    header: &[String],
+    source: &str,
+) -> Diagnostic {
+    let columns: Vec<String> = shared.positions.iter().map(|p| (p + 1).to_string()).collect();
+    let names: Vec<String> = shared.positions.iter().map(|&p| format!("{:?}", header[p])).collect();
+    let second = shared.positions.get(1).map_or_else(String::new, |&p| header[p].clone());
+    Diagnostic {
+        file: file.to_path_buf(),
+        line: slot.line,
+        column: slot.col,
+        message: format!(
+            "column {:?} is in the header of {source} {} times (columns {}), so from = {:?} could mean any of them",
+            shared.name,
+            shared.positions.len(),
+            columns.join(", "),
+            shared.name
+        ),
+        hint: None,
+    }
+    .with_hint(format!(
+        "the columns are read as {}: use from = {second:?} for the second, or from_index = {} (0-based) for the first",
+        names.join(", "),
+        shared.positions[0]
+    ))
+}
 
 /// Where a referenced column's value comes from.
 #[derive(Debug, Clone)]
@@ -160,6 +192,34 @@ pub struct Binding {
     pub positions: Vec<Option<usize>>,
     /// Whether each header column is sensitive (masked in rejects).
     pub masked: Vec<bool>,
+    /// Names the source's header holds more than once (reported as `Name (2)`, ...).
+    pub shared: Vec<SharedName>,
+}
+
+impl Binding {
+    /// The warning for a header that holds a name more than once, for the run summary and ledger.
+    pub fn shared_names_warning(&self, source: &str) -> Option<String> {
+        if self.shared.is_empty() {
+            return None;
+        }
+        let list: Vec<String> = self
+            .shared
+            .iter()
+            .map(|s| {
+                let names: Vec<String> = s.positions.iter().map(|&p| format!("{:?}", self.header[p])).collect();
+                format!(
+                    "{:?} {} times (read as {})",
+                    s.name,
+                    s.positions.len(),
+                    names.join(", ")
+                )
+            })
+            .collect();
+        Some(format!(
+            "the header of {source} holds a name more than once: {}; from = \"Name (2)\" reads the second",
+            list.join("; ")
+        ))
+    }
 }
 
 impl Binding {
@@ -189,15 +249,36 @@ impl Binding {
 }
 
 impl Mapping {
+    /// Resolve the mapping's columns in an open source's header (see [`Mapping::bind`]). A name
+    /// the header holds twice is refused: `from = "Category"` could mean either column.
+    pub fn bind_source(&self, source: &dyn Source, label: &str) -> Result<Binding, ConfigError> {
+        self.bind_shared(source.columns(), source.shared_names(), label, false)
+    }
+
     /// Resolve the mapping's columns in a source header. A missing column is a configuration
     /// error naming the closest header present; `lenient` (fixture tests) reads it as empty.
     pub fn bind(&self, header: &[String], source: &str, lenient: bool) -> Result<Binding, ConfigError> {
+        self.bind_shared(header, &[], source, lenient)
+    }
+
+    fn bind_shared(
+        &self,
+        header: &[String],
+        shared: &[SharedName],
+        source: &str,
+        lenient: bool,
+    ) -> Result<Binding, ConfigError> {
         let mut problems = Vec::new();
         let mut positions = Vec::with_capacity(self.slots.len());
         for slot in &self.slots {
             let pos = match &slot.column {
                 ColumnRef::Path(..) => None,
                 ColumnRef::Name(name) => {
+                    if let Some(s) = shared.iter().find(|s| s.name == *name) {
+                        problems.push(shared_name_problem(&self.path, slot, s, header, source));
+                        positions.push(None);
+                        continue;
+                    }
                     let found = header.iter().position(|h| h == name);
                     if found.is_none() && !lenient {
                         let hint = match closest(name, header.iter().map(String::as_str)) {
@@ -237,6 +318,13 @@ impl Mapping {
             return Err(ConfigError(problems));
         }
         let mut sensitive = self.sensitive_columns.clone();
+        // A sensitive name held twice is masked in every column that carries it.
+        let shared_sensitive: Vec<&SharedName> = shared.iter().filter(|s| sensitive.contains(&s.name)).collect();
+        for s in shared_sensitive {
+            for &p in &s.positions {
+                sensitive.insert(header[p].clone());
+            }
+        }
         for plan in &self.entities {
             for f in plan.fields.iter().filter(|f| f.sensitive) {
                 if let Input::Slot(s) = f.input
@@ -251,6 +339,7 @@ impl Mapping {
             header: header.to_vec(),
             positions,
             masked,
+            shared: shared.to_vec(),
         })
     }
 

@@ -150,8 +150,7 @@ pub fn ragged_reject(err: &SourceError, entity: &str, binding: &Binding) -> Opti
         path,
         line,
         row,
-        found,
-        expected,
+        reason,
         values,
     } = err
     else {
@@ -170,7 +169,7 @@ pub fn ragged_reject(err: &SourceError, entity: &str, binding: &Binding) -> Opti
             field: "*".into(),
             rule: "malformed_row".into(),
             value: None,
-            message: format!("row has {found} fields, the header has {expected}"),
+            message: reason.clone(),
         }],
         raw: binding.mask_values(values),
     })
@@ -182,7 +181,7 @@ pub fn open_and_bind(job: &LoadedJob) -> Result<(Mapping, Box<dyn Source>, Bindi
     let mapping = mapping::compile(&job.mapping, job.source().is_json())?;
     let source = source::open(job.source(), job.dir())?;
     let label = job.source().path().to_string();
-    let binding = mapping.bind(source.columns(), &label, false)?;
+    let binding = mapping.bind_source(source.as_ref(), &label)?;
     Ok((mapping, source, binding))
 }
 
