@@ -395,6 +395,7 @@ mod tests {
             header: header.iter().map(|h| h.to_string()).collect(),
             positions: Vec::new(),
             masked: masked.to_vec(),
+            shared: Vec::new(),
         }
     }
 
