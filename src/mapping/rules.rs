@@ -49,24 +49,26 @@ impl Rule {
             Value::Text(s) => Cow::Borrowed(s),
             other => Cow::Owned(other.to_text().unwrap_or_default()),
         };
-        // The value as messages show it: quoted, or the mask.
-        let shown = if sensitive {
-            format!("{MASK:?}")
-        } else {
-            format!("{text:?}")
+        // The value as messages show it: quoted, or the mask (written only for a failure).
+        let shown = || {
+            if sensitive {
+                format!("{MASK:?}")
+            } else {
+                format!("{text:?}")
+            }
         };
         let bare = |s: String| if sensitive { MASK.to_string() } else { s };
         match self {
             Rule::Required => Ok(()),
             Rule::Pattern(re) if re.is_match(&text) => Ok(()),
-            Rule::Pattern(re) => Err(format!("{shown} does not match /{}/", re.as_str())),
+            Rule::Pattern(re) => Err(format!("{} does not match /{}/", shown(), re.as_str())),
             Rule::OneOf(values) if values.iter().any(|x| *x == text) => Ok(()),
-            Rule::OneOf(values) => Err(format!("{shown} is not one of {}", values.join(", "))),
+            Rule::OneOf(values) => Err(format!("{} is not one of {}", shown(), values.join(", "))),
             Rule::Range { min, max } => {
                 let n = match v {
                     Value::Decimal(d) => *d,
                     Value::Integer(i) => Decimal::from(*i),
-                    _ => return Err(format!("{shown} is not a number")),
+                    _ => return Err(format!("{} is not a number", shown())),
                 };
                 match (min, max) {
                     (Some(lo), _) if n < *lo => Err(format!("{} is below the minimum {lo}", bare(n.to_string()))),
@@ -75,17 +77,18 @@ impl Rule {
                 }
             }
             Rule::MaxLength(max) if text.chars().count() <= *max => Ok(()),
-            Rule::MaxLength(max) => Err(format!("{shown} is longer than {max} characters")),
+            Rule::MaxLength(max) => Err(format!("{} is longer than {max} characters", shown())),
             Rule::Gtin if gtin_is_valid(&text) => Ok(()),
             Rule::Gtin => Err(format!(
-                "{shown} is not a valid GTIN (8, 12, 13 or 14 digits with a GS1 check digit)"
+                "{} is not a valid GTIN (8, 12, 13 or 14 digits with a GS1 check digit)",
+                shown()
             )),
             Rule::NotFuture => {
                 let today = Utc::now().date_naive();
                 let day = match v {
                     Value::Date(d) => *d,
                     Value::Timestamp(t) => t.date_naive(),
-                    _ => return Err(format!("{shown} is not a date")),
+                    _ => return Err(format!("{} is not a date", shown())),
                 };
                 if day > today {
                     Err(format!("{} is in the future", bare(day.to_string())))

@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::loader::reconcile_run;
 use super::{
     Driven, EntityLoad, LoadSettings, Loader, Observer, PipelineError, RowEvent, RunOptions, Summary, drive,
-    open_and_bind,
+    drive_parallel, open_and_bind,
 };
 use crate::config::{LoadMode, LoadedJob, UnkeyedRejects};
 use crate::ledger::runs::RunStart;
@@ -406,18 +406,19 @@ pub fn run_job(
         record_mapping_and_columns(job, ledger, ctx.run_id, &mapping, &binding, obs, &mut ctx.warnings)?;
         let entities: Vec<_> = mapping.entities.iter().map(|e| e.entity).collect();
         let mut loader = open_loader(job, ledger, ctx, &entities, mapping.sensitive_fields(), opts, obs)?;
-        let (driven, result) = drive(
-            source.as_mut(),
-            &mapping,
-            &binding,
-            opts.limit,
-            obs,
-            |row, event| match event {
-                RowEvent::Record(r) => loader.push(row, r),
-                RowEvent::Reject(r) => loader.reject(Some(row), r),
-                RowEvent::Malformed(r) => loader.reject_malformed(row, r),
-            },
-        );
+        let (driven, result) =
+            drive_parallel(
+                source.as_mut(),
+                &mapping,
+                &binding,
+                opts.limit,
+                obs,
+                |row, event| match event {
+                    RowEvent::Record(r) => loader.push(row, r),
+                    RowEvent::Reject(r) => loader.reject(Some(row), r),
+                    RowEvent::Malformed(r) => loader.reject_malformed(row, r),
+                },
+            );
         if let Err(e) = result {
             let flush = !matches!(e, PipelineError::Interrupted(_));
             return Err(fail_load(job, loader, ctx, &driven, e, flush));

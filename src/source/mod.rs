@@ -28,7 +28,7 @@ pub use names::SharedName;
 pub use raw_jsonl::raw_to_json;
 
 /// A reader of raw records.
-pub trait Source {
+pub trait Source: Send {
     /// Column names in order (flat files); empty for JSON sources. Every name is unique: a name
     /// the header holds twice is reported as `Category`, `Category (2)`, ... and a blank one as
     /// `column_N` (see [`SharedName`]).

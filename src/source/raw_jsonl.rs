@@ -80,7 +80,7 @@ enum Shape {
 
 /// Reads raw-record JSON Lines back into raw records with their original lineage.
 pub struct RawJsonlReader {
-    reader: Box<dyn BufRead>,
+    reader: Box<dyn BufRead + Send>,
     name: Arc<str>,
     columns: Vec<String>,
     /// Names the header of the original source held twice, read back from their suffixes.
@@ -99,8 +99,11 @@ pub struct RawJsonlReader {
 impl RawJsonlReader {
     /// Open a file, or standard input when `path` is `-`, and read the first record.
     pub fn open(path: &Path) -> Result<Self, SourceError> {
-        let (reader, name): (Box<dyn BufRead>, Arc<str>) = if path.as_os_str() == "-" {
-            (Box::new(std::io::stdin().lock()), Arc::from("(standard input)"))
+        let (reader, name): (Box<dyn BufRead + Send>, Arc<str>) = if path.as_os_str() == "-" {
+            (
+                Box::new(std::io::BufReader::new(std::io::stdin())),
+                Arc::from("(standard input)"),
+            )
         } else {
             let name: Arc<str> = Arc::from(path.to_string_lossy().as_ref());
             let file = std::fs::File::open(path).map_err(|e| SourceError::Io {
