@@ -170,7 +170,8 @@ pub fn run_case(mapping: &Mapping, case: &TestCase) -> CaseResult {
 }
 
 /// The columns of a case: every key of its input rows (first seen first), then every column the
-/// mapping reads that the rows do not name (read as empty).
+/// mapping or its expressions read that the rows do not name (read as blank, `""`, as a blank
+/// cell of a real file is).
 fn header(mapping: &Mapping, input: &[toml::Table]) -> Vec<String> {
     let mut header: Vec<String> = Vec::new();
     let named = input.iter().flat_map(|row| row.keys().cloned());
@@ -178,7 +179,8 @@ fn header(mapping: &Mapping, input: &[toml::Table]) -> Vec<String> {
         ColumnRef::Name(n) => Some(n.clone()),
         _ => None,
     });
-    for column in named.chain(read) {
+    let in_expressions = mapping.expr_columns.iter().cloned();
+    for column in named.chain(read).chain(in_expressions) {
         if !header.contains(&column) {
             header.push(column);
         }

@@ -9,6 +9,7 @@ use super::UsageError;
 use crate::cli::{Global, TableFormat};
 use crate::config::mapping::{FieldMapping, MappingFile, Step};
 use crate::config::{FileKind, JobFile, diagnostic::line_col, file_kind};
+use crate::mapping::MASK;
 use crate::model::{CanonicalRecord, schema};
 use crate::output::print_rows;
 use crate::target::RowLineage;
@@ -58,11 +59,13 @@ pub fn run(g: &Global, entity: &str, key: &str, format: TableFormat) -> anyhow::
         };
         let mut rows = Vec::new();
         for (i, f) in e.fields.iter().enumerate() {
-            let value = record.values[i].to_text().unwrap_or_default();
-            let (from, steps, line) = fields
-                .iter()
-                .find(|(name, ..)| name == f.name)
-                .map(|(_, from, steps, line)| (from.clone(), steps.clone(), format!("{mapping_path}:{line}")))
+            let source = fields.iter().find(|s| s.name == f.name);
+            let value = match record.values[i].to_text() {
+                Some(_) if source.is_some_and(|s| s.sensitive) => MASK.to_string(),
+                text => text.unwrap_or_default(),
+            };
+            let (from, steps, line) = source
+                .map(|s| (s.from.clone(), s.steps.clone(), format!("{mapping_path}:{}", s.line)))
                 .unwrap_or_else(|| ("(not mapped)".into(), String::new(), String::new()));
             rows.push(vec![f.name.to_string(), value, from, steps, line]);
         }
@@ -149,8 +152,18 @@ fn read_target(
     }
 }
 
-/// For each mapped field of an entity in a stored mapping text: (field, from, steps, line).
-fn field_sources(text: &str, entity: &str) -> Vec<(String, String, String, usize)> {
+/// Where one mapped field comes from, read from a stored mapping text.
+struct FieldSource {
+    name: String,
+    from: String,
+    steps: String,
+    line: usize,
+    /// Its value is masked: marked sensitive, or made from a column of `sensitive_columns`.
+    sensitive: bool,
+}
+
+/// For each mapped field of an entity in a stored mapping text: where it comes from.
+fn field_sources(text: &str, entity: &str) -> Vec<FieldSource> {
     let mapping: Option<MappingFile> = match file_kind(text) {
         FileKind::Mapping => toml::from_str(text).ok(),
         FileKind::Job => toml::from_str::<JobFile>(text)
@@ -165,16 +178,34 @@ fn field_sources(text: &str, entity: &str) -> Vec<(String, String, String, usize
     };
     em.fields
         .iter()
-        .map(|(name, fm)| {
-            let line = line_col(text, name.span().start).0;
-            (
-                name.get_ref().clone(),
-                describe_from(fm.get_ref()),
-                describe_steps(fm.get_ref()),
-                line,
-            )
+        .map(|(name, fm)| FieldSource {
+            name: name.get_ref().clone(),
+            from: describe_from(fm.get_ref()),
+            steps: describe_steps(fm.get_ref()),
+            line: line_col(text, name.span().start).0,
+            sensitive: is_sensitive(fm.get_ref(), &mapping.sensitive_columns),
         })
         .collect()
+}
+
+/// Whether a field's values are masked: it says so, or it reads a sensitive column (by name in
+/// `from`, a step's columns, or an expression that names it; erring towards masking).
+fn is_sensitive(f: &FieldMapping, columns: &[String]) -> bool {
+    let listed = |c: &str| columns.iter().any(|x| x == c);
+    let names_one = |x: &str| {
+        columns
+            .iter()
+            .any(|c| x.contains(&format!("{c:?}")) || x.contains(&format!(".{c}")))
+    };
+    f.sensitive
+        || f.from.as_ref().is_some_and(|c| listed(c.get_ref()))
+        || f.expr.as_ref().is_some_and(|x| names_one(x.get_ref()))
+        || f.steps.iter().any(|s| match s.get_ref() {
+            Step::Concat { columns, .. } | Step::Coalesce { columns } => columns.iter().any(|c| listed(c)),
+            Step::UomConvert { uom_column, .. } => listed(uom_column),
+            Step::Expr { expr } => names_one(expr),
+            _ => false,
+        })
 }
 
 fn describe_from(f: &FieldMapping) -> String {

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use crate::cli::TableFormat;
+use crate::mapping::MASK;
 use crate::model::{CanonicalRecord, Reason, Reject};
 use crate::output::{Output, print_rows};
 use crate::pipeline::verdict::Verdict;
@@ -101,12 +102,11 @@ pub fn run(out: &Output, job: &Path, rows: u64) -> anyhow::Result<u8> {
         if list.is_empty() {
             continue;
         }
-        let fields: Vec<usize> = plan.fields.iter().map(|f| f.index).collect();
         let mut header: Vec<&str> = Vec::new();
         if target.is_some() {
             header.push("verdict");
         }
-        header.extend(fields.iter().map(|i| e.fields[*i].name));
+        header.extend(plan.fields.iter().map(|f| e.fields[f.index].name));
         let rows: Vec<Vec<String>> = list
             .iter()
             .map(|(verdict, r)| {
@@ -114,7 +114,10 @@ pub fn run(out: &Output, job: &Path, rows: u64) -> anyhow::Result<u8> {
                 if target.is_some() {
                     row.push(verdict.label().into());
                 }
-                row.extend(fields.iter().map(|i| r.values[*i].to_text().unwrap_or_default()));
+                row.extend(plan.fields.iter().map(|f| match r.values[f.index].to_text() {
+                    Some(_) if f.sensitive => MASK.to_string(),
+                    text => text.unwrap_or_default(),
+                }));
                 row
             })
             .collect();
@@ -143,6 +146,9 @@ pub fn run(out: &Output, job: &Path, rows: u64) -> anyhow::Result<u8> {
             &["source", "entity", "key", "field", "rule", "value", "message"],
             &rows,
         )?;
+    }
+    if let Some(w) = binding.shared_names_warning(job.source().path()) {
+        out.warn(&w);
     }
     for (t, c, n) in driven.misses.sorted() {
         out.warn(&format!("lookup {t:?}: {n} row(s) with code {c:?} not in the table"));

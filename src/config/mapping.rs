@@ -82,6 +82,34 @@ pub struct EntityMapping {
     #[serde(default)]
     #[schemars(with = "Vec<RecordRule>")]
     pub rules: Vec<Spanned<RecordRule>>,
+    /// What to do with this record when its parent from the same row (a purchase order for its
+    /// line) is rejected: reject it too (the default), or load it anyway.
+    #[serde(default)]
+    pub on_parent_reject: Option<Spanned<OnParentReject>>,
+}
+
+/// What a dependent record does when its parent in the same row is rejected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnParentReject {
+    /// Reject it too, its reason naming the parent's (the default).
+    #[default]
+    Reject,
+    /// Load it even though its parent was not loaded.
+    Load,
+}
+
+/// What a field does when its JSONPath matches several values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Multiple {
+    /// Reject the record, naming the path and how many values matched (the default).
+    #[default]
+    Reject,
+    /// Keep the first value in document order.
+    First,
+    /// Join the values with `separator`, skipping empty ones.
+    Join,
 }
 
 /// How one canonical field gets its value.
@@ -116,6 +144,13 @@ pub struct FieldMapping {
     /// Mask the source column in rejects and logs.
     #[serde(default)]
     pub sensitive: bool,
+    /// JSON sources: what to do when the `from` path matches several values (`reject`, `first`
+    /// or `join`).
+    #[serde(default)]
+    pub multiple: Option<Spanned<Multiple>>,
+    /// The separator of `multiple = "join"`.
+    #[serde(default)]
+    pub separator: Option<Spanned<String>>,
 }
 
 /// Letter case for the `case` step.

@@ -137,6 +137,8 @@ pub struct Inspection {
     pub guess: Option<EntityGuess>,
     /// Things worth telling the user (skipped rows, a changed encoding).
     pub notes: Vec<String>,
+    /// Names the header holds more than once (the columns are shown as `Name (2)`, ...).
+    pub shared: Vec<crate::source::SharedName>,
 }
 
 /// Inspect a file.
@@ -211,18 +213,25 @@ pub fn inspect(path: &Path, options: &InspectOptions) -> Result<Inspection, Insp
         first_row: Vec::new(),
         guess: None,
         notes: Vec::new(),
+        shared: Vec::new(),
     };
     match read(&inspection.source, options.rows) {
         Ok(r) => inspection.absorb(r),
-        // Bytes past the sniffed start that are not UTF-8 after all: a legacy code page.
-        Err(SourceError::Encoding { line, .. }) if inspection.detected_utf8() => {
+        // Bytes past the sniffed start that are not in the detected encoding after all: read the
+        // file again in the encoding those bytes point to (one that decodes them), and say so.
+        Err(SourceError::Encoding {
+            line,
+            guess: Some(guess),
+            encoding,
+            ..
+        }) if inspection.detected() => {
             if let Some(layout) = inspection.layout.as_mut() {
-                layout.encoding.label = "windows-1252".into();
+                layout.encoding.label = guess.clone();
                 inspection.source = csv_source(&open_path, layout);
             }
             inspection
                 .notes
-                .push(format!("line {line} is not valid UTF-8: read as windows-1252"));
+                .push(format!("line {line} is not valid {encoding}: read as {guess}"));
             let r = read(&inspection.source, options.rows)?;
             inspection.absorb(r);
         }
@@ -233,10 +242,11 @@ pub fn inspect(path: &Path, options: &InspectOptions) -> Result<Inspection, Insp
 }
 
 impl Inspection {
-    fn detected_utf8(&self) -> bool {
+    /// Whether the encoding was detected (not given, no byte-order mark), so another may be tried.
+    fn detected(&self) -> bool {
         self.layout
             .as_ref()
-            .is_some_and(|l| !l.encoding.given && !l.encoding.bom && l.encoding.label == "utf-8")
+            .is_some_and(|l| !l.encoding.given && !l.encoding.bom)
     }
 
     fn absorb(&mut self, r: ReadResult) {
@@ -245,6 +255,21 @@ impl Inspection {
         self.columns = r.profiles.iter().map(|p| p.finish(european)).collect();
         self.rows = r.rows;
         self.first_row = r.first_row;
+        for s in &r.shared {
+            let names: Vec<String> = s
+                .positions
+                .iter()
+                .filter_map(|&p| self.columns.get(p))
+                .map(|c| format!("{:?}", c.name))
+                .collect();
+            self.notes.push(format!(
+                "the header holds {:?} {} times: the columns are read as {}; a mapping names the first by from_index",
+                s.name,
+                s.positions.len(),
+                names.join(", ")
+            ));
+        }
+        self.shared = r.shared;
         for p in r.profiles.iter().filter(|p| p.replaced() > 0) {
             self.notes.push(format!(
                 "column {:?}: {} value(s) hold U+FFFD replacement characters: the text was mis-decoded before it was written",
@@ -254,8 +279,8 @@ impl Inspection {
         }
         if r.ragged > 0 {
             self.notes.push(format!(
-                "{} row(s) with a different number of fields than the header were skipped (the first at line {})",
-                r.ragged, r.first_ragged_line
+                "{} malformed row(s) were skipped (the first at line {}: {})",
+                r.ragged, r.first_ragged_line, r.first_ragged_reason
             ));
         }
     }
@@ -298,10 +323,12 @@ fn json_records(path: &Path) -> Option<String> {
 /// What reading the rows gave.
 struct ReadResult {
     profiles: Vec<ColumnProfile>,
+    shared: Vec<crate::source::SharedName>,
     rows: u64,
     first_row: Vec<String>,
     ragged: u64,
     first_ragged_line: u64,
+    first_ragged_reason: String,
 }
 
 /// Read up to `limit` records and profile every column.
@@ -314,18 +341,21 @@ fn read(config: &SourceConfig, limit: usize) -> Result<ReadResult, SourceError> 
         .collect();
     let mut r = ReadResult {
         profiles: Vec::new(),
+        shared: source.shared_names().to_vec(),
         rows: 0,
         first_row: Vec::new(),
         ragged: 0,
         first_ragged_line: 0,
+        first_ragged_reason: String::new(),
     };
     while r.rows < limit as u64 {
         let record = match source.next_record() {
             Ok(Some(record)) => record,
             Ok(None) => break,
-            Err(SourceError::Ragged { line, .. }) => {
+            Err(SourceError::Ragged { line, reason, .. }) => {
                 if r.ragged == 0 {
                     r.first_ragged_line = line;
+                    r.first_ragged_reason = reason;
                 }
                 r.ragged += 1;
                 continue;

@@ -3,8 +3,8 @@
 //!
 //! Only the first [`SNIFF_BYTES`] are looked at; the rows themselves are then read through the
 //! CSV source like any job would read them. The encoding is settled first (a byte-order mark, then
-//! UTF-16 by its zero bytes, then valid UTF-8, else Windows-1252: the code page that legacy
-//! Windows exports use and that decodes every byte), because the delimiter and header tests need
+//! UTF-16 by its zero bytes, then valid UTF-8, else the legacy code page that decodes the bytes
+//! and reads most like text: Windows-1252 or Mac Roman), because the delimiter and header tests need
 //! text. The delimiter is the candidate that splits the most rows into the same number of fields as
 //! the first row; quotes are honoured by parsing with the csv crate rather than counting characters.
 
@@ -12,7 +12,7 @@ use std::fmt;
 use std::io::Read;
 use std::path::Path;
 
-use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, WINDOWS_1252};
+use encoding_rs::Encoding;
 
 use super::InspectError;
 use super::profile::{ColumnProfile, InferredType};
@@ -193,24 +193,22 @@ fn decode(bytes: &[u8], label: Option<&str>) -> Result<(TextEncoding, String), S
     ))
 }
 
-/// The encoding of bytes without a byte-order mark.
+/// The encoding of bytes without a byte-order mark: UTF-16 by its zero bytes, UTF-8 when the bytes
+/// are valid UTF-8, else the legacy code page that decodes them and reads most like text
+/// (windows-1252 or Mac Roman; never one that leaves a byte undefined).
 fn detect(bytes: &[u8]) -> &'static Encoding {
-    let sample = &bytes[..bytes.len().min(4096)];
-    let zeros = |offset: usize| sample.iter().skip(offset).step_by(2).filter(|b| **b == 0).count();
-    let half = sample.len() / 2;
-    // Text in UTF-16 puts a zero byte beside every ASCII character: odd positions in
-    // little-endian, even ones in big-endian.
-    if half >= 2 && zeros(1) * 10 > half * 3 && zeros(0) * 10 < half {
-        return UTF_16LE;
-    }
-    if half >= 2 && zeros(0) * 10 > half * 3 && zeros(1) * 10 < half {
-        return UTF_16BE;
+    if let Some(utf16) = crate::source::looks_utf16(bytes) {
+        return utf16;
     }
     match std::str::from_utf8(bytes) {
         Ok(_) => encoding_rs::UTF_8,
         // A character cut in two at the end of the sniffed bytes is still UTF-8.
         Err(e) if e.error_len().is_none() => encoding_rs::UTF_8,
-        Err(_) => WINDOWS_1252,
+        Err(_) => crate::source::legacy_candidates(bytes)
+            .first()
+            .copied()
+            // Mac Roman defines all 256 bytes, so a candidate is always found.
+            .unwrap_or(encoding_rs::MACINTOSH),
     }
 }
 

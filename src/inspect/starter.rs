@@ -136,8 +136,13 @@ pub fn starter_mapping(inspection: &Inspection, mapping_file: &str) -> String {
             .as_ref()
             .and_then(|g| g.column_of(field.name))
             .and_then(|i| inspection.columns.get(i));
+        let index = inspection.guess.as_ref().and_then(|g| g.column_of(field.name));
         match column {
-            Some(col) => field_line(&mut out, field, col),
+            Some(col) => {
+                // The first of a name held twice is read by position: its name could mean either.
+                let first_of_shared = index.filter(|i| inspection.shared.iter().any(|s| s.positions[0] == *i));
+                field_line(&mut out, field, col, first_of_shared);
+            }
             None if field.required => {
                 let _ = writeln!(
                     out,
@@ -157,7 +162,7 @@ pub fn starter_mapping(inspection: &Inspection, mapping_file: &str) -> String {
 }
 
 /// One mapped field, with comments on anything doubtful above it.
-fn field_line(out: &mut String, field: &Field, col: &ColumnSummary) {
+fn field_line(out: &mut String, field: &Field, col: &ColumnSummary, by_index: Option<usize>) {
     let (steps, note) = match field.ty {
         FieldType::Code(codes) if col.has_values() => code_steps(col, codes),
         ty => steps_for(&col.ty, ty),
@@ -165,7 +170,19 @@ fn field_line(out: &mut String, field: &Field, col: &ColumnSummary) {
     if let Some(note) = note {
         let _ = writeln!(out, "# {}: column {} {note}", field.name, comment(&quote(&col.name)));
     }
-    let mut line = format!("{} = {{ from = {}", field.name, quote(&col.name));
+    let mut line = match by_index {
+        Some(i) => {
+            let _ = writeln!(
+                out,
+                "# {}: the header holds {} more than once; this is the first (column {})",
+                field.name,
+                comment(&quote(&col.name)),
+                i + 1
+            );
+            format!("{} = {{ from_index = {i}", field.name)
+        }
+        None => format!("{} = {{ from = {}", field.name, quote(&col.name)),
+    };
     if !steps.is_empty() {
         let _ = write!(line, ", steps = [{}]", steps.join(", "));
     }
@@ -396,6 +413,7 @@ mod tests {
             first_row: first_row.iter().map(|s| s.to_string()).collect(),
             guess,
             notes: vec![],
+            shared: vec![],
         }
     }
 

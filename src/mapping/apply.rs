@@ -7,9 +7,12 @@ use rhai::Dynamic;
 use rust_decimal::Decimal;
 
 use super::convert::coerce;
-use super::expr::{row_map, to_dynamic};
+use super::expr::{self, row_map, to_dynamic};
+use super::mask::{MASK, Secrets};
+use super::parents::Made;
+use super::paths::json_slot;
 use super::steps::{self, StepContext};
-use super::{Binding, EntityPlan, FilterPlan, Input, Mapping};
+use super::{Binding, ColumnRef, EntityPlan, FilterPlan, Input, Mapping};
 use crate::model::{CanonicalRecord, FieldType, RawRecord, RawValues, Reason, Reject, Value};
 
 /// What one raw record became, for one entity.
@@ -53,68 +56,126 @@ impl MissCounter {
     }
 }
 
-/// What a sensitive value is replaced by wherever raw values are kept or shown.
-pub const MASK: &str = "****";
+/// Why a column could not give one value for this record (JSON paths only).
+#[derive(Debug)]
+struct SlotProblem {
+    slot: usize,
+    rule: &'static str,
+    message: String,
+}
 
 impl Mapping {
     /// Map one raw record. Pushes one outcome per entity the row produces; returns `false`
     /// when a filter skipped the row.
     pub fn apply(&self, b: &Binding, raw: &RawRecord, out: &mut Vec<Outcome>, misses: &mut MissCounter) -> bool {
-        let slots = self.slot_values(b, raw);
+        expr::set_record(&raw.lineage);
+        let (slots, problems) = self.slot_values(b, raw);
         let row = || self.row_dynamic(b, raw);
-        if !self.passes(&self.filters, &row) {
-            return false;
+        match self.passes(&self.filters, &row) {
+            Ok(true) => {}
+            Ok(false) => return false,
+            Err(reason) => {
+                for plan in &self.entities {
+                    out.push(Outcome::Reject(self.reject(
+                        plan,
+                        b,
+                        raw,
+                        None,
+                        vec![reason.clone()],
+                        Secrets::default(),
+                    )));
+                }
+                return true;
+            }
         }
+        // What each entity became is kept only when some entity has a parent: a mapping of one
+        // entity pays nothing for the rule.
+        let track = self.entities.iter().any(|e| e.parent.is_some());
+        let mut made: Vec<Option<Made>> = Vec::new();
         let mut any = false;
         for plan in &self.entities {
-            if !self.passes(&plan.filters, &row) {
-                continue;
-            }
+            let (outcome, rejected) = match self.passes(&plan.filters, &row) {
+                Ok(false) => {
+                    if track {
+                        made.push(None);
+                    }
+                    continue;
+                }
+                Ok(true) => self.map_entity(plan, b, raw, &slots, &problems, &row, misses),
+                Err(reason) => (
+                    Outcome::Reject(self.reject(plan, b, raw, None, vec![reason], Secrets::default())),
+                    None,
+                ),
+            };
             any = true;
-            out.push(self.map_entity(plan, b, raw, &slots, &row, misses));
+            if track {
+                made.push(Some(Made {
+                    at: out.len(),
+                    rejected,
+                }));
+            }
+            out.push(outcome);
+        }
+        if made.iter().any(|m| m.as_ref().is_some_and(|m| m.rejected.is_some())) {
+            self.reject_orphans(&mut made, out);
         }
         any || self.entities.is_empty()
     }
 
-    fn passes(&self, filters: &[FilterPlan], row: &dyn Fn() -> Dynamic) -> bool {
-        filters.iter().all(|f| {
-            // A filter that cannot be evaluated keeps the row: it will be mapped and, if it is
-            // bad, rejected with a reason, never dropped silently.
-            let skip = f
-                .skip_if
-                .as_ref()
-                .is_some_and(|x| x.eval_bool(vec![("row", row())]).unwrap_or(false));
-            let keep = f
-                .keep_if
-                .as_ref()
-                .is_none_or(|x| x.eval_bool(vec![("row", row())]).unwrap_or(true));
-            !skip && keep
-        })
+    /// Whether a row passes the filters. A filter that cannot be evaluated is a reject reason:
+    /// it might have skipped the row, so neither keeping nor skipping it would be sure.
+    fn passes(&self, filters: &[FilterPlan], row: &dyn Fn() -> Dynamic) -> Result<bool, Reason> {
+        for f in filters {
+            for (name, x, skip_on) in [("skip_if", &f.skip_if, true), ("keep_if", &f.keep_if, false)] {
+                let Some(x) = x else { continue };
+                match x.eval_bool(vec![("row", row())]) {
+                    Ok(v) if v == skip_on => return Ok(false),
+                    Ok(_) => {}
+                    Err(e) => {
+                        return Err(Reason {
+                            field: "*".into(),
+                            rule: "filter".into(),
+                            value: None,
+                            message: format!("filter {name} = {:?} could not be evaluated: {e}", x.source),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(true)
     }
 
-    /// The values of the columns the mapping reads, borrowed from the row where they can be.
-    fn slot_values<'r>(&self, b: &Binding, raw: &'r RawRecord) -> Vec<Cow<'r, str>> {
+    /// The values of the columns the mapping reads, borrowed from the row where they can be,
+    /// and the JSON paths that did not give one value.
+    fn slot_values<'r>(&self, b: &Binding, raw: &'r RawRecord) -> (Vec<Cow<'r, str>>, Vec<SlotProblem>) {
         match &raw.values {
-            RawValues::Row(values) => b
-                .positions
-                .iter()
-                .map(|p| {
-                    p.and_then(|i| values.get(i))
-                        .map_or(Cow::Borrowed(""), |v| Cow::Borrowed(v.as_str()))
-                })
-                .collect(),
-            RawValues::Json(doc) => self
-                .slots
-                .iter()
-                .map(|s| match &s.column {
-                    super::ColumnRef::Path(_, path) => match path.query(doc).first() {
-                        Some(serde_json::Value::String(s)) => Cow::Owned(s.clone()),
-                        Some(serde_json::Value::Null) | None => Cow::Borrowed(""),
-                        Some(other) => Cow::Owned(other.to_string()),
-                    },
-                    _ => Cow::Borrowed(""),
-                })
-                .collect(),
+            RawValues::Row(values) => (
+                b.positions
+                    .iter()
+                    .map(|p| {
+                        p.and_then(|i| values.get(i))
+                            .map_or(Cow::Borrowed(""), |v| Cow::Borrowed(v.as_str()))
+                    })
+                    .collect(),
+                Vec::new(),
+            ),
+            RawValues::Json(doc) => {
+                let mut problems = Vec::new();
+                let values = self
+                    .slots
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| match &s.column {
+                        ColumnRef::Path(label, path) => json_slot(label, &path.query(doc).all(), &s.many)
+                            .unwrap_or_else(|(rule, message)| {
+                                problems.push(SlotProblem { slot: i, rule, message });
+                                Cow::Borrowed("")
+                            }),
+                        _ => Cow::Borrowed(""),
+                    })
+                    .collect();
+                (values, problems)
+            }
         }
     }
 
@@ -129,53 +190,80 @@ impl Mapping {
                     .map(String::as_str)
                     .zip(values.iter().map(String::as_str)),
             ),
-            RawValues::Json(doc) => rhai::serde::to_dynamic(doc).unwrap_or(Dynamic::UNIT),
+            RawValues::Json(doc) => super::expr::json_to_dynamic(doc),
         }
     }
 
-    /// Raw values for a reject, sensitive columns masked.
-    pub fn masked_raw(&self, b: &Binding, raw: &RawRecord) -> serde_json::Value {
-        match &raw.values {
-            RawValues::Row(values) => {
-                let mut m = serde_json::Map::new();
-                for (i, v) in values.iter().enumerate() {
-                    let name = b.header.get(i).cloned().unwrap_or_else(|| format!("column_{}", i + 1));
-                    let masked = b.masked.get(i).copied().unwrap_or(false);
-                    m.insert(name, if masked { MASK.into() } else { v.clone().into() });
-                }
-                serde_json::Value::Object(m)
+    /// A reject of `plan`'s entity for this row, its reasons scrubbed of the row's sensitive
+    /// values (besides `secrets`, those the fields met on the way).
+    fn reject(
+        &self,
+        plan: &EntityPlan,
+        b: &Binding,
+        raw: &RawRecord,
+        key: Option<String>,
+        mut reasons: Vec<Reason>,
+        mut secrets: Secrets,
+    ) -> Reject {
+        if self.masks_anything(b) {
+            self.row_secrets(b, raw, &mut secrets);
+            for r in &mut reasons {
+                secrets.scrub_reason(r);
             }
-            RawValues::Json(doc) => {
-                let mut doc = doc.clone();
-                if let serde_json::Value::Object(m) = &mut doc {
-                    for (k, v) in m.iter_mut() {
-                        if self.sensitive_columns.contains(k) {
-                            *v = MASK.into();
-                        }
-                    }
-                }
-                doc
-            }
+        }
+        Reject {
+            entity: plan.entity.name.to_string(),
+            key,
+            lineage: raw.lineage.clone(),
+            reasons,
+            raw: self.masked_raw(b, raw),
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn map_entity(
         &self,
         plan: &EntityPlan,
         b: &Binding,
         raw: &RawRecord,
         slots: &[Cow<'_, str>],
+        problems: &[SlotProblem],
         row: &dyn Fn() -> Dynamic,
         misses: &mut MissCounter,
-    ) -> Outcome {
+    ) -> (Outcome, Option<Vec<Value>>) {
         let entity = plan.entity;
         let mut values = vec![Value::Null; entity.fields.len()];
         let mut reasons: Vec<Reason> = Vec::new();
+        // Texts of sensitive fields met on the way: no reason may carry them.
+        let mut secrets = Secrets::default();
         for f in &plan.fields {
             let field = &entity.fields[f.index];
-            let shown = |v: &str| {
-                if f.sensitive { MASK.to_string() } else { v.to_string() }
+            let reason = |secrets: &Secrets, rule: &str, value: Option<&str>, message: String| {
+                if f.sensitive {
+                    Reason {
+                        field: field.name.into(),
+                        rule: rule.into(),
+                        value: value.map(|_| MASK.to_string()),
+                        message: secrets.scrub(&message, true),
+                    }
+                } else {
+                    Reason {
+                        field: field.name.into(),
+                        rule: rule.into(),
+                        value: value.map(str::to_string),
+                        message,
+                    }
+                }
             };
+            if f.sensitive {
+                for s in &f.reads {
+                    secrets.add(&slots[*s]);
+                }
+            }
+            if let Some(p) = problems.iter().find(|p| f.reads.contains(&p.slot)) {
+                reasons.push(reason(&secrets, p.rule, None, p.message.clone()));
+                continue;
+            }
             let mut v = match &f.input {
                 Input::Slot(s) => text_value(&slots[*s]),
                 Input::Const(k) => Value::Text(k.clone()),
@@ -183,12 +271,7 @@ impl Mapping {
                 Input::Expr(x) => match x.eval(vec![("row", row())]) {
                     Ok(d) => super::expr::from_dynamic(d),
                     Err(e) => {
-                        reasons.push(Reason {
-                            field: field.name.into(),
-                            rule: "expr".into(),
-                            value: None,
-                            message: format!("expression failed: {e}"),
-                        });
+                        reasons.push(reason(&secrets, "expr", None, format!("expression failed: {e}")));
                         continue;
                     }
                 },
@@ -201,7 +284,10 @@ impl Mapping {
                 _ => v.to_text().map(Cow::Owned),
             };
             let mut failed = false;
-            let mut on_miss = |t: &str, c: &str| misses.add(t, c);
+            let sensitive = f.sensitive;
+            // A sensitive field's misses are counted under the mask: the count still tells the
+            // crosswalk's owner that codes are missing, without showing them.
+            let mut on_miss = |t: &str, c: &str| misses.add(t, if sensitive { MASK } else { c });
             let mut cx = StepContext {
                 slots,
                 target: field.ty,
@@ -209,15 +295,13 @@ impl Mapping {
                 row,
             };
             for step in &f.steps {
+                if sensitive {
+                    secrets.add_value(&v);
+                }
                 match steps::apply(step, v, &mut cx) {
                     Ok(next) => v = next,
                     Err(e) => {
-                        reasons.push(Reason {
-                            field: field.name.into(),
-                            rule: e.rule.into(),
-                            value: input_text.as_deref().map(shown),
-                            message: e.message,
-                        });
+                        reasons.push(reason(&secrets, e.rule, input_text.as_deref(), e.message));
                         failed = true;
                         v = Value::Null;
                         break;
@@ -227,26 +311,20 @@ impl Mapping {
             if failed {
                 continue;
             }
-            match finish(v, field.ty) {
+            if sensitive {
+                secrets.add_value(&v);
+            }
+            match finish(v, field.ty, sensitive) {
                 Ok(v) => {
                     for rule in &f.rules {
-                        if let Err(msg) = rule.check(&v) {
-                            reasons.push(Reason {
-                                field: field.name.into(),
-                                rule: rule.name().into(),
-                                value: v.to_text().as_deref().map(shown),
-                                message: msg,
-                            });
+                        if let Err(msg) = rule.check(&v, sensitive) {
+                            let text = v.to_text();
+                            reasons.push(reason(&secrets, rule.name(), text.as_deref(), msg));
                         }
                     }
                     values[f.index] = v;
                 }
-                Err((rule, msg, text)) => reasons.push(Reason {
-                    field: field.name.into(),
-                    rule: rule.into(),
-                    value: text.as_deref().map(shown),
-                    message: msg,
-                }),
+                Err((rule, msg, text)) => reasons.push(reason(&secrets, rule, text.as_deref(), msg)),
             }
         }
         for (i, field) in entity.fields.iter().enumerate() {
@@ -266,47 +344,55 @@ impl Mapping {
             lineage: raw.lineage.clone(),
         };
         if reasons.is_empty() {
-            for r in &plan.rules {
-                let map: rhai::Map = entity
-                    .fields
-                    .iter()
-                    .zip(&record.values)
-                    .map(|(f, v)| (f.name.into(), to_dynamic(v)))
-                    .collect();
-                match r
-                    .expr
-                    .eval_bool(vec![("record", Dynamic::from_map(map)), ("row", row())])
-                {
-                    Ok(true) => {}
-                    Ok(false) => reasons.push(Reason {
-                        field: "*".into(),
-                        rule: r.name.clone(),
-                        value: None,
-                        message: r
-                            .message
-                            .clone()
-                            .unwrap_or_else(|| format!("rule {} failed: {}", r.name, r.expr.source)),
-                    }),
-                    Err(e) => reasons.push(Reason {
-                        field: "*".into(),
-                        rule: r.name.clone(),
-                        value: None,
-                        message: format!("rule {} could not be evaluated: {e}", r.name),
-                    }),
-                }
-            }
+            self.check_record_rules(plan, &record, row, &mut reasons);
         }
         if reasons.is_empty() {
-            return Outcome::Record(record);
+            return (Outcome::Record(record), None);
         }
         let key_ok = entity.key_fields().all(|(i, _)| !record.values[i].is_null());
-        Outcome::Reject(Reject {
-            entity: entity.name.to_string(),
-            key: key_ok.then(|| record.key()),
-            lineage: raw.lineage.clone(),
-            reasons,
-            raw: self.masked_raw(b, raw),
-        })
+        let key = key_ok.then(|| record.key());
+        let reject = self.reject(plan, b, raw, key, reasons, secrets);
+        (Outcome::Reject(reject), Some(record.values))
+    }
+
+    /// Cross-field rules over a record whose fields all mapped.
+    fn check_record_rules(
+        &self,
+        plan: &EntityPlan,
+        record: &CanonicalRecord,
+        row: &dyn Fn() -> Dynamic,
+        reasons: &mut Vec<Reason>,
+    ) {
+        let entity = plan.entity;
+        for r in &plan.rules {
+            let map: rhai::Map = entity
+                .fields
+                .iter()
+                .zip(&record.values)
+                .map(|(f, v)| (f.name.into(), to_dynamic(v)))
+                .collect();
+            match r
+                .expr
+                .eval_bool(vec![("record", Dynamic::from_map(map)), ("row", row())])
+            {
+                Ok(true) => {}
+                Ok(false) => reasons.push(Reason {
+                    field: "*".into(),
+                    rule: r.name.clone(),
+                    value: None,
+                    message: r
+                        .message
+                        .clone()
+                        .unwrap_or_else(|| format!("rule {} failed: {}", r.name, r.expr.source)),
+                }),
+                Err(e) => reasons.push(Reason {
+                    field: "*".into(),
+                    rule: r.name.clone(),
+                    value: None,
+                    message: format!("rule {} could not be evaluated: {e}", r.name),
+                }),
+            }
+        }
     }
 }
 
@@ -319,8 +405,10 @@ fn text_value(s: &str) -> Value {
     }
 }
 
-/// The step output as the field's type, decimals held to the field's scale.
-fn finish(v: Value, ty: FieldType) -> Result<Value, (&'static str, String, Option<String>)> {
+/// The step output as the field's type, decimals held to the field's scale. A `sensitive`
+/// value is written as the mask in the message.
+fn finish(v: Value, ty: FieldType, sensitive: bool) -> Result<Value, (&'static str, String, Option<String>)> {
+    let shown = |s: &str| if sensitive { MASK.to_string() } else { s.to_string() };
     let v = match (v, ty) {
         // What coerce does for text, without copying it.
         (Value::Text(s), FieldType::String) => {
@@ -330,10 +418,18 @@ fn finish(v: Value, ty: FieldType) -> Result<Value, (&'static str, String, Optio
                 Value::Text(s)
             }
         }
-        (Value::Text(s), _) => coerce(&s, ty).map_err(|e| ("type", format!("{s:?}: {e}"), Some(s.clone())))?,
+        (Value::Text(s), _) => {
+            coerce(&s, ty).map_err(|e| ("type", format!("{:?}: {e}", shown(&s)), Some(s.clone())))?
+        }
         (Value::Integer(i), FieldType::Decimal { .. }) => Value::Decimal(Decimal::from(i)),
         (Value::Decimal(d), FieldType::Integer) if d.fract().is_zero() => {
-            Value::Integer(i64::try_from(d).map_err(|_| ("type", format!("{d} is too large"), Some(d.to_string())))?)
+            Value::Integer(i64::try_from(d).map_err(|_| {
+                (
+                    "type",
+                    format!("{} is too large", shown(&d.to_string())),
+                    Some(d.to_string()),
+                )
+            })?)
         }
         (Value::Timestamp(t), FieldType::Date) => Value::Date(t.date_naive()),
         (Value::Boolean(b), FieldType::String) => Value::Text(b.to_string()),
@@ -354,7 +450,7 @@ fn finish(v: Value, ty: FieldType) -> Result<Value, (&'static str, String, Optio
                 let t = v.to_text();
                 return Err((
                     "type",
-                    format!("{:?} is not a {}", t.clone().unwrap_or_default(), ty.name()),
+                    format!("{:?} is not a {}", shown(&t.clone().unwrap_or_default()), ty.name()),
                     t,
                 ));
             }
@@ -367,7 +463,8 @@ fn finish(v: Value, ty: FieldType) -> Result<Value, (&'static str, String, Optio
             return Err((
                 "scale",
                 format!(
-                    "{d} has more than {scale} decimal places; to round it add {{ step = \"round\", scale = {scale}, mode = \"half_up\" }} (or another mode) after the conversion"
+                    "{} has more than {scale} decimal places; to round it add {{ step = \"round\", scale = {scale}, mode = \"half_up\" }} (or another mode) after the conversion",
+                    shown(&d.to_string())
                 ),
                 Some(d.to_string()),
             ));

@@ -14,11 +14,14 @@ use super::expr::{self, Expr};
 use super::lookup::{Lookup, LookupError};
 use super::rules::Rule;
 use super::steps::{CStep, Kind};
-use super::{ColumnRef, EntityPlan, FieldPlan, FilterPlan, Input, Mapping, RecordRulePlan, Slot};
+use super::{ColumnRef, EntityPlan, FieldPlan, FilterPlan, Input, Many, Mapping, RecordRulePlan, Slot};
 use crate::config::diagnostic::line_col;
 use crate::config::mapping::{Filter, Rounding, Step, Validation};
 use crate::config::{ConfigError, Diagnostic, LoadedMapping, closest, resolve};
 use crate::model::{Field, FieldType, schema};
+
+mod options;
+use options::link_parents;
 
 struct Compiler<'a> {
     m: &'a LoadedMapping,
@@ -29,6 +32,12 @@ struct Compiler<'a> {
     engine: Arc<rhai::Engine>,
     json: bool,
     uses_row: bool,
+    /// Slots read by the field being compiled (its `from` and its steps' columns).
+    reads: Vec<usize>,
+    /// Columns named by the expressions of the field being compiled.
+    expr_reads: Vec<String>,
+    /// Columns named by every expression of the mapping.
+    expr_columns: Vec<String>,
 }
 
 impl Compiler<'_> {
@@ -39,7 +48,17 @@ impl Compiler<'_> {
     }
 
     fn slot(&mut self, column: &str, span: &Range<usize>) -> usize {
-        if let Some(i) = self.slot_index.get(column) {
+        self.slot_with(column, span, Many::Reject)
+    }
+
+    /// A slot for a column, shared by every reference to it with the same `many`.
+    fn slot_with(&mut self, column: &str, span: &Range<usize>, many: Many) -> usize {
+        let key = match &many {
+            Many::Reject => column.to_string(),
+            other => format!("{column}\u{0}{other:?}"),
+        };
+        if let Some(i) = self.slot_index.get(&key) {
+            self.reads.push(*i);
             return *i;
         }
         let (line, col) = line_col(&self.m.text, span.start);
@@ -63,8 +82,10 @@ impl Compiler<'_> {
             column: column_ref,
             line,
             col,
+            many,
         });
-        self.slot_index.insert(column.to_string(), self.slots.len() - 1);
+        self.slot_index.insert(key, self.slots.len() - 1);
+        self.reads.push(self.slots.len() - 1);
         self.slots.len() - 1
     }
 
@@ -73,7 +94,15 @@ impl Compiler<'_> {
             self.uses_row = true;
         }
         match Expr::compile(&self.engine, source) {
-            Ok(x) => Some(x),
+            Ok(x) => {
+                for c in &x.columns {
+                    if !self.expr_columns.contains(c) {
+                        self.expr_columns.push(c.clone());
+                    }
+                    self.expr_reads.push(c.clone());
+                }
+                Some(x)
+            }
             Err(e) => {
                 self.problem(Some(span.clone()), format!("bad expression {source:?}: {e}"));
                 None
@@ -348,6 +377,9 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
         engine: expr::engine(),
         json,
         uses_row: false,
+        reads: Vec::new(),
+        expr_reads: Vec::new(),
+        expr_columns: Vec::new(),
     };
     for (name, cfg) in &m.file.lookups {
         let span = cfg.span();
@@ -421,6 +453,8 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
             let span = fm.span();
             let line = line_col(&m.text, fname.span().start).0;
             let f = fm.get_ref();
+            c.reads.clear();
+            c.expr_reads.clear();
             let given = [
                 f.from.is_some(),
                 f.from_index.is_some(),
@@ -433,8 +467,9 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
                     format!("field {}: use only one of from, from_index, const, expr", field.name),
                 );
             }
+            let many = c.many(f, &span);
             let (input, mut kind) = if let Some(from) = &f.from {
-                (Input::Slot(c.slot(from.get_ref(), &from.span())), Kind::Text)
+                (Input::Slot(c.slot_with(from.get_ref(), &from.span(), many)), Kind::Text)
             } else if let Some(i) = f.from_index {
                 let key = format!("#{i}");
                 let (line, col) = line_col(&m.text, span.start);
@@ -443,9 +478,11 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
                         column: ColumnRef::Index(i),
                         line,
                         col,
+                        many: Many::Reject,
                     });
                     c.slots.len() - 1
                 });
+                c.reads.push(slot);
                 (Input::Slot(slot), Kind::Text)
             } else if let Some(k) = &f.constant {
                 match c.constant(k, field) {
@@ -515,13 +552,15 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
                     rules.push(r);
                 }
             }
+            let sensitive = f.sensitive || c.reads_sensitive_column();
             fields.push(FieldPlan {
                 index,
                 input,
                 steps,
                 rules,
-                sensitive: f.sensitive,
+                sensitive,
                 line,
+                reads: std::mem::take(&mut c.reads),
             });
         }
         let mapped: HashSet<usize> = fields.iter().map(|f| f.index).collect();
@@ -555,13 +594,17 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
             }
         }
         fields.sort_by_key(|f| f.index);
+        c.check_parent_option(em, entity);
         entities.push(EntityPlan {
             entity,
             fields,
             filters: entity_filters,
             rules,
+            parent: None,
         });
     }
+    link_parents(&m.file.entities, &mut entities);
+    let sensitive_paths = if json { c.sensitive_paths(&entities) } else { Vec::new() };
     if !c.problems.is_empty() {
         c.problems.sort_by_key(|d| (d.line, d.column));
         return Err(ConfigError(c.problems));
@@ -575,6 +618,8 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
         entities,
         filters,
         sensitive_columns: m.file.sensitive_columns.iter().cloned().collect(),
+        sensitive_paths,
         uses_row: c.uses_row,
+        expr_columns: c.expr_columns,
     })
 }

@@ -12,18 +12,54 @@ pub mod steps;
 
 mod apply;
 mod compile;
+mod mask;
+mod parents;
+mod paths;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
-pub use apply::{MASK, MissCounter, Outcome};
+pub use apply::{MissCounter, Outcome};
 pub use compile::compile;
 use expr::Expr;
+pub use mask::MASK;
 use rules::Rule;
 use steps::CStep;
 
 use crate::config::{ConfigError, Diagnostic, closest};
 use crate::model::Entity;
+use crate::source::{SharedName, Source};
+
+/// `from = "Category"` when the header holds `Category` twice: which columns, and how to name one.
+fn shared_name_problem(
+    file: &std::path::Path,
+    slot: &Slot,
+    shared: &SharedName,
+    header: &[String],
+    source: &str,
+) -> Diagnostic {
+    let columns: Vec<String> = shared.positions.iter().map(|p| (p + 1).to_string()).collect();
+    let names: Vec<String> = shared.positions.iter().map(|&p| format!("{:?}", header[p])).collect();
+    let second = shared.positions.get(1).map_or_else(String::new, |&p| header[p].clone());
+    Diagnostic {
+        file: file.to_path_buf(),
+        line: slot.line,
+        column: slot.col,
+        message: format!(
+            "column {:?} is in the header of {source} {} times (columns {}), so from = {:?} could mean any of them",
+            shared.name,
+            shared.positions.len(),
+            columns.join(", "),
+            shared.name
+        ),
+        hint: None,
+    }
+    .with_hint(format!(
+        "the columns are read as {}: use from = {second:?} for the second, or from_index = {} (0-based) for the first",
+        names.join(", "),
+        shared.positions[0]
+    ))
+}
 
 /// Where a referenced column's value comes from.
 #[derive(Debug, Clone)]
@@ -46,12 +82,23 @@ impl ColumnRef {
     }
 }
 
+/// What a JSONPath column does when it matches several values (`multiple` in mapping files).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Many {
+    /// Reject the record: which value was meant cannot be known.
+    Reject,
+    First,
+    /// Join the values with this separator.
+    Join(String),
+}
+
 /// A column the mapping reads, and where in the mapping file it is named.
 #[derive(Debug, Clone)]
 pub struct Slot {
     pub column: ColumnRef,
     pub line: usize,
     pub col: usize,
+    pub many: Many,
 }
 
 /// Where a field's value starts.
@@ -71,9 +118,13 @@ pub struct FieldPlan {
     pub input: Input,
     pub steps: Vec<CStep>,
     pub rules: Vec<Rule>,
+    /// Its values are masked wherever they are shown or kept: marked `sensitive = true`, or
+    /// made from a column of `sensitive_columns`.
     pub sensitive: bool,
     /// Line of the field's definition in the mapping file.
     pub line: usize,
+    /// Slots the field reads (its `from` and its steps' columns).
+    pub reads: Vec<usize>,
 }
 
 /// A row filter.
@@ -98,6 +149,18 @@ pub struct EntityPlan {
     pub fields: Vec<FieldPlan>,
     pub filters: Vec<FilterPlan>,
     pub rules: Vec<RecordRulePlan>,
+    /// The entity this one's records belong to, when the mapping makes it from the same row:
+    /// a record whose parent is rejected is rejected too.
+    pub parent: Option<ParentPlan>,
+}
+
+/// A dependent entity's parent in the same mapping.
+#[derive(Debug, Clone)]
+pub struct ParentPlan {
+    /// Position of the parent in [`Mapping::entities`].
+    pub entity: usize,
+    /// (field of the dependent, key field of the parent) pairs that must agree.
+    pub fields: Vec<(usize, usize)>,
 }
 
 /// A compiled mapping: the same for every row of a run.
@@ -111,8 +174,14 @@ pub struct Mapping {
     pub entities: Vec<EntityPlan>,
     pub filters: Vec<FilterPlan>,
     pub sensitive_columns: HashSet<String>,
+    /// JSON sources: the values masked in a record (sensitive fields' paths and
+    /// `sensitive_columns`).
+    pub sensitive_paths: Vec<serde_json_path::JsonPath>,
     /// Whether any expression reads `row` (then the row is handed to expressions as a map).
     pub uses_row: bool,
+    /// Columns that expressions read by name (`row["name"]`): `opsync test` gives them to a
+    /// case as blank when the case does not.
+    pub expr_columns: Vec<String>,
 }
 
 /// A mapping bound to one source header: slot -> column position.
@@ -123,18 +192,93 @@ pub struct Binding {
     pub positions: Vec<Option<usize>>,
     /// Whether each header column is sensitive (masked in rejects).
     pub masked: Vec<bool>,
+    /// Names the source's header holds more than once (reported as `Name (2)`, ...).
+    pub shared: Vec<SharedName>,
+}
+
+impl Binding {
+    /// The warning for a header that holds a name more than once, for the run summary and ledger.
+    pub fn shared_names_warning(&self, source: &str) -> Option<String> {
+        if self.shared.is_empty() {
+            return None;
+        }
+        let list: Vec<String> = self
+            .shared
+            .iter()
+            .map(|s| {
+                let names: Vec<String> = s.positions.iter().map(|&p| format!("{:?}", self.header[p])).collect();
+                format!(
+                    "{:?} {} times (read as {})",
+                    s.name,
+                    s.positions.len(),
+                    names.join(", ")
+                )
+            })
+            .collect();
+        Some(format!(
+            "the header of {source} holds a name more than once: {}; from = \"Name (2)\" reads the second",
+            list.join("; ")
+        ))
+    }
+}
+
+impl Binding {
+    /// The values of a row that could not be split into the header's columns (a ragged row),
+    /// sensitive ones masked. A value's position is uncertain by as many places as the row has
+    /// too many or too few fields, so every position a sensitive column could have moved to is
+    /// masked.
+    pub fn mask_values(&self, values: &[String]) -> serde_json::Value {
+        let shift = values.len().abs_diff(self.header.len());
+        let (left, right) = if values.len() > self.header.len() {
+            (0, shift)
+        } else {
+            (shift, 0)
+        };
+        let masked = |i: usize| {
+            self.masked
+                .iter()
+                .enumerate()
+                .any(|(p, m)| *m && i + left >= p && i <= p + right)
+        };
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| serde_json::Value::from(if masked(i) { MASK } else { v.as_str() }))
+            .collect()
+    }
 }
 
 impl Mapping {
+    /// Resolve the mapping's columns in an open source's header (see [`Mapping::bind`]). A name
+    /// the header holds twice is refused: `from = "Category"` could mean either column.
+    pub fn bind_source(&self, source: &dyn Source, label: &str) -> Result<Binding, ConfigError> {
+        self.bind_shared(source.columns(), source.shared_names(), label, false)
+    }
+
     /// Resolve the mapping's columns in a source header. A missing column is a configuration
     /// error naming the closest header present; `lenient` (fixture tests) reads it as empty.
     pub fn bind(&self, header: &[String], source: &str, lenient: bool) -> Result<Binding, ConfigError> {
+        self.bind_shared(header, &[], source, lenient)
+    }
+
+    fn bind_shared(
+        &self,
+        header: &[String],
+        shared: &[SharedName],
+        source: &str,
+        lenient: bool,
+    ) -> Result<Binding, ConfigError> {
         let mut problems = Vec::new();
         let mut positions = Vec::with_capacity(self.slots.len());
         for slot in &self.slots {
             let pos = match &slot.column {
                 ColumnRef::Path(..) => None,
                 ColumnRef::Name(name) => {
+                    if let Some(s) = shared.iter().find(|s| s.name == *name) {
+                        problems.push(shared_name_problem(&self.path, slot, s, header, source));
+                        positions.push(None);
+                        continue;
+                    }
                     let found = header.iter().position(|h| h == name);
                     if found.is_none() && !lenient {
                         let hint = match closest(name, header.iter().map(String::as_str)) {
@@ -174,6 +318,13 @@ impl Mapping {
             return Err(ConfigError(problems));
         }
         let mut sensitive = self.sensitive_columns.clone();
+        // A sensitive name held twice is masked in every column that carries it.
+        let shared_sensitive: Vec<&SharedName> = shared.iter().filter(|s| sensitive.contains(&s.name)).collect();
+        for s in shared_sensitive {
+            for &p in &s.positions {
+                sensitive.insert(header[p].clone());
+            }
+        }
         for plan in &self.entities {
             for f in plan.fields.iter().filter(|f| f.sensitive) {
                 if let Input::Slot(s) = f.input
@@ -188,6 +339,7 @@ impl Mapping {
             header: header.to_vec(),
             positions,
             masked,
+            shared: shared.to_vec(),
         })
     }
 
@@ -231,5 +383,36 @@ impl Mapping {
                     .map(move |f| ((e.entity.name, e.entity.fields[f.index].name), f.line))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn binding(header: &[&str], masked: &[bool]) -> Binding {
+        Binding {
+            header: header.iter().map(|h| h.to_string()).collect(),
+            positions: Vec::new(),
+            masked: masked.to_vec(),
+            shared: Vec::new(),
+        }
+    }
+
+    fn values(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_ragged_row_is_masked_wherever_a_sensitive_column_could_have_moved() {
+        let b = binding(&["id", "name", "ssn", "note"], &[false, false, true, false]);
+        // One field too many (a comma in the name): the ssn is at 2 or 3.
+        let v = b.mask_values(&values(&["1", "Doe", " Jane", "123-45-6789", "n"]));
+        assert_eq!(v, serde_json::json!(["1", "Doe", MASK, MASK, "n"]));
+        // One too few: the ssn is at 1 or 2.
+        let v = b.mask_values(&values(&["1", "123-45-6789", "n"]));
+        assert_eq!(v, serde_json::json!(["1", MASK, MASK]));
+        let none = binding(&["a", "b"], &[false, false]);
+        assert_eq!(none.mask_values(&values(&["x"])), serde_json::json!(["x"]));
     }
 }

@@ -6,6 +6,7 @@ use chrono::Utc;
 use regex::Regex;
 use rust_decimal::Decimal;
 
+use super::MASK;
 use crate::model::Value;
 
 /// A compiled validation.
@@ -34,8 +35,9 @@ impl Rule {
         }
     }
 
-    /// `Err(message)` when the value breaks the rule. Empty values only fail `required`.
-    pub fn check(&self, v: &Value) -> Result<(), String> {
+    /// `Err(message)` when the value breaks the rule. Empty values only fail `required`. A
+    /// `sensitive` value is not written into the message: it reads `"****"` instead.
+    pub fn check(&self, v: &Value, sensitive: bool) -> Result<(), String> {
         if v.is_null() {
             return match self {
                 Rule::Required => Err("is required but empty".into()),
@@ -47,39 +49,46 @@ impl Rule {
             Value::Text(s) => Cow::Borrowed(s),
             other => Cow::Owned(other.to_text().unwrap_or_default()),
         };
+        // The value as messages show it: quoted, or the mask.
+        let shown = if sensitive {
+            format!("{MASK:?}")
+        } else {
+            format!("{text:?}")
+        };
+        let bare = |s: String| if sensitive { MASK.to_string() } else { s };
         match self {
             Rule::Required => Ok(()),
             Rule::Pattern(re) if re.is_match(&text) => Ok(()),
-            Rule::Pattern(re) => Err(format!("{text:?} does not match /{}/", re.as_str())),
+            Rule::Pattern(re) => Err(format!("{shown} does not match /{}/", re.as_str())),
             Rule::OneOf(values) if values.iter().any(|x| *x == text) => Ok(()),
-            Rule::OneOf(values) => Err(format!("{text:?} is not one of {}", values.join(", "))),
+            Rule::OneOf(values) => Err(format!("{shown} is not one of {}", values.join(", "))),
             Rule::Range { min, max } => {
                 let n = match v {
                     Value::Decimal(d) => *d,
                     Value::Integer(i) => Decimal::from(*i),
-                    _ => return Err(format!("{text:?} is not a number")),
+                    _ => return Err(format!("{shown} is not a number")),
                 };
                 match (min, max) {
-                    (Some(lo), _) if n < *lo => Err(format!("{n} is below the minimum {lo}")),
-                    (_, Some(hi)) if n > *hi => Err(format!("{n} is above the maximum {hi}")),
+                    (Some(lo), _) if n < *lo => Err(format!("{} is below the minimum {lo}", bare(n.to_string()))),
+                    (_, Some(hi)) if n > *hi => Err(format!("{} is above the maximum {hi}", bare(n.to_string()))),
                     _ => Ok(()),
                 }
             }
             Rule::MaxLength(max) if text.chars().count() <= *max => Ok(()),
-            Rule::MaxLength(max) => Err(format!("{text:?} is longer than {max} characters")),
+            Rule::MaxLength(max) => Err(format!("{shown} is longer than {max} characters")),
             Rule::Gtin if gtin_is_valid(&text) => Ok(()),
             Rule::Gtin => Err(format!(
-                "{text:?} is not a valid GTIN (8, 12, 13 or 14 digits with a GS1 check digit)"
+                "{shown} is not a valid GTIN (8, 12, 13 or 14 digits with a GS1 check digit)"
             )),
             Rule::NotFuture => {
                 let today = Utc::now().date_naive();
                 let day = match v {
                     Value::Date(d) => *d,
                     Value::Timestamp(t) => t.date_naive(),
-                    _ => return Err(format!("{text:?} is not a date")),
+                    _ => return Err(format!("{shown} is not a date")),
                 };
                 if day > today {
-                    Err(format!("{day} is in the future"))
+                    Err(format!("{} is in the future", bare(day.to_string())))
                 } else {
                     Ok(())
                 }
@@ -122,8 +131,38 @@ mod tests {
 
     #[test]
     fn empty_values_fail_only_required() {
-        assert!(Rule::Required.check(&Value::Null).is_err());
-        assert!(Rule::Gtin.check(&Value::Null).is_ok());
-        assert!(Rule::MaxLength(3).check(&Value::Text("abcd".into())).is_err());
+        assert!(Rule::Required.check(&Value::Null, false).is_err());
+        assert!(Rule::Gtin.check(&Value::Null, false).is_ok());
+        assert!(Rule::MaxLength(3).check(&Value::Text("abcd".into()), false).is_err());
+    }
+
+    #[test]
+    fn sensitive_values_stay_out_of_messages() {
+        let secret = Value::Text("123-45-6789".into());
+        let rules = [
+            Rule::Pattern(Regex::new("^x$").unwrap()),
+            Rule::OneOf(vec!["a".into()]),
+            Rule::MaxLength(3),
+            Rule::Gtin,
+            Rule::Range { min: None, max: None },
+            Rule::NotFuture,
+        ];
+        for r in &rules {
+            let msg = r.check(&secret, true).unwrap_err();
+            assert!(!msg.contains("123") && msg.contains(MASK), "{}: {msg}", r.name());
+        }
+        let big = Value::Decimal(Decimal::from(987_654));
+        let msg = Rule::Range {
+            min: None,
+            max: Some(Decimal::ONE),
+        }
+        .check(&big, true)
+        .unwrap_err();
+        assert_eq!(msg, "**** is above the maximum 1");
+        let later = Value::Date(chrono::NaiveDate::from_ymd_opt(9999, 1, 1).unwrap());
+        assert_eq!(
+            Rule::NotFuture.check(&later, true).unwrap_err(),
+            "**** is in the future"
+        );
     }
 }

@@ -354,6 +354,39 @@ pub static ENTITIES: &[Entity] = &[
     },
 ];
 
+/// A record that belongs to another (a weak entity): its key starts with its parent's key, so it
+/// means nothing without the parent. When one source row yields both and the parent is rejected,
+/// the dependent is rejected too (unless the mapping says `on_parent_reject = "load"`).
+///
+/// References that are not ownership are not listed: a receipt or invoice line names a purchase
+/// order, but that order is another document, normally not in the same row.
+#[derive(Debug)]
+pub struct ParentLink {
+    pub child: &'static str,
+    pub parent: &'static str,
+    /// (child field, parent key field) pairs that tie the two.
+    pub fields: &'static [(&'static str, &'static str)],
+}
+
+/// Every parent relation of the canonical model.
+pub static PARENTS: &[ParentLink] = &[
+    ParentLink {
+        child: "purchase_order_line",
+        parent: "purchase_order",
+        fields: &[("po_number", "po_number")],
+    },
+    ParentLink {
+        child: "depreciation_entry",
+        parent: "asset",
+        fields: &[("asset_id", "asset_id")],
+    },
+];
+
+/// The entity a record of `child` belongs to, if any.
+pub fn parent_of(child: &str) -> Option<&'static ParentLink> {
+    PARENTS.iter().find(|p| p.child == child)
+}
+
 /// Find an entity by name.
 pub fn entity(name: &str) -> Option<&'static Entity> {
     ENTITIES.iter().find(|e| e.name == name)
@@ -367,6 +400,19 @@ pub fn entity_names() -> impl Iterator<Item = &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parent_links_tie_a_child_field_to_the_parents_whole_key() {
+        for link in PARENTS {
+            let (child, parent) = (entity(link.child).unwrap(), entity(link.parent).unwrap());
+            let linked: Vec<&str> = link.fields.iter().map(|(_, p)| *p).collect();
+            let key: Vec<&str> = parent.key_fields().map(|(_, f)| f.name).collect();
+            assert_eq!(linked, key, "{} -> {}", link.child, link.parent);
+            for (c, _) in link.fields {
+                assert!(child.field_index(c).is_some(), "{} has no {c}", link.child);
+            }
+        }
+    }
 
     #[test]
     fn every_entity_has_a_key_and_unique_fields() {

@@ -39,8 +39,6 @@ struct EntityBuffer {
     counts: RunCounts,
     /// Rejects whose key could not be made: their keys may be among those a snapshot lacks.
     unkeyed: u64,
-    /// The table held no row when the run started: only this run's own keys can be found.
-    empty_at_start: bool,
     live_before: u64,
 }
 
@@ -115,7 +113,6 @@ impl<'l> Loader<'l> {
                 seq: 0,
                 counts: RunCounts::default(),
                 unkeyed: 0,
-                empty_at_start,
                 live_before,
             });
         }
@@ -330,25 +327,13 @@ impl<'l> Loader<'l> {
                 Item::Rejected(k) => KeyRef::Rejected(k),
             })
             .collect();
-        let sightings = self.target.see(entity, &keyrefs)?;
-
-        // What the target holds, for the records met for the first time in this run.
-        let fresh: Vec<usize> = (0..items.len())
-            .filter(|&n| matches!(items[n], Item::Record { .. }) && sightings[n].is_none())
-            .collect();
-        let mut stored = vec![None; items.len()];
-        if !self.buffers[i].empty_at_start {
-            let records: Vec<&CanonicalRecord> = fresh.iter().map(|&n| record_of(&items[n])).collect();
-            for (n, s) in fresh.iter().zip(self.target.states(entity, &records)?) {
-                stored[*n] = s;
-            }
-        }
+        let looked = self.target.lookup(entity, &keyrefs)?;
         let mut verdicts: Vec<Option<Verdict>> = (0..items.len())
             .map(|n| match &items[n] {
                 Item::Rejected(_) => None,
                 Item::Record { .. } => Some(Verdict::decide(
-                    sightings[n],
-                    stored[n],
+                    looked[n].sighting,
+                    looked[n].stored,
                     hashes[n].unwrap_or_default(),
                     self.settings.full_refresh,
                 )),

@@ -143,14 +143,14 @@ impl ReasonTally {
     }
 }
 
-/// A reject for a row that could not be split into the header's columns.
-pub fn ragged_reject(err: &SourceError, entity: &str) -> Option<Reject> {
+/// A reject for a row that could not be split into the header's columns, its values masked
+/// wherever a sensitive column could be.
+pub fn ragged_reject(err: &SourceError, entity: &str, binding: &Binding) -> Option<Reject> {
     let SourceError::Ragged {
         path,
         line,
         row,
-        found,
-        expected,
+        reason,
         values,
     } = err
     else {
@@ -169,9 +169,9 @@ pub fn ragged_reject(err: &SourceError, entity: &str) -> Option<Reject> {
             field: "*".into(),
             rule: "malformed_row".into(),
             value: None,
-            message: format!("row has {found} fields, the header has {expected}"),
+            message: reason.clone(),
         }],
-        raw: serde_json::Value::Array(values.iter().map(|v| v.clone().into()).collect()),
+        raw: binding.mask_values(values),
     })
 }
 
@@ -181,7 +181,7 @@ pub fn open_and_bind(job: &LoadedJob) -> Result<(Mapping, Box<dyn Source>, Bindi
     let mapping = mapping::compile(&job.mapping, job.source().is_json())?;
     let source = source::open(job.source(), job.dir())?;
     let label = job.source().path().to_string();
-    let binding = mapping.bind(source.columns(), &label, false)?;
+    let binding = mapping.bind_source(source.as_ref(), &label)?;
     Ok((mapping, source, binding))
 }
 
@@ -284,7 +284,7 @@ fn drive_into(
                 d.read += 1;
                 d.malformed += 1;
                 d.rejected_rows += 1;
-                if let Some(r) = ragged_reject(&e, first_entity) {
+                if let Some(r) = ragged_reject(&e, first_entity, binding) {
                     d.tally.add(&r);
                     sink(d.read, RowEvent::Malformed(r))?;
                 }

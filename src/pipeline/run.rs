@@ -152,6 +152,11 @@ fn record_mapping_and_columns(
 ) -> Result<(), PipelineError> {
     let path = job.mapping.path.display().to_string();
     ledger.store_mapping(&job.mapping.hash, &path, &mapping.version, &job.mapping.text, run_id)?;
+    warnings.extend(
+        binding
+            .shared_names_warning(job.source().path())
+            .inspect(|w| obs.warning(w)),
+    );
     if mapping.json {
         return Ok(());
     }
@@ -534,7 +539,7 @@ pub fn transform(
         settle_stale(ctx, ledger, None, obs)?;
         let mapping = mapping::compile(&job.mapping, job.source().is_json())?;
         let label = job.source().path().to_string();
-        let binding = mapping.bind(source.columns(), &label, false)?;
+        let binding = mapping.bind_source(source, &label)?;
         record_mapping_and_columns(job, ledger, ctx.run_id, &mapping, &binding, obs, &mut ctx.warnings)?;
         let mut per_entity: BTreeMap<&'static str, EntityLoad> = BTreeMap::new();
         for e in &mapping.entities {

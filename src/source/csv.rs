@@ -1,4 +1,24 @@
 //! Delimited text files (CSV, TSV, pipe): header or none, skipped banner lines, any encoding.
+//!
+//! Fields are split by the csv crate (RFC 4180 quoting: a quote opens a quoted field only at the
+//! start of a field, `""` inside one is a quote; a quote inside an unquoted field, as in
+//! `5" gauze`, is text). What it lets through that would lose or garble rows is caught here, with
+//! [`Quotes`] following the same bytes:
+//! - a quote never closed: its field runs to the end of the file, swallowing every row after it.
+//!   That is an error naming the line where the quote opened, and the run stops: nothing after
+//!   it can be trusted (in snapshot mode, nothing is marked deleted);
+//! - a quoted field that spans lines is a legitimate multi-line value when the record then has
+//!   the header's number of fields; with another number of fields, or with text after its closing
+//!   quote, it is an unbalanced quote that swallowed rows: an error too;
+//! - a quoted field followed by text on the same line (`"5" gauze`, which the csv crate reads
+//!   `5 gauze`) is a malformed row: a reject, and the rest of the file is read;
+//! - a NUL character or a byte-order mark (U+FEFF) in a value is a malformed row (a damaged file,
+//!   or two files joined together): a reject, never loaded;
+//! - a file cut off mid-line is read as far as it goes: a row left short is ragged (a reject), a
+//!   cut inside quotes is an unclosed quote (an error). A last line without a line ending is read
+//!   like any other, as many exporters write it that way.
+//!
+//! CR, LF and CRLF line endings are all read (see [`LineFeeds`]).
 
 use std::io::{self, Read};
 use std::path::Path;
@@ -6,51 +26,71 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use csv::{ByteRecord, ReaderBuilder};
+use encoding_rs::Encoding;
 
-use super::encoding::{Decoder, guess_hint, open_decoded};
+use super::csv_quotes::Quotes;
+use super::encoding::{Decoder, declared_hint, guess_hint, guess_legacy, open_decoded, resolve_encoding, undecodable};
+use super::names::{SharedName, unique_names};
 use super::{Source, SourceError};
 use crate::config::job::CsvSource;
 use crate::model::{Lineage, RawRecord, RawValues};
 
 /// Streams one delimited file, one reused byte record at a time.
 pub struct CsvReader {
-    reader: csv::Reader<LineFeeds<Decoder>>,
+    reader: csv::Reader<Tracked<LineFeeds<Decoder>>>,
     columns: Vec<String>,
+    shared: Vec<SharedName>,
     name: Arc<str>,
     encoding: String,
+    /// The encoding named in the job, when it is not UTF-8: decoded text is checked against it.
+    legacy: Option<&'static Encoding>,
     record: ByteRecord,
     /// A first data record read early to count the columns of a header-less file.
-    pending: Option<ByteRecord>,
+    pending: Option<(ByteRecord, QuoteCheck, u64)>,
     /// The values of a record handed back by [`Source::recycle`], refilled in place.
     spare: Vec<String>,
     row: u64,
+    /// Line where the record just read starts.
+    record_line: u64,
     bytes: Arc<AtomicU64>,
+}
+
+/// What reading one record found about its quotes.
+#[derive(Debug, Clone, Copy)]
+enum QuoteCheck {
+    Fine,
+    /// A quoted field followed by text on its own line: the row alone is in doubt.
+    TextAfterQuote,
 }
 
 impl CsvReader {
     pub fn open(config: &CsvSource, path: &Path, name: Arc<str>) -> Result<Self, SourceError> {
+        check_config(config)?;
+        let legacy = resolve_encoding(config.encoding.as_deref()).map_err(SourceError::Config)?;
         let (decoder, bytes) = open_decoded(path, config.encoding.as_deref())?;
-        if !config.delimiter.is_ascii() || !config.quote.is_ascii() {
-            return Err(SourceError::Config(
-                "delimiter and quote must be ASCII characters".into(),
-            ));
-        }
+        let (delimiter, quote) = (config.delimiter as u8, config.quote as u8);
         let reader = ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .delimiter(config.delimiter as u8)
-            .quote(config.quote as u8)
-            .from_reader(LineFeeds::new(decoder));
+            .delimiter(delimiter)
+            .quote(quote)
+            .from_reader(Tracked {
+                inner: LineFeeds::new(decoder),
+                quotes: Quotes::new(delimiter, quote),
+            });
         let encoding = config.encoding.clone().unwrap_or_else(|| "UTF-8".into());
         let mut me = CsvReader {
             reader,
             columns: Vec::new(),
+            shared: Vec::new(),
             name,
             encoding,
+            legacy,
             record: ByteRecord::new(),
             pending: None,
             spare: Vec::new(),
             row: 0,
+            record_line: 0,
             bytes,
         };
         for _ in 0..config.skip_rows {
@@ -59,6 +99,8 @@ impl CsvReader {
                     path: me.name.to_string(),
                 });
             }
+            // A banner line is not data: text after a quote there garbles nothing.
+            me.check_quotes()?;
         }
         if config.header {
             if !me.read_raw()? {
@@ -66,13 +108,23 @@ impl CsvReader {
                     path: me.name.to_string(),
                 });
             }
+            me.check_quotes()?;
             let line = me.line();
-            me.columns = me
+            let raw = me
                 .record
                 .iter()
-                .map(|f| me.text(f, line).map(|s| s.trim().to_string()))
-                .collect::<Result<_, _>>()?;
+                .map(|f| me.header_text(f, line))
+                .collect::<Result<Vec<_>, _>>()?;
+            (me.columns, me.shared) = unique_names(raw);
         } else if !config.columns.is_empty() {
+            let (_, shared) = unique_names(config.columns.clone());
+            if let Some(s) = shared.first() {
+                return Err(SourceError::Config(format!(
+                    "columns names {:?} {} times: each column needs its own name",
+                    s.name,
+                    s.positions.len()
+                )));
+            }
             me.columns = config.columns.clone();
         } else {
             if !me.read_raw()? {
@@ -80,8 +132,9 @@ impl CsvReader {
                     path: me.name.to_string(),
                 });
             }
+            let check = me.check_quotes()?;
             me.columns = (1..=me.record.len()).map(|i| format!("column_{i}")).collect();
-            me.pending = Some(me.record.clone());
+            me.pending = Some((me.record.clone(), check, me.record_line));
         }
         Ok(me)
     }
@@ -92,15 +145,93 @@ impl CsvReader {
             .map_err(|e| self.csv_error(e))
     }
 
-    fn line(&self) -> u64 {
-        self.record.position().map_or(0, |p| p.line())
+    /// Match what [`Quotes`] noted to the record just read (the bytes up to the reader's
+    /// position). An unclosed quote, or text after a quote that closed on a later line, is an
+    /// error: the rows after it cannot be trusted.
+    fn check_quotes(&mut self) -> Result<QuoteCheck, SourceError> {
+        let end = self.reader.position().byte();
+        let quotes = &mut self.reader.get_mut().quotes;
+        self.record_line = self.record.position().map_or(0, |p| p.line());
+        while let Some(&(offset, line)) = quotes.record_starts.front() {
+            if offset >= end {
+                break;
+            }
+            quotes.record_starts.pop_front();
+            self.record_line = line;
+        }
+        if let Some((offset, line)) = quotes.unclosed()
+            && offset < end
+        {
+            return Err(SourceError::Malformed {
+                path: self.name.to_string(),
+                line,
+                message: format!(
+                    "unclosed quote: the quoted field opened on line {line} runs to the end of the file, \
+                     swallowing every row after it; close the quote, or double a quote inside a value (\"\"); \
+                     nothing of the file after line {line} was read"
+                ),
+            });
+        }
+        let mut check = QuoteCheck::Fine;
+        while let Some(t) = quotes.after_quote.front().copied() {
+            if t.offset >= end {
+                break;
+            }
+            quotes.after_quote.pop_front();
+            if t.closed > t.opened {
+                return Err(SourceError::Malformed {
+                    path: self.name.to_string(),
+                    line: t.opened,
+                    message: format!(
+                        "unbalanced quote: the quoted field opened on line {} closes on line {} and is followed \
+                         by more text, so the rows between were read as one value; close the quote on line {}, \
+                         or double a quote inside a value (\"\")",
+                        t.opened, t.closed, t.opened
+                    ),
+                });
+            }
+            check = QuoteCheck::TextAfterQuote;
+        }
+        Ok(check)
     }
 
-    fn text(&self, field: &[u8], line: u64) -> Result<String, SourceError> {
-        match std::str::from_utf8(field) {
-            Ok(s) => Ok(s.to_string()),
-            Err(_) => Err(self.encoding_error(field, line)),
+    fn line(&self) -> u64 {
+        self.record_line
+    }
+
+    /// A header name, trimmed; a NUL or a byte-order mark in it means the bytes are not the text
+    /// they seem.
+    fn header_text(&self, field: &[u8], line: u64) -> Result<String, SourceError> {
+        let text = std::str::from_utf8(field).map_err(|_| self.encoding_error(field, line))?;
+        self.check_decoded(text, line)?;
+        if let Some(what) = odd_character(text) {
+            return Err(SourceError::Malformed {
+                path: self.name.to_string(),
+                line,
+                message: format!(
+                    "the header holds {what}: the file is damaged, joined from two files, or in another encoding{}",
+                    guess_hint(field)
+                ),
+            });
         }
+        Ok(text.trim().to_string())
+    }
+
+    /// Text decoded from a legacy encoding must not hold what that encoding cannot decode.
+    fn check_decoded(&self, text: &str, line: u64) -> Result<(), SourceError> {
+        if let Some(enc) = self.legacy
+            && undecodable(text).is_some()
+        {
+            let (hint, guess) = declared_hint(enc, text);
+            return Err(SourceError::Encoding {
+                path: self.name.to_string(),
+                line,
+                encoding: self.encoding.clone(),
+                hint,
+                guess,
+            });
+        }
+        Ok(())
     }
 
     fn encoding_error(&self, field: &[u8], line: u64) -> SourceError {
@@ -109,6 +240,7 @@ impl CsvReader {
             line,
             encoding: self.encoding.clone(),
             hint: guess_hint(field),
+            guess: guess_legacy(field),
         }
     }
 
@@ -124,6 +256,7 @@ impl CsvReader {
                 line,
                 encoding: self.encoding.clone(),
                 hint: String::new(),
+                guess: None,
             },
             other => SourceError::Malformed {
                 path: self.name.to_string(),
@@ -132,6 +265,45 @@ impl CsvReader {
             },
         }
     }
+
+    fn ragged(&self, line: u64, reason: String, values: Vec<String>) -> SourceError {
+        SourceError::Ragged {
+            path: self.name.to_string(),
+            line,
+            row: self.row,
+            reason,
+            values,
+        }
+    }
+}
+
+/// Delimiter and quote the csv crate can use and that cannot be mistaken for a line break.
+fn check_config(config: &CsvSource) -> Result<(), SourceError> {
+    let (d, q) = (config.delimiter, config.quote);
+    if !d.is_ascii() || !q.is_ascii() {
+        return Err(SourceError::Config(
+            "delimiter and quote must be ASCII characters".into(),
+        ));
+    }
+    if d == q || [d, q].iter().any(|c| matches!(c, '\n' | '\r')) {
+        return Err(SourceError::Config(format!(
+            "delimiter {d:?} and quote {q:?} must differ, and neither may be a line break"
+        )));
+    }
+    Ok(())
+}
+
+/// A character no exported value holds: a NUL, or a byte-order mark away from the file's start.
+fn odd_character(text: &str) -> Option<&'static str> {
+    let bytes = text.as_bytes();
+    memchr::memchr2(0, 0xEF, bytes)?;
+    if bytes.contains(&0) {
+        Some("a NUL character (U+0000)")
+    } else if text.contains('\u{feff}') {
+        Some("a byte-order mark (U+FEFF)")
+    } else {
+        None
+    }
 }
 
 impl Source for CsvReader {
@@ -139,27 +311,42 @@ impl Source for CsvReader {
         &self.columns
     }
 
+    fn shared_names(&self) -> &[SharedName] {
+        &self.shared
+    }
+
     fn next_record(&mut self) -> Result<Option<RawRecord>, SourceError> {
-        match self.pending.take() {
-            Some(r) => self.record = r,
+        let quotes = match self.pending.take() {
+            Some((r, check, line)) => {
+                self.record = r;
+                self.record_line = line;
+                check
+            }
             None => loop {
                 if !self.read_raw()? {
                     return Ok(None);
                 }
+                let check = self.check_quotes()?;
                 // A blank line between records is not a record.
                 if !(self.record.len() == 1 && self.record[0].is_empty()) {
-                    break;
+                    break check;
                 }
             },
-        }
+        };
         self.row += 1;
         let line = self.line();
         let mut values = std::mem::take(&mut self.spare);
         values.truncate(self.record.len());
+        let mut odd = None;
         for (i, field) in self.record.iter().enumerate() {
             let Ok(text) = std::str::from_utf8(field) else {
                 return Err(self.encoding_error(field, line));
             };
+            if odd.is_none()
+                && let Some(what) = odd_character(text)
+            {
+                odd = Some((i, what));
+            }
             match values.get_mut(i) {
                 Some(v) => {
                     v.clear();
@@ -168,11 +355,16 @@ impl Source for CsvReader {
                 None => values.push(text.to_string()),
             }
         }
+        if self.legacy.is_some() {
+            for v in &values {
+                self.check_decoded(v, line)?;
+            }
+        }
         if values.len() != self.columns.len() {
             // A quoted field that swallowed line breaks and then the wrong number of fields is an
             // unbalanced quote: everything after it is in doubt, so the run stops here.
-            if let Some(v) = values.iter().find(|v| v.contains(['\n', '\r'])) {
-                let lines = v.matches('\n').count().max(v.matches('\r').count());
+            if let Some(v) = values.iter().find(|v| v.contains('\n')) {
+                let lines = v.matches('\n').count();
                 return Err(SourceError::Malformed {
                     path: self.name.to_string(),
                     line,
@@ -184,14 +376,22 @@ impl Source for CsvReader {
                     ),
                 });
             }
-            return Err(SourceError::Ragged {
-                path: self.name.to_string(),
-                line,
-                row: self.row,
-                found: values.len(),
-                expected: self.columns.len(),
-                values,
-            });
+            let reason = format!("row has {} fields, the header has {}", values.len(), self.columns.len());
+            return Err(self.ragged(line, reason, values));
+        }
+        if let Some((i, what)) = odd {
+            let reason = format!(
+                "column {:?} holds {what}, which no exported value holds: the file is damaged or joined from two \
+                 files",
+                self.columns[i]
+            );
+            return Err(self.ragged(line, reason, values));
+        }
+        if let QuoteCheck::TextAfterQuote = quotes {
+            let reason = "a quoted value is followed by more text before the next delimiter (as in \"5\" gauze): \
+                          quote the whole value and double the quotes inside it (\"5\"\" gauze\")"
+                .to_string();
+            return Err(self.ragged(line, reason, values));
         }
         Ok(Some(RawRecord {
             values: RawValues::Row(values),
@@ -212,6 +412,24 @@ impl Source for CsvReader {
         if let RawValues::Row(values) = record.values {
             self.spare = values;
         }
+    }
+}
+
+/// The text the csv crate parses, followed by [`Quotes`] as it goes by.
+pub struct Tracked<R> {
+    inner: R,
+    quotes: Quotes,
+}
+
+impl<R: Read> Read for Tracked<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(out)?;
+        if n == 0 {
+            self.quotes.ended = true;
+        } else {
+            self.quotes.scan(&out[..n]);
+        }
+        Ok(n)
     }
 }
 
@@ -351,3 +569,7 @@ mod tests {
         assert_eq!(lines, vec![2, 4]);
     }
 }
+
+#[cfg(test)]
+#[path = "csv_props.rs"]
+mod props;

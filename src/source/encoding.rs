@@ -2,7 +2,7 @@
 //! single-byte code pages of ERP exports, all decoded to UTF-8 while streaming.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,16 +12,76 @@ use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
 
 use super::SourceError;
 
+/// The encodings a job's `encoding` may name (WHATWG labels, as encoding_rs reads them). Other
+/// labels of the same encodings work too (`latin1`, `cp1252`, `mac`, `sjis`, ...). As in every
+/// browser, `iso-8859-1`, `latin1` and `ascii` read as windows-1252, which agrees with ISO-8859-1
+/// on every byte real text uses; the bytes windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90,
+/// 0x9D) are refused rather than read as control characters.
+pub fn supported_encodings() -> &'static [&'static str] {
+    &[
+        "utf-8",
+        "utf-16le",
+        "utf-16be",
+        "windows-1252",
+        "iso-8859-1",
+        "macintosh",
+        "windows-1250",
+        "windows-1251",
+        "windows-1253",
+        "windows-1254",
+        "windows-1255",
+        "windows-1256",
+        "windows-1257",
+        "windows-1258",
+        "windows-874",
+        "iso-8859-2",
+        "iso-8859-3",
+        "iso-8859-4",
+        "iso-8859-5",
+        "iso-8859-6",
+        "iso-8859-7",
+        "iso-8859-8",
+        "iso-8859-8-i",
+        "iso-8859-10",
+        "iso-8859-13",
+        "iso-8859-14",
+        "iso-8859-15",
+        "iso-8859-16",
+        "ibm866",
+        "koi8-r",
+        "koi8-u",
+        "x-mac-cyrillic",
+        "shift_jis",
+        "euc-jp",
+        "iso-2022-jp",
+        "euc-kr",
+        "gbk",
+        "gb18030",
+        "big5",
+    ]
+}
+
 /// Find an encoding by the names people write in job files (WHATWG labels: `windows-1252`,
-/// `latin1`, `iso-8859-1`, `utf-16le`, `shift_jis`, ...). `None` means UTF-8.
+/// `latin1`, `iso-8859-1`, `utf-16le`, `macintosh`, `shift_jis`, ...). `None` means UTF-8.
 pub fn resolve_encoding(label: Option<&str>) -> Result<Option<&'static Encoding>, String> {
     match label {
         None => Ok(None),
         Some(l) if l.eq_ignore_ascii_case("utf-8") || l.eq_ignore_ascii_case("utf8") => Ok(None),
-        Some(l) => Encoding::for_label(l.trim().as_bytes()).map(Some).ok_or_else(|| {
-            format!("unknown encoding {l:?}; use utf-8, windows-1252, iso-8859-1, utf-16le or utf-16be")
-        }),
+        Some(l) => match Encoding::for_label(l.trim().as_bytes()) {
+            // Not encodings of text: `replacement` turns every file into one error character.
+            Some(e) if e == encoding_rs::REPLACEMENT || e == encoding_rs::X_USER_DEFINED => Err(unknown(l)),
+            Some(e) if e == encoding_rs::UTF_8 => Ok(None),
+            Some(e) => Ok(Some(e)),
+            None => Err(unknown(l)),
+        },
     }
+}
+
+fn unknown(label: &str) -> String {
+    format!(
+        "unknown encoding {label:?}; supported: {}",
+        supported_encodings().join(", ")
+    )
 }
 
 /// Counts the bytes read from the file underneath, for progress reporting.
@@ -41,13 +101,35 @@ impl<R: Read> Read for Counting<R> {
 /// A file decoded to UTF-8 as it is read; a BOM is honoured and removed.
 pub type Decoder = DecodeReaderBytes<Counting<File>, Vec<u8>>;
 
-/// Open a file for reading as UTF-8 text; returns the reader and its byte counter.
+/// Open a file for reading as UTF-8 text; returns the reader and its byte counter. A file read
+/// as UTF-8 whose first bytes are UTF-16 without a byte-order mark (a zero beside every ASCII
+/// character) is refused here, naming the encoding to set, rather than read as columns of NULs.
 pub fn open_decoded(path: &Path, label: Option<&str>) -> Result<(Decoder, Arc<AtomicU64>), SourceError> {
     let encoding = resolve_encoding(label).map_err(SourceError::Config)?;
     let file = File::open(path).map_err(|e| SourceError::Io {
         path: path.display().to_string(),
         source: e,
     })?;
+    if encoding.is_none() {
+        let mut head = Vec::with_capacity(4096);
+        (&file).take(4096).read_to_end(&mut head).map_err(|e| SourceError::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+        if let Some(utf16) = looks_utf16(&head) {
+            return Err(SourceError::Encoding {
+                path: path.display().to_string(),
+                line: 1,
+                encoding: "UTF-8".into(),
+                hint: utf16_hint(utf16),
+                guess: Some(label_of(utf16)),
+            });
+        }
+        (&file).seek(SeekFrom::Start(0)).map_err(|e| SourceError::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+    }
     let count = Arc::new(AtomicU64::new(0));
     let counting = Counting {
         inner: file,
@@ -62,25 +144,164 @@ pub fn open_decoded(path: &Path, label: Option<&str>) -> Result<(Decoder, Arc<At
     Ok((reader, count))
 }
 
-/// The hint for a file that is not valid UTF-8: which legacy encoding the bytes look like.
+/// UTF-16 without a byte-order mark: most bytes at one parity are zero (the high byte of ASCII
+/// characters) and few at the other. A file with a byte-order mark is not asked about.
+pub fn looks_utf16(bytes: &[u8]) -> Option<&'static Encoding> {
+    if Encoding::for_bom(bytes).is_some() {
+        return None;
+    }
+    let sample = &bytes[..bytes.len().min(4096)];
+    let half = sample.len() / 2;
+    if half < 2 {
+        return None;
+    }
+    let zeros = |offset: usize| sample.iter().skip(offset).step_by(2).filter(|b| **b == 0).count();
+    let (even, odd) = (zeros(0), zeros(1));
+    if odd * 10 > half * 3 && even * 10 < half {
+        return Some(encoding_rs::UTF_16LE);
+    }
+    if even * 10 > half * 3 && odd * 10 < half {
+        return Some(encoding_rs::UTF_16BE);
+    }
+    None
+}
+
+fn utf16_hint(e: &'static Encoding) -> String {
+    format!(
+        "; the file looks like UTF-16 without a byte-order mark: set encoding = \"{}\" in [source]",
+        label_of(e)
+    )
+}
+
+/// The label a job file would use for an encoding.
+pub fn label_of(e: &'static Encoding) -> String {
+    e.name().to_ascii_lowercase()
+}
+
+/// The first character of decoded text that shows the bytes were not in the encoding named: a
+/// C1 control (U+0080 to U+009F: what WHATWG decoders give for the bytes windows-1252 and its
+/// kin leave undefined, and what no real text holds) or U+FFFD (a byte sequence the decoder could
+/// not read). Only asked of text decoded from an encoding other than UTF-8.
+pub fn undecodable(text: &str) -> Option<char> {
+    text.chars()
+        .find(|c| ('\u{80}'..='\u{9f}').contains(c) || *c == '\u{fffd}')
+}
+
+/// The legacy single-byte encodings a guess chooses from, most common first.
+const LEGACY: [&Encoding; 2] = [encoding_rs::WINDOWS_1252, encoding_rs::MACINTOSH];
+
+/// The legacy encodings that decode `bytes` (no C1 control, no U+FFFD), the likeliest first:
+/// windows-1252 and Mac Roman put different characters at the same bytes, so each decoding is
+/// scored by how much it reads like text (letters whose case fits the word around them, the
+/// usual symbols) and a tie goes to windows-1252.
+pub fn legacy_candidates(bytes: &[u8]) -> Vec<&'static Encoding> {
+    let mut scored: Vec<(i64, usize, &'static Encoding)> = LEGACY
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            let (text, _) = e.decode_without_bom_handling(bytes);
+            if undecodable(&text).is_some() {
+                return None;
+            }
+            Some((plausibility(&text), i, *e))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored.into_iter().map(|(_, _, e)| e).collect()
+}
+
+/// How much decoded text reads like words: +1 for each non-ASCII letter, -2 for a capital inside a
+/// lowercase word (`CafŽ`), -1 for an unusual symbol (`M¸ller`).
+fn plausibility(text: &str) -> i64 {
+    const USUAL: &str = "°±µ²³¼½¾«»‘’‚“”„–—…€£¥¢©®™·×÷§¶¿¡\u{a0}";
+    let mut score = 0i64;
+    let mut prev = ' ';
+    for c in text.chars() {
+        if !c.is_ascii() {
+            score += if c.is_alphabetic() {
+                if prev.is_lowercase() && c.is_uppercase() { -2 } else { 1 }
+            } else if USUAL.contains(c) {
+                0
+            } else {
+                -1
+            };
+        }
+        prev = c;
+    }
+    score
+}
+
+/// The hint for text that is not valid in the encoding it was read in: what the bytes look like.
 pub fn guess_hint(bytes: &[u8]) -> String {
-    let has_high = bytes.iter().any(|&b| b >= 0x80);
-    if bytes.len() >= 2
-        && bytes
-            .iter()
-            .step_by(2)
-            .chain(bytes.iter().skip(1).step_by(2))
-            .filter(|&&b| b == 0)
-            .count()
-            * 4
-            > bytes.len()
-    {
-        return "; the file looks like UTF-16 without a byte-order mark: set encoding = \"utf-16le\" (or \"utf-16be\") in [source]".into();
+    if let Some(utf16) = looks_utf16(bytes) {
+        return utf16_hint(utf16);
     }
-    if has_high {
-        return "; the file looks like a legacy code page: set encoding = \"windows-1252\" (or the encoding it was exported in) in [source]".into();
+    if !bytes.iter().any(|&b| b >= 0x80) {
+        return String::new();
     }
-    String::new()
+    candidates_hint(&legacy_candidates(bytes), None)
+}
+
+/// The likeliest encoding of bytes that are not UTF-8, when one decodes them.
+pub fn guess_legacy(bytes: &[u8]) -> Option<String> {
+    if let Some(utf16) = looks_utf16(bytes) {
+        return Some(label_of(utf16));
+    }
+    legacy_candidates(bytes).first().map(|e| label_of(e))
+}
+
+/// The hint for text decoded from `declared` that holds a character showing it was not (see
+/// [`undecodable`]): the bytes again, and the encodings that do decode them.
+pub fn declared_hint(declared: &'static Encoding, decoded: &str) -> (String, Option<String>) {
+    if declared == encoding_rs::UTF_16LE || declared == encoding_rs::UTF_16BE {
+        return (
+            "; a byte sequence there is not UTF-16 (an unpaired surrogate, or an odd byte at the end)".into(),
+            None,
+        );
+    }
+    let (bytes, _, _) = declared.encode(decoded);
+    let undefined: Vec<String> = decoded
+        .chars()
+        .filter(|c| ('\u{80}'..='\u{9f}').contains(c))
+        .map(|c| format!("0x{:02X}", c as u32))
+        .take(5)
+        .collect();
+    let what = if undefined.is_empty() {
+        "; a byte sequence there is not defined in it".to_string()
+    } else {
+        format!("; byte {} is not defined in it", undefined.join(", "))
+    };
+    let candidates: Vec<&'static Encoding> = legacy_candidates(&bytes)
+        .into_iter()
+        .filter(|e| *e != declared)
+        .collect();
+    let guess = candidates.first().map(|e| label_of(e));
+    (format!("{what}{}", candidates_hint(&candidates, Some(declared))), guess)
+}
+
+fn candidates_hint(candidates: &[&'static Encoding], declared: Option<&'static Encoding>) -> String {
+    let Some((best, others)) = candidates.split_first() else {
+        return format!(
+            "; no common legacy code page decodes these bytes: set encoding to the one the file was exported \
+             in (supported: {})",
+            supported_encodings().join(", ")
+        );
+    };
+    let others: Vec<String> = others.iter().map(|e| format!("\"{}\"", label_of(e))).collect();
+    let also = if others.is_empty() {
+        String::new()
+    } else {
+        format!(" (or {})", others.join(", "))
+    };
+    let lead = if declared.is_some() {
+        "the bytes decode as"
+    } else {
+        "the file looks like a legacy code page"
+    };
+    format!(
+        "; {lead}: set encoding = \"{}\"{also} in [source], or the encoding the file was exported in",
+        label_of(best)
+    )
 }
 
 #[cfg(test)]
@@ -97,5 +318,62 @@ mod tests {
         );
         assert_eq!(resolve_encoding(Some("utf-16le")).unwrap().unwrap().name(), "UTF-16LE");
         assert!(resolve_encoding(Some("klingon")).is_err());
+    }
+
+    #[test]
+    fn mac_roman_is_never_called_windows_1252() {
+        // Mac Roman: 0x8E é, 0x8F è, 0x9E û; 0x8F is not defined in windows-1252.
+        assert_eq!(guess_legacy(b"Caf\x8e cr\x8fme").as_deref(), Some("macintosh"));
+        assert_eq!(
+            guess_legacy(b"Caf\x8e").as_deref(),
+            Some("macintosh"),
+            "CafŽ reads worse than Café"
+        );
+        assert_eq!(guess_legacy(b"Caf\xe9 M\xfcller").as_deref(), Some("windows-1252"));
+        assert_eq!(
+            guess_legacy(b"\xb0C").as_deref(),
+            Some("windows-1252"),
+            "°C reads better than ∞C"
+        );
+        let hint = guess_hint(b"x\x81y");
+        assert!(
+            hint.contains("\"macintosh\"") && !hint.contains("windows-1252"),
+            "{hint}"
+        );
+    }
+
+    #[test]
+    fn a_declared_windows_1252_file_with_undefined_bytes_names_them() {
+        let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(b"O\x9d");
+        assert_eq!(undecodable(&text), Some('\u{9d}'));
+        let (hint, guess) = declared_hint(encoding_rs::WINDOWS_1252, &text);
+        assert!(hint.contains("byte 0x9D is not defined in it"), "{hint}");
+        assert!(hint.contains("set encoding = \"macintosh\""), "{hint}");
+        assert_eq!(guess.as_deref(), Some("macintosh"));
+        assert_eq!(undecodable("Café ¼"), None);
+    }
+
+    #[test]
+    fn every_supported_label_resolves_and_the_error_lists_them() {
+        for label in supported_encodings() {
+            assert!(resolve_encoding(Some(label)).is_ok(), "{label}");
+        }
+        assert!(resolve_encoding(Some("replacement")).is_err());
+        let e = resolve_encoding(Some("klingon")).unwrap_err();
+        assert!(e.contains("macintosh") && e.contains("utf-16le"), "{e}");
+    }
+
+    #[test]
+    fn utf16_without_a_bom_by_its_zero_bytes() {
+        let le: Vec<u8> = "code,name\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = "code,name\n".encode_utf16().flat_map(u16::to_be_bytes).collect();
+        assert_eq!(looks_utf16(&le), Some(encoding_rs::UTF_16LE));
+        assert_eq!(looks_utf16(&be), Some(encoding_rs::UTF_16BE));
+        assert_eq!(
+            looks_utf16(&[&[0xFF, 0xFE][..], &le].concat()),
+            None,
+            "a BOM says it already"
+        );
+        assert_eq!(looks_utf16(b"code,name\n"), None);
     }
 }

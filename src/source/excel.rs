@@ -13,6 +13,15 @@
 //! [`MAX_UNPACKED_BYTES`] is refused; the zip reader calamine uses fails on any entry that inflates
 //! past its declared size, so the declared sizes are a real bound.
 //!
+//! Shared-string bombs: an xlsx stores each distinct text once and cells point at it, so a small
+//! file whose cells all point at one huge string unpacks to little and decodes to a lot. A cell
+//! may hold at most [`MAX_CELL_BYTES`] of text (Excel itself stops at 32,767 characters), and the
+//! text kept from one sheet at most [`MAX_SHEET_TEXT_BYTES`]; both are checked before the text is
+//! copied out of calamine's shared-string table.
+//!
+//! Header names are made unique as every source makes them (`Category`, `Category (2)`; a blank
+//! one is `column_N`). A cell holding a NUL character makes its row a malformed-row reject.
+//!
 //! Cells become text the way a person reading the sheet would type them: numbers without a
 //! trailing `.0` and rounded to Excel's 15 significant digits (so a formula's `2266.1299999999997`
 //! reads `2266.13`, as Excel shows it), booleans `TRUE`/`FALSE`, dates as ISO `YYYY-MM-DD` (or
@@ -25,7 +34,7 @@ use std::iter::Peekable;
 use std::path::Path;
 use std::sync::Arc;
 
-use calamine::{Data, ExcelDateTime, Reader, Sheets};
+use calamine::{Data, DataRef, ExcelDateTime, Reader, Sheets};
 use chrono::{NaiveDateTime, TimeDelta, Timelike};
 
 use super::{Source, SourceError};
@@ -35,12 +44,19 @@ use crate::model::{Lineage, RawRecord, RawValues};
 /// Largest total size the entries of a zip-based workbook may unpack to (1 GiB).
 pub const MAX_UNPACKED_BYTES: u64 = 1 << 30;
 
+/// Most text one cell may hold (1 MiB; Excel's own limit is 32,767 characters).
+pub const MAX_CELL_BYTES: usize = 1 << 20;
+
+/// Most text kept from one sheet (1 GiB, as much as a workbook may unpack to).
+pub const MAX_SHEET_TEXT_BYTES: usize = 1 << 30;
+
 /// One non-empty cell: 0-based sheet row and column, and its text.
 type CellText = (u32, u32, String);
 
 /// Hands out the rows of one sheet, read when the source opens.
 pub struct ExcelReader {
     columns: Vec<String>,
+    shared: Vec<super::SharedName>,
     /// Column of the sheet that holds the first column of the header.
     first_col: u32,
     cells: Peekable<std::vec::IntoIter<CellText>>,
@@ -86,10 +102,11 @@ impl ExcelReader {
             message: format!("not a readable workbook (xlsx, xls, xlsb, ods): {message}"),
         })?;
         let sheet = pick_sheet(&workbook.sheet_names(), config.sheet.as_ref(), &name)?;
-        let mut cells = read_cells(&mut workbook, &sheet).map_err(|message| SourceError::Workbook {
-            path: name.to_string(),
-            message: format!("sheet {sheet:?}: {message}"),
-        })?;
+        let mut cells =
+            read_cells(&mut workbook, &sheet, MAX_SHEET_TEXT_BYTES).map_err(|message| SourceError::Workbook {
+                path: name.to_string(),
+                message: format!("sheet {sheet:?}: {message}"),
+            })?;
         drop(workbook);
 
         // Rows above the header are banners and titles: they are not part of the table.
@@ -120,19 +137,21 @@ impl ExcelReader {
         // The table spans every used column at or below the header, so a value under a blank
         // header cell is kept (as `column_N`) rather than dropped.
         let width = (last_col - first_col) as usize + 1;
-        let mut columns: Vec<String> = (1..=width).map(|i| format!("column_{i}")).collect();
+        let mut raw_names = vec![String::new(); width];
         let total_cells = cells.len();
         let mut cells = cells.into_iter().peekable();
         let mut taken_cells = 0;
         while let Some((_, col, text)) = cells.next_if(|c| c.0 == header_idx) {
             taken_cells += 1;
             let trimmed = text.trim();
-            if !trimmed.is_empty() {
-                columns[(col - first_col) as usize] = trimmed.to_string();
+            if let Some(slot) = raw_names.get_mut((col - first_col) as usize) {
+                *slot = trimmed.to_string();
             }
         }
+        let (columns, shared) = super::names::unique_names(raw_names);
         Ok(ExcelReader {
             columns,
+            shared,
             first_col,
             cells,
             total_cells,
@@ -150,6 +169,10 @@ impl Source for ExcelReader {
         &self.columns
     }
 
+    fn shared_names(&self) -> &[super::SharedName] {
+        &self.shared
+    }
+
     fn next_record(&mut self) -> Result<Option<RawRecord>, SourceError> {
         // Only non-empty cells were kept, so a fully empty row never shows up here.
         let Some(&(sheet_row, _, _)) = self.cells.peek() else {
@@ -163,6 +186,18 @@ impl Source for ExcelReader {
             }
         }
         self.row += 1;
+        if let Some(i) = values.iter().position(|v| v.contains('\0')) {
+            return Err(SourceError::Ragged {
+                path: self.name.to_string(),
+                line: u64::from(sheet_row) + 1,
+                row: self.row,
+                reason: format!(
+                    "sheet {:?}: column {:?} holds a NUL character (U+0000), which no real cell holds",
+                    self.sheet, self.columns[i]
+                ),
+                values,
+            });
+        }
         Ok(Some(RawRecord {
             values: RawValues::Row(values),
             lineage: Lineage {
@@ -324,26 +359,45 @@ fn pick_sheet(names: &[String], wanted: Option<&SheetRef>, path: &str) -> Result
     }
 }
 
-/// The non-empty cells of one sheet as text, with their 0-based positions.
-fn read_cells(workbook: &mut Sheets<BufReader<File>>, sheet: &str) -> Result<Vec<CellText>, String> {
+/// The non-empty cells of one sheet as text, with their 0-based positions; refused when a cell's
+/// text or the sheet's passes its bound (`budget` bytes in all).
+fn read_cells(workbook: &mut Sheets<BufReader<File>>, sheet: &str, budget: usize) -> Result<Vec<CellText>, String> {
     let mut cells = Vec::new();
-    let mut keep = |(row, col): (u32, u32), value: Data| {
-        let text = cell_text(&value);
+    let mut total = 0usize;
+    let mut keep = |(row, col): (u32, u32), len: usize, value: &dyn Fn() -> Data| -> Result<(), String> {
+        let place = cell_name(row, col);
+        if len > MAX_CELL_BYTES {
+            return Err(format!(
+                "cell {place} holds {len} bytes of text, more than the {MAX_CELL_BYTES} opsync reads from one cell \
+                 (Excel itself stops at 32,767 characters): a damaged or crafted workbook"
+            ));
+        }
+        total = total.saturating_add(len);
+        if total > budget {
+            return Err(format!(
+                "the text of the sheet passes {budget} bytes at cell {place} (cells repeating one long shared \
+                 string, or a sheet too large for a workbook: export it as CSV)"
+            ));
+        }
+        let text = cell_text(&value());
         if !text.is_empty() {
             cells.push((row, col, text));
         }
+        Ok(())
     };
     match workbook {
         Sheets::Xlsx(book) => {
             let mut reader = book.worksheet_cells_reader(sheet).map_err(|e| e.to_string())?;
             while let Some(cell) = reader.next_cell().map_err(|e| e.to_string())? {
-                keep(cell.get_position(), cell.get_value().clone().into());
+                let v = cell.get_value();
+                keep(cell.get_position(), ref_len(v), &|| v.clone().into())?;
             }
         }
         Sheets::Xlsb(book) => {
             let mut reader = book.worksheet_cells_reader(sheet).map_err(|e| e.to_string())?;
             while let Some(cell) = reader.next_cell().map_err(|e| e.to_string())? {
-                keep(cell.get_position(), cell.get_value().clone().into());
+                let v = cell.get_value();
+                keep(cell.get_position(), ref_len(v), &|| v.clone().into())?;
             }
         }
         other => {
@@ -351,11 +405,39 @@ fn read_cells(workbook: &mut Sheets<BufReader<File>>, sheet: &str) -> Result<Vec
             let (top, left) = range.start().unwrap_or((0, 0));
             for (r, c, value) in range.used_cells() {
                 let pos = (top.saturating_add(r as u32), left.saturating_add(c as u32));
-                keep(pos, value.clone());
+                keep(pos, data_len(value), &|| value.clone())?;
             }
         }
     }
     Ok(cells)
+}
+
+/// Bytes of text a cell value holds before it is copied.
+fn ref_len(v: &DataRef<'_>) -> usize {
+    match v {
+        DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s.len(),
+        DataRef::SharedString(s) => s.len(),
+        _ => 0,
+    }
+}
+
+fn data_len(v: &Data) -> usize {
+    match v {
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.len(),
+        _ => 0,
+    }
+}
+
+/// A cell's name as Excel shows it (`B7`), from 0-based row and column.
+fn cell_name(row: u32, col: u32) -> String {
+    let mut letters = Vec::new();
+    let mut n = u64::from(col) + 1;
+    while n > 0 {
+        let rem = ((n - 1) % 26) as u8;
+        letters.push(char::from(b'A' + rem));
+        n = (n - 1) / 26;
+    }
+    format!("{}{}", letters.iter().rev().collect::<String>(), u64::from(row) + 1)
 }
 
 /// A cell as the text a person would type for it.

@@ -307,3 +307,23 @@ fn cells_at_opposite_corners_do_not_allocate_the_rectangle() {
     assert_eq!(rows[0].0[0], "1");
     assert_eq!((rows[1].0[16_383].as_str(), rows[1].1.line), ("far", 1_048_576));
 }
+
+#[test]
+fn a_sheet_past_its_text_budget_is_refused() {
+    let path = fixture("po_lines.xlsx");
+    let kind = sniff(&path).unwrap();
+    let mut book = open_sheets(&path, kind).unwrap();
+    let sheet = book.sheet_names()[0].clone();
+    let e = read_cells(&mut book, &sheet, 20).unwrap_err();
+    assert!(e.contains("the text of the sheet passes 20 bytes at cell"), "{e}");
+    let mut book = open_sheets(&path, kind).unwrap();
+    assert!(read_cells(&mut book, &sheet, MAX_SHEET_TEXT_BYTES).is_ok());
+}
+
+#[test]
+fn cell_names_as_excel_shows_them() {
+    assert_eq!(cell_name(0, 0), "A1");
+    assert_eq!(cell_name(6, 1), "B7");
+    assert_eq!(cell_name(0, 26), "AA1");
+    assert_eq!(cell_name(1_048_575, 16_383), "XFD1048576");
+}

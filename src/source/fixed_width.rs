@@ -1,23 +1,43 @@
 //! Fixed-width text files, the format of legacy ERP and mainframe extracts: each column is a
 //! 1-based character position and a length; values are trimmed.
+//!
+//! Lines of another length than the layout:
+//! - a line that ends before the start of a column is a malformed row (a reject naming the column
+//!   and the line's length, like a ragged CSV row): the column is not there, and padding it would
+//!   load an empty value the file never held;
+//! - a line that ends inside the last column it reaches is read: values are trimmed, and many
+//!   exporters and editors drop trailing spaces, so the missing characters are taken to be the
+//!   white space that would have been trimmed anyway;
+//! - text past the end of the layout is not read and not reported: a layout often names only the
+//!   columns a job needs.
+//!
+//! Lines end with LF, CRLF or CR alone (a CR-only file is not read as one long line).
+//!
+//! A NUL character or a byte-order mark in a line is a malformed row too; text decoded from a
+//! legacy encoding that holds a byte the encoding does not define is an error.
 
 use std::io::BufReader;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::encoding::{Decoder, guess_hint, open_decoded};
+use encoding_rs::Encoding;
+
+use super::csv::LineFeeds;
+use super::encoding::{Decoder, declared_hint, guess_hint, guess_legacy, open_decoded, resolve_encoding, undecodable};
 use super::{Source, SourceError};
 use crate::config::job::{FixedWidthColumn, FixedWidthSource};
 use crate::model::{Lineage, RawRecord, RawValues};
 
 /// Streams a fixed-width file line by line.
 pub struct FixedWidthReader {
-    lines: BufReader<Decoder>,
+    /// Lines with CR and CRLF endings turned into LF, so a CR-only file is not one long line.
+    lines: BufReader<LineFeeds<Decoder>>,
     layout: Vec<FixedWidthColumn>,
     columns: Vec<String>,
     name: Arc<str>,
     encoding: String,
+    legacy: Option<&'static Encoding>,
     buf: Vec<u8>,
     line: u64,
     row: u64,
@@ -37,16 +57,26 @@ impl FixedWidthReader {
                 c.name
             )));
         }
+        let names: Vec<String> = config.columns.iter().map(|c| c.name.clone()).collect();
+        if let Some(s) = super::names::unique_names(names).1.first() {
+            return Err(SourceError::Config(format!(
+                "[[source.columns]] names {:?} {} times: each column needs its own name",
+                s.name,
+                s.positions.len()
+            )));
+        }
+        let legacy = resolve_encoding(config.encoding.as_deref()).map_err(SourceError::Config)?;
         let (decoder, bytes) = open_decoded(path, config.encoding.as_deref())?;
         if path.metadata().map(|m| m.len() == 0).unwrap_or(false) {
             return Err(SourceError::Empty { path: name.to_string() });
         }
         let mut me = FixedWidthReader {
-            lines: BufReader::with_capacity(64 * 1024, decoder),
+            lines: BufReader::with_capacity(64 * 1024, LineFeeds::new(decoder)),
             columns: config.columns.iter().map(|c| c.name.clone()).collect(),
             layout: config.columns.clone(),
             name,
             encoding: config.encoding.clone().unwrap_or_else(|| "UTF-8".into()),
+            legacy,
             buf: Vec::new(),
             line: 0,
             row: 0,
@@ -71,6 +101,18 @@ impl FixedWidthReader {
     }
 }
 
+impl FixedWidthReader {
+    fn malformed(&self, reason: String, values: Vec<String>) -> SourceError {
+        SourceError::Ragged {
+            path: self.name.to_string(),
+            line: self.line,
+            row: self.row,
+            reason,
+            values,
+        }
+    }
+}
+
 impl Source for FixedWidthReader {
     fn columns(&self) -> &[String] {
         &self.columns
@@ -90,18 +132,58 @@ impl Source for FixedWidthReader {
             line: self.line,
             encoding: self.encoding.clone(),
             hint: guess_hint(&self.buf),
+            guess: guess_legacy(&self.buf),
         })?;
+        if let Some(enc) = self.legacy
+            && undecodable(text).is_some()
+        {
+            let (hint, guess) = declared_hint(enc, text);
+            return Err(SourceError::Encoding {
+                path: self.name.to_string(),
+                line: self.line,
+                encoding: self.encoding.clone(),
+                hint,
+                guess,
+            });
+        }
         let chars: Vec<char> = text.chars().collect();
-        let values = self
+        let values: Vec<String> = self
             .layout
             .iter()
             .map(|c| {
                 let start = (c.start - 1).min(chars.len());
-                let end = (start + c.length).min(chars.len());
+                let end = start.saturating_add(c.length).min(chars.len());
                 chars[start..end].iter().collect::<String>().trim().to_string()
             })
             .collect();
         self.row += 1;
+        let short = self.layout.iter().find(|c| c.start > chars.len());
+        let odd = if text.contains('\0') {
+            Some("a NUL character (U+0000)")
+        } else if text.contains('\u{feff}') {
+            Some("a byte-order mark (U+FEFF)")
+        } else {
+            None
+        };
+        if let Some(c) = short {
+            return Err(self.malformed(
+                format!(
+                    "the line is {} characters long and ends before column {:?}, which starts at character {}",
+                    chars.len(),
+                    c.name,
+                    c.start
+                ),
+                values,
+            ));
+        }
+        if let Some(what) = odd {
+            return Err(self.malformed(
+                format!(
+                    "the line holds {what}, which no exported value holds: the file is damaged or joined from two files"
+                ),
+                values,
+            ));
+        }
         Ok(Some(RawRecord {
             values: RawValues::Row(values),
             lineage: Lineage {

@@ -8,6 +8,11 @@
 //! long the file is; with `records` set, the path is applied to each line and every match becomes a
 //! record. Both accept a UTF-8 byte-order mark (and UTF-16 with one), and explain the usual wrong
 //! inputs in words: an HTML error page, an empty file, a document whose records sit under a key.
+//!
+//! Numbers are kept as the text they were written with (serde_json's `arbitrary_precision`), so
+//! `1234567890123.4567` reaches the mapping as that text, not as the nearest f64, and `1e999`
+//! stays `1e999` for a conversion step to refuse, rather than becoming infinity or null. A record
+//! holding a NUL character (`\u0000`) in a string is a malformed-row reject.
 
 use std::io::{BufReader, Read};
 use std::path::Path;
@@ -88,6 +93,9 @@ impl Source for JsonDocument {
                 continue;
             };
             self.row += 1;
+            if holds_nul(value) {
+                return Err(nul_reject(&self.name, self.row, self.row, value));
+            }
             return Ok(Some(RawRecord {
                 values: RawValues::Json(value.clone()),
                 lineage: Lineage {
@@ -138,9 +146,12 @@ impl JsonLines {
         })
     }
 
-    fn record(&mut self, value: Value) -> RawRecord {
+    fn record(&mut self, value: Value) -> Result<RawRecord, SourceError> {
         self.row += 1;
-        RawRecord {
+        if holds_nul(&value) {
+            return Err(nul_reject(&self.name, self.line, self.row, &value));
+        }
+        Ok(RawRecord {
             values: RawValues::Json(value),
             lineage: Lineage {
                 source: self.name.clone(),
@@ -148,7 +159,7 @@ impl JsonLines {
                 row: self.row,
                 line: self.line,
             },
-        }
+        })
     }
 }
 
@@ -160,7 +171,7 @@ impl Source for JsonLines {
     fn next_record(&mut self) -> Result<Option<RawRecord>, SourceError> {
         loop {
             if let Some(value) = self.pending.next() {
-                return Ok(Some(self.record(value)));
+                return self.record(value).map(Some);
             }
             let n = super::read_line(&mut self.reader, &mut self.buffer, &self.name)?;
             if n == 0 {
@@ -172,7 +183,7 @@ impl Source for JsonLines {
             }
             let value = parse(&self.buffer, &self.name, Some(self.line))?;
             match &self.selector {
-                None => return Ok(Some(self.record(value))),
+                None => return self.record(value).map(Some),
                 Some(path) => {
                     let matches: Vec<Value> = path.query(&value).all().into_iter().cloned().collect();
                     self.pending = matches.into_iter();
@@ -183,6 +194,27 @@ impl Source for JsonLines {
 
     fn bytes_read(&self) -> u64 {
         self.counter.load(Ordering::Relaxed)
+    }
+}
+
+/// Whether a string anywhere in a value holds a NUL character.
+pub(crate) fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
+}
+
+/// The reject of a record holding a NUL character.
+pub(crate) fn nul_reject(name: &str, line: u64, row: u64, value: &Value) -> SourceError {
+    SourceError::Ragged {
+        path: name.to_string(),
+        line,
+        row,
+        reason: "the record holds a NUL character (\\u0000), which no exported value holds".into(),
+        values: vec![value.to_string()],
     }
 }
 

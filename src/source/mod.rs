@@ -5,10 +5,12 @@
 //! mapping can be bound to them, and schema drift caught, before anything loads.
 
 mod csv;
+mod csv_quotes;
 mod encoding;
 mod excel;
 mod fixed_width;
 mod json;
+mod names;
 mod raw_jsonl;
 
 use std::path::{Path, PathBuf};
@@ -19,15 +21,22 @@ use thiserror::Error;
 use crate::config::SourceConfig;
 use crate::model::RawRecord;
 
-pub use encoding::{Decoder, resolve_encoding};
+pub use encoding::{Decoder, legacy_candidates, looks_utf16, resolve_encoding, supported_encodings};
 pub use excel::MAX_UNPACKED_BYTES;
 pub use json::{DEFAULT_RECORDS, compile_path};
+pub use names::SharedName;
 pub use raw_jsonl::raw_to_json;
 
 /// A reader of raw records.
 pub trait Source {
-    /// Column names in order (flat files); empty for JSON sources.
+    /// Column names in order (flat files); empty for JSON sources. Every name is unique: a name
+    /// the header holds twice is reported as `Category`, `Category (2)`, ... and a blank one as
+    /// `column_N` (see [`SharedName`]).
     fn columns(&self) -> &[String];
+    /// The names the header holds more than once, with the columns that share each.
+    fn shared_names(&self) -> &[SharedName] {
+        &[]
+    }
     /// The next record, or `None` at the end of the input. A row that cannot be split into the
     /// header's columns comes back as [`SourceError::Ragged`]; the caller may reject it and go on.
     fn next_record(&mut self) -> Result<Option<RawRecord>, SourceError>;
@@ -50,14 +59,14 @@ pub enum SourceError {
     Empty { path: String },
     #[error("{path}:{line}: {message}")]
     Malformed { path: String, line: u64, message: String },
-    /// A row with a different number of fields than the header; the rest of the file is readable.
-    #[error("{path}:{line}: row has {found} fields, the header has {expected}")]
+    /// A row that cannot be read as the header's columns (a different number of fields, a stray
+    /// quote, a NUL character, ...); the rest of the file is readable, so the row is a reject.
+    #[error("{path}:{line}: {reason}")]
     Ragged {
         path: String,
         line: u64,
         row: u64,
-        found: usize,
-        expected: usize,
+        reason: String,
         values: Vec<String>,
     },
     #[error("{path}:{line}: text is not valid {encoding}{hint}")]
@@ -66,6 +75,8 @@ pub enum SourceError {
         line: u64,
         encoding: String,
         hint: String,
+        /// The encoding that likely reads the file, when one does.
+        guess: Option<String>,
     },
     #[error("{path}: {message}")]
     Workbook { path: String, message: String },
@@ -92,30 +103,95 @@ impl SourceError {
     }
 }
 
-/// Expand the source's path (a glob or a plain path, relative to `base`) into files, sorted.
+/// Expand the source's path (a glob or a plain path, relative to `base`) into files: each named
+/// by its real path (links followed), each once, sorted. A `**` glob that reaches one file through
+/// a link to a folder above it (`self -> .`) reads that file once; a link that leads back to
+/// itself is named as a loop, and a link to nothing as a broken link, rather than "not found".
 pub fn expand_paths(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, SourceError> {
     let full = crate::config::resolve(base, pattern);
     let text = full.to_string_lossy().to_string();
     if !text.contains(['*', '?', '[']) {
-        if !full.exists() {
-            return Err(SourceError::Io {
-                path: text,
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "file not found"),
-            });
-        }
-        return Ok(vec![canonical(full)]);
+        return Ok(vec![real_file(&full)?]);
     }
-    let mut files: Vec<PathBuf> = glob::glob(&text)
-        .map_err(|e| SourceError::Config(format!("bad glob {text}: {e}")))?
-        .filter_map(Result::ok)
-        .filter(|p| p.is_file())
-        .map(canonical)
-        .collect();
+    let mut files = Vec::new();
+    for entry in glob::glob(&text).map_err(|e| SourceError::Config(format!("bad glob {text}: {e}")))? {
+        match entry {
+            Ok(path) => files.extend(matched_file(&path)?),
+            // A folder reached through a link to itself or to a folder above it ends in a loop
+            // once the links nest too deep; its files were all found by the shorter paths.
+            Err(e) if is_loop(e.error()) => {}
+            // An unreadable folder may hold files the glob means: that is not a quiet skip.
+            Err(e) => {
+                return Err(SourceError::Io {
+                    path: e.path().display().to_string(),
+                    source: std::io::Error::new(e.error().kind(), format!("cannot read this folder: {}", e.error())),
+                });
+            }
+        }
+    }
     files.sort();
+    files.dedup();
     if files.is_empty() {
         return Err(SourceError::NoMatch { pattern: text });
     }
     Ok(files)
+}
+
+/// The real path of a file named without a glob.
+fn real_file(path: &Path) -> Result<PathBuf, SourceError> {
+    std::fs::canonicalize(path).map_err(|e| SourceError::Io {
+        path: path.display().to_string(),
+        source: explain_unreadable(path, e),
+    })
+}
+
+/// The real path of a file a glob matched; `None` for a folder (or a pipe, a socket: not files).
+fn matched_file(path: &Path) -> Result<Option<PathBuf>, SourceError> {
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => Ok(None),
+        Ok(_) => real_file(path).map(Some),
+        Err(e) => Err(SourceError::Io {
+            path: path.display().to_string(),
+            source: explain_unreadable(path, e),
+        }),
+    }
+}
+
+/// Why a path cannot be opened, in words: a loop of links, a broken link, a missing file.
+fn explain_unreadable(path: &Path, e: std::io::Error) -> std::io::Error {
+    use std::io::{Error, ErrorKind};
+    let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if is_loop(&e) {
+        return Error::new(
+            ErrorKind::InvalidInput,
+            "symbolic link loop: the link leads back to itself; point it at the real file",
+        );
+    }
+    if e.kind() == ErrorKind::NotFound && link {
+        let target = std::fs::read_link(path)
+            .map(|t| t.display().to_string())
+            .unwrap_or_default();
+        return Error::new(
+            ErrorKind::NotFound,
+            format!("broken symbolic link: it points to {target}, which does not exist"),
+        );
+    }
+    if e.kind() == ErrorKind::NotFound {
+        return Error::new(ErrorKind::NotFound, "file not found");
+    }
+    e
+}
+
+fn is_loop(e: &std::io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        e.raw_os_error() == Some(libc::ELOOP)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = e;
+        false
+    }
 }
 
 /// Read one line, terminator included, into `buf` (cleared first); 0 bytes at the end of input.
@@ -131,23 +207,27 @@ pub(crate) fn read_line(
     })
 }
 
-/// The absolute form of a source file's path: lineage in the ledger names the same file the same
-/// way whatever folder the job was started from.
-fn canonical(path: PathBuf) -> PathBuf {
-    std::fs::canonicalize(&path).unwrap_or(path)
-}
-
-/// Open the source a job describes; paths are relative to `base` (the job file's folder).
+/// Open the source a job describes; paths are relative to `base` (the job file's folder). The
+/// files of a glob are opened one at a time, as the previous one is finished.
 pub fn open(config: &SourceConfig, base: &Path) -> Result<Box<dyn Source>, SourceError> {
-    let files = expand_paths(base, config.path())?;
-    let mut sources = Vec::with_capacity(files.len());
-    for file in &files {
-        sources.push(open_one(config, file)?);
+    let mut files = expand_paths(base, config.path())?.into_iter();
+    let Some(first) = files.next() else {
+        return Err(SourceError::NoMatch {
+            pattern: config.path().to_string(),
+        });
+    };
+    let current = open_one(config, &first)?;
+    if files.len() == 0 {
+        return Ok(current);
     }
-    if sources.len() == 1 {
-        return Ok(sources.remove(0));
-    }
-    Ok(Box::new(Chain::new(sources, &files)?))
+    Ok(Box::new(Chain {
+        config: config.clone(),
+        columns: current.columns().to_vec(),
+        shared: current.shared_names().to_vec(),
+        files,
+        current,
+        done_bytes: 0,
+    }))
 }
 
 fn open_one(config: &SourceConfig, path: &Path) -> Result<Box<dyn Source>, SourceError> {
@@ -167,58 +247,72 @@ pub fn open_raw_jsonl(path: &Path) -> Result<Box<dyn Source>, SourceError> {
     Ok(Box::new(raw_jsonl::RawJsonlReader::open(path)?))
 }
 
-/// Several files of one glob read one after the other; all must share the first file's header.
+/// The files of one glob read one after the other, each opened only when the one before it is
+/// finished (a drop folder of a thousand files must not need a thousand open files); each must
+/// have the first file's header, checked as it is opened.
 struct Chain {
-    sources: Vec<Box<dyn Source>>,
-    current: usize,
+    config: SourceConfig,
+    columns: Vec<String>,
+    shared: Vec<SharedName>,
+    /// Files not opened yet.
+    files: std::vec::IntoIter<PathBuf>,
+    current: Box<dyn Source>,
+    /// Bytes of the files already finished.
     done_bytes: u64,
 }
 
 impl Chain {
-    fn new(sources: Vec<Box<dyn Source>>, files: &[PathBuf]) -> Result<Self, SourceError> {
-        let first = sources[0].columns().to_vec();
-        for (s, f) in sources.iter().zip(files).skip(1) {
-            if s.columns() != first.as_slice() {
-                let missing: Vec<_> = first.iter().filter(|c| !s.columns().contains(c)).collect();
-                let added: Vec<_> = s.columns().iter().filter(|c| !first.contains(c)).collect();
-                return Err(SourceError::HeaderMismatch {
-                    path: f.display().to_string(),
-                    detail: format!("missing {missing:?}, new {added:?}"),
-                });
-            }
+    fn open_next(&mut self, path: &Path) -> Result<(), SourceError> {
+        let next = open_one(&self.config, path)?;
+        if next.columns() != self.columns.as_slice() {
+            return Err(SourceError::HeaderMismatch {
+                path: path.display().to_string(),
+                detail: header_difference(&self.columns, next.columns()),
+            });
         }
-        Ok(Chain {
-            sources,
-            current: 0,
-            done_bytes: 0,
-        })
+        self.current = next;
+        Ok(())
     }
+}
+
+/// How a later file's header differs from the first file's, in words.
+fn header_difference(first: &[String], other: &[String]) -> String {
+    let missing: Vec<_> = first.iter().filter(|c| !other.contains(c)).collect();
+    let added: Vec<_> = other.iter().filter(|c| !first.contains(c)).collect();
+    if missing.is_empty() && added.is_empty() {
+        return format!("the same columns in another order: {other:?}");
+    }
+    format!("missing {missing:?}, new {added:?}")
 }
 
 impl Source for Chain {
     fn columns(&self) -> &[String] {
-        self.sources[0].columns()
+        &self.columns
+    }
+
+    fn shared_names(&self) -> &[SharedName] {
+        &self.shared
     }
 
     fn next_record(&mut self) -> Result<Option<RawRecord>, SourceError> {
-        while self.current < self.sources.len() {
-            if let Some(r) = self.sources[self.current].next_record()? {
+        loop {
+            if let Some(r) = self.current.next_record()? {
                 return Ok(Some(r));
             }
-            self.done_bytes += self.sources[self.current].bytes_read();
-            self.current += 1;
+            let Some(path) = self.files.next() else {
+                return Ok(None);
+            };
+            self.done_bytes += self.current.bytes_read();
+            self.open_next(&path)?;
         }
-        Ok(None)
     }
 
     fn bytes_read(&self) -> u64 {
-        self.done_bytes + self.sources.get(self.current).map_or(0, |s| s.bytes_read())
+        self.done_bytes + self.current.bytes_read()
     }
 
     fn recycle(&mut self, record: RawRecord) {
-        if let Some(s) = self.sources.get_mut(self.current) {
-            s.recycle(record);
-        }
+        self.current.recycle(record);
     }
 }
 

@@ -83,9 +83,11 @@ pub struct RawJsonlReader {
     reader: Box<dyn BufRead>,
     name: Arc<str>,
     columns: Vec<String>,
+    /// Names the header of the original source held twice, read back from their suffixes.
+    shared: Vec<super::SharedName>,
     shape: Option<Shape>,
-    /// The first record, read at open to learn the header.
-    pending: Option<RawRecord>,
+    /// The first record (or its reject), read at open to learn the header.
+    pending: Option<Result<RawRecord, SourceError>>,
     buffer: Vec<u8>,
     line: u64,
     bytes: u64,
@@ -111,6 +113,7 @@ impl RawJsonlReader {
             reader,
             name,
             columns: Vec::new(),
+            shared: Vec::new(),
             shape: None,
             pending: None,
             buffer: Vec::new(),
@@ -119,7 +122,12 @@ impl RawJsonlReader {
             last_source: None,
             last_locator: None,
         };
-        me.pending = me.read()?;
+        me.pending = match me.read() {
+            Ok(first) => first.map(Ok),
+            // A first record that is only a reject must not stop the file from opening.
+            Err(e) if !e.is_fatal() => Some(Err(e)),
+            Err(e) => return Err(e),
+        };
         Ok(me)
     }
 
@@ -176,16 +184,32 @@ impl RawJsonlReader {
             (None, json) => RawValues::Json(json.unwrap_or_default()),
         };
         self.shape = Some(shape);
-        Ok(Some(RawRecord {
-            values,
-            lineage: self.lineage(lineage),
-        }))
+        let lineage = self.lineage(lineage);
+        let nul = match &values {
+            RawValues::Row(row) => row.iter().any(|v| v.contains('\0')),
+            RawValues::Json(doc) => super::json::holds_nul(doc),
+        };
+        if nul {
+            let values = match values {
+                RawValues::Row(row) => row,
+                RawValues::Json(doc) => vec![doc.to_string()],
+            };
+            return Err(SourceError::Ragged {
+                path: lineage.source.to_string(),
+                line: lineage.line,
+                row: lineage.row,
+                reason: "the record holds a NUL character (\\u0000), which no exported value holds".into(),
+                values,
+            });
+        }
+        Ok(Some(RawRecord { values, lineage }))
     }
 
     /// Values in header order; the first line of the file sets the header.
     fn align(&mut self, values: Map<String, Value>) -> Result<Vec<String>, SourceError> {
         if self.shape.is_none() {
             self.columns = values.keys().cloned().collect();
+            self.shared = super::names::shared_by_suffix(&self.columns);
             return values.into_iter().map(|(k, v)| self.text(&k, v)).collect();
         }
         let mut row = vec![String::new(); self.columns.len()];
@@ -239,9 +263,13 @@ impl Source for RawJsonlReader {
         &self.columns
     }
 
+    fn shared_names(&self) -> &[super::SharedName] {
+        &self.shared
+    }
+
     fn next_record(&mut self) -> Result<Option<RawRecord>, SourceError> {
         match self.pending.take() {
-            Some(record) => Ok(Some(record)),
+            Some(first) => first.map(Some),
             None => self.read(),
         }
     }

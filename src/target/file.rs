@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use super::keys::{Bind, from_sql, ident, key_columns};
 use super::sqlite::SqliteTarget;
-use super::{Claim, Committed, KeyRef, Sighting, Stored, Target, TargetBatch, TargetError, WriteKind};
+use super::{Claim, Committed, KeyRef, Looked, Stored, Target, TargetBatch, TargetError, WriteKind};
 use crate::model::{CanonicalRecord, Entity, Lineage, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -327,6 +327,7 @@ impl Target for FileTarget {
         self.entities = entities.to_vec();
         for e in entities {
             self.load_existing(e)?;
+            self.work()?.reindex(e)?;
         }
         Ok(())
     }
@@ -343,8 +344,8 @@ impl Target for FileTarget {
         self.work()?.begin()
     }
 
-    fn see(&mut self, e: &'static Entity, keys: &[KeyRef<'_>]) -> Result<Vec<Option<Sighting>>, TargetError> {
-        self.work()?.see(e, keys)
+    fn lookup(&mut self, e: &'static Entity, keys: &[KeyRef<'_>]) -> Result<Vec<Looked>, TargetError> {
+        self.work()?.lookup(e, keys)
     }
 
     fn states(&mut self, e: &'static Entity, records: &[&CanonicalRecord]) -> Result<Vec<Option<Stored>>, TargetError> {

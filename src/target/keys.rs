@@ -109,16 +109,6 @@ pub fn from_sql(ty: FieldType, v: Sql) -> Value {
     }
 }
 
-/// The key string of a row whose first columns are the key fields.
-pub fn key_of_row(e: &Entity, row: &rusqlite::Row<'_>) -> rusqlite::Result<String> {
-    let mut texts = Vec::new();
-    for (n, (_, f)) in e.key_fields().enumerate() {
-        let v: Sql = row.get(n)?;
-        texts.push(from_sql(f.ty, v).to_text());
-    }
-    Ok(key::join(e, texts.iter().map(Option::as_deref)))
-}
-
 /// A 16-byte hash read from a BLOB column (`None` when absent or of another length).
 pub fn hash_of(blob: Option<Vec<u8>>) -> Option<super::Hash> {
     blob.and_then(|b| b.try_into().ok())

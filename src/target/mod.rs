@@ -6,15 +6,16 @@
 //! restored therefore carries the state of what it holds, and is reloaded rather than reported
 //! unchanged; nothing depends on two files committing together.
 //!
-//! A run talks to a target a batch at a time: [`Target::begin`], then [`Target::see`] (keys of
-//! this run, to find keys the extract has twice and, in snapshot mode, the keys it lacks),
-//! [`Target::states`] and [`Target::fetch`] to decide each record's verdict, [`Target::write`]
+//! A run talks to a target a batch at a time: [`Target::begin`], then [`Target::lookup`] (keys of
+//! this run met before, to find keys the extract has twice and, in snapshot mode, the keys it
+//! lacks; else what the target holds) and [`Target::fetch`] to decide each record's verdict, [`Target::write`]
 //! and [`Target::commit`]. Each batch carries a marker (ledger, run, sequence number) that the
 //! target commits with the rows, so the ledger, which records the batch first, can later keep
 //! exactly the batches the target has ([`Target::committed`]).
 
 mod file;
 mod keys;
+mod lookup;
 mod sqlite;
 
 use std::collections::{HashMap, HashSet};
@@ -26,6 +27,7 @@ use crate::config::{LoadMode, TargetConfig};
 use crate::model::{CanonicalRecord, Entity};
 
 pub use file::read_file_record;
+pub use lookup::Looked;
 pub use sqlite::{RowLineage, SqliteTarget};
 
 /// What can go wrong writing a target.
@@ -154,9 +156,10 @@ pub trait Target {
     fn is_empty(&mut self, entity: &'static Entity) -> Result<bool, TargetError>;
     /// Start a batch.
     fn begin(&mut self) -> Result<(), TargetError>;
-    /// Note the batch's keys as met in this run; for each, the earlier sighting in this run.
-    fn see(&mut self, entity: &'static Entity, keys: &[KeyRef<'_>]) -> Result<Vec<Option<Sighting>>, TargetError>;
-    /// What the target holds for these records' keys.
+    /// Note the batch's keys (in source order) as met in this run; for each, the earlier sighting
+    /// in this run, or else what the target holds for it.
+    fn lookup(&mut self, entity: &'static Entity, keys: &[KeyRef<'_>]) -> Result<Vec<Looked>, TargetError>;
+    /// What the target holds for these records' keys (read only: `opsync preview`).
     fn states(
         &mut self,
         entity: &'static Entity,

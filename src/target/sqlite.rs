@@ -12,10 +12,9 @@ use std::sync::Arc;
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 
-use super::keys::{
-    Bind, bind_key, bind_record_key, from_sql, hash_of, ident, key_columns, key_of_row, key_values, key_where, sql_type,
-};
-use super::{Claim, Committed, KeyRef, Sighting, Stored, Target, TargetBatch, TargetError, WriteKind};
+use super::keys::{Bind, bind_key, bind_record_key, from_sql, hash_of, ident, key_columns, key_where, sql_type};
+use super::lookup::{KeyIndex, Looked};
+use super::{Claim, Committed, KeyRef, Stored, Target, TargetBatch, TargetError, WriteKind};
 use crate::config::LoadMode;
 use crate::model::{CanonicalRecord, Entity, Lineage};
 
@@ -62,11 +61,9 @@ pub struct SqliteTarget {
     /// Entity locks held for the run (released when the target is dropped).
     locks: Vec<std::fs::File>,
     sources: HashMap<Arc<str>, i64>,
+    /// Per entity, the keys this run met.
+    keys: HashMap<&'static str, KeyIndex>,
     in_batch: bool,
-}
-
-fn seen_table(e: &Entity) -> String {
-    ident(&format!("_seen_{}", e.name))
 }
 
 fn mode_name(mode: LoadMode) -> &'static str {
@@ -112,6 +109,7 @@ impl SqliteTarget {
             file,
             locks: Vec::new(),
             sources: HashMap::new(),
+            keys: HashMap::new(),
             in_batch: false,
         })
     }
@@ -131,6 +129,7 @@ impl SqliteTarget {
             file: path.to_path_buf(),
             locks: Vec::new(),
             sources: HashMap::new(),
+            keys: HashMap::new(),
             in_batch: false,
         })
     }
@@ -151,6 +150,7 @@ impl SqliteTarget {
             file: PathBuf::new(),
             locks: Vec::new(),
             sources: HashMap::new(),
+            keys: HashMap::new(),
             in_batch: false,
         })
     }
@@ -207,18 +207,13 @@ impl SqliteTarget {
             let sql = format!("ALTER TABLE {} ADD COLUMN {} {ty}", ident(e.name), ident(name));
             self.conn.execute_batch(&sql).map_err(|x| self.err(x))?;
         }
-        let keys: Vec<String> = e
-            .key_fields()
-            .map(|(_, f)| format!("{} {}", ident(f.name), sql_type(f.ty)))
-            .collect();
-        let seen = seen_table(e);
-        self.conn
-            .execute_batch(&format!(
-                "CREATE TEMP TABLE IF NOT EXISTS {seen} ({}, _hash BLOB, PRIMARY KEY ({})) WITHOUT ROWID; DELETE FROM {seen};",
-                keys.join(", "),
-                key_columns(e)
-            ))
-            .map_err(|x| self.err(x))
+        Ok(())
+    }
+
+    /// Start tracking an entity's keys afresh (after a file target filled its workspace table).
+    pub fn reindex(&mut self, e: &'static Entity) -> Result<(), TargetError> {
+        self.keys.insert(e.name, KeyIndex::new(&self.conn, e)?);
+        Ok(())
     }
 
     /// Register `claim` as a writer of `e`, refusing a claim that would let one job's snapshot
@@ -364,6 +359,7 @@ impl Target for SqliteTarget {
         for e in entities {
             self.create_table(e)?;
             self.register(e, claim)?;
+            self.keys.insert(e.name, KeyIndex::new(&self.conn, e)?);
         }
         Ok(())
     }
@@ -396,54 +392,12 @@ impl Target for SqliteTarget {
         Ok(())
     }
 
-    fn see(&mut self, e: &'static Entity, keys: &[KeyRef<'_>]) -> Result<Vec<Option<Sighting>>, TargetError> {
-        let table = seen_table(e);
-        let n = e.key_fields().count();
-        let marks: Vec<String> = (1..=n + 1).map(|i| format!("?{i}")).collect();
-        let insert = format!(
-            "INSERT INTO temp.{table} ({}, _hash) VALUES ({}) ON CONFLICT DO NOTHING",
-            key_columns(e),
-            marks.join(", ")
-        );
-        let select = format!("SELECT _hash FROM temp.{table} WHERE {}", key_where(e, 1, None));
-        let mut out = Vec::with_capacity(keys.len());
-        for k in keys {
-            let hash: Option<&[u8]> = match k {
-                KeyRef::Record(_, h) => Some(&h[..]),
-                KeyRef::Rejected(_) => None,
-            };
-            let mut ins = self.conn.prepare_cached(&insert).map_err(|x| self.err(x))?;
-            let added = match k {
-                KeyRef::Record(r, _) => {
-                    bind_record_key(&mut ins, 1, e, r).map_err(|x| self.err(x))?;
-                    ins.raw_bind_parameter(n + 1, hash).map_err(|x| self.err(x))?;
-                    ins.raw_execute().map_err(|x| self.err(x))?
-                }
-                KeyRef::Rejected(_) => {
-                    let values = key_values(e, k)?;
-                    bind_key(&mut ins, 1, &values).map_err(|x| self.err(x))?;
-                    ins.raw_bind_parameter(n + 1, hash).map_err(|x| self.err(x))?;
-                    ins.raw_execute().map_err(|x| self.err(x))?
-                }
-            };
-            if added == 1 {
-                out.push(None);
-                continue;
-            }
-            let mut sel = self.conn.prepare_cached(&select).map_err(|x| self.err(x))?;
-            let values = key_values(e, k)?;
-            bind_key(&mut sel, 1, &values).map_err(|x| self.err(x))?;
-            let mut rows = sel.raw_query();
-            let earlier: Option<Vec<u8>> = match rows.next().map_err(|x| self.err(x))? {
-                Some(r) => r.get(0).map_err(|x| self.err(x))?,
-                None => None,
-            };
-            out.push(Some(match hash_of(earlier) {
-                Some(h) => Sighting::Record(h),
-                None => Sighting::Rejected,
-            }));
-        }
-        Ok(out)
+    fn lookup(&mut self, e: &'static Entity, keys: &[KeyRef<'_>]) -> Result<Vec<Looked>, TargetError> {
+        let index = self
+            .keys
+            .get_mut(e.name)
+            .ok_or_else(|| TargetError::Other(format!("{} was not prepared", e.name)))?;
+        index.lookup(&self.conn, keys)
     }
 
     fn states(&mut self, e: &'static Entity, records: &[&CanonicalRecord]) -> Result<Vec<Option<Stored>>, TargetError> {
@@ -668,38 +622,17 @@ impl Target for SqliteTarget {
     }
 
     fn unseen(&mut self, e: &'static Entity, limit: usize) -> Result<Vec<String>, TargetError> {
-        let sql = format!(
-            "SELECT {} FROM {} t WHERE t._deleted = 0 AND NOT EXISTS (SELECT 1 FROM temp.{} s WHERE {}) LIMIT ?1",
-            e.key_fields()
-                .map(|(_, f)| format!("t.{}", ident(f.name)))
-                .collect::<Vec<_>>()
-                .join(", "),
-            ident(e.name),
-            seen_table(e),
-            e.key_fields()
-                .map(|(_, f)| format!("s.{0} = t.{0}", ident(f.name)))
-                .collect::<Vec<_>>()
-                .join(" AND ")
-        );
-        let mut stmt = self.conn.prepare_cached(&sql).map_err(|x| self.err(x))?;
-        let rows = stmt
-            .query_map([limit as i64], |r| key_of_row(e, r))
-            .map_err(|x| self.err(x))?;
-        rows.collect::<Result<_, _>>().map_err(|x| self.err(x))
+        match self.keys.get(e.name) {
+            Some(index) => index.unseen(&self.conn, limit),
+            None => Ok(Vec::new()),
+        }
     }
 
     fn unseen_count(&mut self, e: &'static Entity) -> Result<u64, TargetError> {
-        let sql = format!(
-            "SELECT count(*) FROM {} t WHERE t._deleted = 0 AND NOT EXISTS (SELECT 1 FROM temp.{} s WHERE {})",
-            ident(e.name),
-            seen_table(e),
-            e.key_fields()
-                .map(|(_, f)| format!("s.{0} = t.{0}", ident(f.name)))
-                .collect::<Vec<_>>()
-                .join(" AND ")
-        );
-        let n: i64 = self.conn.query_row(&sql, [], |r| r.get(0)).map_err(|x| self.err(x))?;
-        Ok(n.max(0) as u64)
+        match self.keys.get(e.name) {
+            Some(index) => index.unseen_count(&self.conn),
+            None => Ok(0),
+        }
     }
 
     fn committed(

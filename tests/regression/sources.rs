@@ -2,3 +2,654 @@
 
 #[allow(unused_imports)]
 use crate::common::*;
+
+/// A job over `items.csv` (or another path) with the usual item fields, in `mode`.
+fn items(d: &Dir, path: &str, job_extra: &str, source_extra: &str) -> std::process::Output {
+    let job = item_job("items", path, job_extra, ITEM_FIELDS)
+        .replace("kind = \"csv\"", &format!("kind = \"csv\"\n{source_extra}"));
+    d.write("items.job.toml", job);
+    d.run(&["run", "items.job.toml"])
+}
+
+fn live_items(d: &Dir) -> Vec<Vec<String>> {
+    d.query(
+        "target.db",
+        "SELECT item_id, description FROM item WHERE _deleted = 0 ORDER BY item_id",
+    )
+}
+
+const HEADER: &str = "code,name,cost,gtin,uom\n";
+
+/// Twenty good rows `I01` .. `I20`.
+fn twenty_rows() -> String {
+    (1..=20).map(|i| format!("I{i:02},Item {i},1,,EA\n")).collect()
+}
+
+#[test]
+fn an_unclosed_quote_in_the_last_column_is_an_error_and_deletes_nothing() {
+    let d = Dir::new();
+    d.write("items.csv", format!("{HEADER}{}", twenty_rows()));
+    let o = items(&d, "items.csv", "mode = \"snapshot\"", "");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // Row 18's last column opens a quote that never closes: rows 19 and 20 vanish into it.
+    let mut bad = format!("{HEADER}{}", twenty_rows());
+    bad = bad.replace("I18,Item 18,1,,EA", "I18,Item 18,1,,\"EA");
+    d.write("items.csv", bad);
+    let o = items(&d, "items.csv", "mode = \"snapshot\"", "");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("items.csv:19: unclosed quote: the quoted field opened on line 19 runs to the end of the file"),
+        "{err}"
+    );
+    assert_eq!(live_items(&d).len(), 20, "nothing may be marked deleted");
+}
+
+#[test]
+fn an_unclosed_quote_in_the_first_or_a_middle_column_is_an_error() {
+    for (row, line) in [("\"I02,Item 2,1,,EA", 3), ("I02,\"Item 2,1,,EA", 3)] {
+        let d = Dir::new();
+        d.write(
+            "items.csv",
+            format!("{HEADER}I01,Item 1,1,,EA\n{row}\nI03,Item 3,1,,EA\n"),
+        );
+        let o = items(&d, "items.csv", "", "");
+        assert_eq!(code(&o), 1, "{row}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("items.csv:{line}: unclosed quote")),
+            "{row}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn an_unclosed_quote_in_a_cr_only_file_names_its_line() {
+    let d = Dir::new();
+    d.write(
+        "items.csv",
+        "code,name,cost,gtin,uom\rA1,\"Gauze,1,,EA\rA2,Tape,2,,EA\r",
+    );
+    let o = items(&d, "items.csv", "", "");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("items.csv:2: unclosed quote"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_file_cut_off_inside_quotes_is_an_error_and_a_short_last_row_a_reject() {
+    let d = Dir::new();
+    d.write("items.csv", format!("{HEADER}A1,Gauze,1,,EA\nA2,\"Tape with"));
+    let o = items(&d, "items.csv", "", "");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("items.csv:3: unclosed quote"), "{}", stderr(&o));
+
+    let d = Dir::new();
+    d.write("items.csv", format!("{HEADER}A1,Gauze,1,,EA\nA2,Tape,2"));
+    let o = items(&d, "items.csv", "", "");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(live_items(&d), [["A1", "Gauze"]]);
+    let rejects = d.query("opsync.db", "SELECT line, message FROM rejects");
+    assert_eq!(rejects, [["3", "row has 3 fields, the header has 5"]]);
+}
+
+#[test]
+fn a_quoted_value_over_several_lines_with_the_right_field_count_is_kept() {
+    let d = Dir::new();
+    d.write(
+        "items.csv",
+        format!("{HEADER}A1,\"Gauze\nsterile, 4\"\"\",1,,EA\nA2,Tape,2,,EA\n"),
+    );
+    let o = items(&d, "items.csv", "", "");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(live_items(&d), [["A1", "Gauze\nsterile, 4\""], ["A2", "Tape"]]);
+}
+
+#[test]
+fn a_quote_closed_on_a_later_line_then_followed_by_text_is_an_error() {
+    let d = Dir::new();
+    d.write(
+        "items.csv",
+        format!("{HEADER}A1,\"Gauze,1,,EA\nA2,Tape,2,,EA\nA3,Pads,3,,\"EA\" box\n"),
+    );
+    let o = items(&d, "items.csv", "", "");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("items.csv:2: unbalanced quote: the quoted field opened on line 2 closes on line 4"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn text_after_a_closing_quote_is_a_malformed_row_not_a_glued_value() {
+    let d = Dir::new();
+    d.write("items.csv", format!("{HEADER}A1,\"5\" gauze,1,,EA\nA2,Tape,2,,EA\n"));
+    let o = items(&d, "items.csv", "", "");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(live_items(&d), [["A2", "Tape"]], "`5 gauze` must not load");
+    let rejects = d.query("opsync.db", "SELECT line, rule FROM rejects");
+    assert_eq!(rejects, [["2", "malformed_row"]]);
+}
+
+#[test]
+fn a_quote_inside_an_unquoted_value_is_text() {
+    let d = Dir::new();
+    d.write("items.csv", format!("{HEADER}A1,5\" gauze,1,,EA\n"));
+    let o = items(&d, "items.csv", "", "");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(live_items(&d), [["A1", "5\" gauze"]]);
+}
+
+#[test]
+fn a_byte_order_mark_in_the_middle_of_a_file_is_a_reject_not_a_record() {
+    let d = Dir::new();
+    // Two exports joined with `cat`: the second one's BOM and header land in the middle.
+    d.write(
+        "items.csv",
+        format!("\u{feff}{HEADER}A1,Gauze,1,,EA\n\u{feff}{HEADER}A2,Tape,2,,EA\n"),
+    );
+    let o = items(&d, "items.csv", "", "");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(live_items(&d), [["A1", "Gauze"], ["A2", "Tape"]]);
+    let rejects = d.query("opsync.db", "SELECT line, message FROM rejects");
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert_eq!(rejects[0][0], "3");
+    assert!(rejects[0][1].contains("byte-order mark"), "{rejects:?}");
+}
+
+#[test]
+fn a_nul_in_a_value_is_a_reject_and_never_loaded() {
+    let d = Dir::new();
+    d.write("items.csv", format!("{HEADER}A1,Gau\0ze,1,,EA\nA2,Tape,2,,EA\n"));
+    let o = items(&d, "items.csv", "", "");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(live_items(&d), [["A2", "Tape"]]);
+    let rejects = d.query("opsync.db", "SELECT line, message FROM rejects");
+    assert!(
+        rejects[0][1].contains("column \"name\" holds a NUL character"),
+        "{rejects:?}"
+    );
+}
+
+#[test]
+fn utf16_without_a_byte_order_mark_is_named_not_missing_columns() {
+    let d = Dir::new();
+    let text = format!("{HEADER}A1,Gauze,1,,EA\n");
+    d.write(
+        "items.csv",
+        text.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>(),
+    );
+    let o = items(&d, "items.csv", "", "");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o)
+            .contains("the file looks like UTF-16 without a byte-order mark: set encoding = \"utf-16le\" in [source]"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_windows_1252_job_reading_mac_roman_bytes_is_an_error_suggesting_macintosh() {
+    let d = Dir::new();
+    // Mac Roman: 0x8E is é, 0x9D is ù; 0x9D is not defined in windows-1252.
+    d.write(
+        "items.csv",
+        b"code,name,cost,gtin,uom\nA1,Caf\x8e,1,,EA\nA2,O\x9d,1,,EA\n",
+    );
+    let o = items(&d, "items.csv", "", "encoding = \"windows-1252\"");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("items.csv:3: text is not valid windows-1252"), "{err}");
+    assert!(err.contains("0x9D"), "{err}");
+    assert!(err.contains("set encoding = \"macintosh\""), "{err}");
+
+    let o = items(&d, "items.csv", "", "encoding = \"macintosh\"");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(live_items(&d), [["A1", "Café"], ["A2", "Où"]]);
+}
+
+#[test]
+fn a_utf8_job_reading_mac_roman_bytes_is_pointed_at_macintosh_not_windows_1252() {
+    let d = Dir::new();
+    d.write("items.csv", b"code,name,cost,gtin,uom\nA1,Caf\x8e cr\x8fme,1,,EA\n");
+    let o = items(&d, "items.csv", "", "");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("set encoding = \"macintosh\""), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("\"windows-1252\""), "{}", stderr(&o));
+}
+
+#[test]
+fn inspect_calls_mac_roman_macintosh() {
+    let d = Dir::new();
+    d.write(
+        "items.csv",
+        b"code,name\nA1,Caf\x8e cr\x8fme br\x9el\x8ee\nA2,D\x8ej\x88 vu\n",
+    );
+    let o = d.run(&["inspect", "items.csv"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("encoding macintosh"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("Café crème brûlée"), "{}", stdout(&o));
+}
+
+#[test]
+fn an_unknown_encoding_lists_the_supported_ones() {
+    let d = Dir::new();
+    d.write("items.csv", format!("{HEADER}A1,Gauze,1,,EA\n"));
+    let o = items(&d, "items.csv", "", "encoding = \"mac-roman-ish\"");
+    assert_ne!(code(&o), 0);
+    assert!(stderr(&o).contains("macintosh"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("windows-1252"), "{}", stderr(&o));
+}
+
+const CATEGORY_HEADER: &str = "code,Category,name,Category\n";
+
+fn category_job(d: &Dir, category_from: &str) -> std::process::Output {
+    let fields = format!(
+        "item_id = {{ from = \"code\" }}\ndescription = {{ from = \"name\" }}\ncategory = {{ {category_from} }}\n"
+    );
+    d.write("items.job.toml", item_job("items", "items.csv", "", &fields));
+    d.run(&["run", "items.job.toml"])
+}
+
+#[test]
+fn from_a_name_the_header_holds_twice_is_refused_with_its_place() {
+    let d = Dir::new();
+    d.write(
+        "items.csv",
+        format!("{CATEGORY_HEADER}A1,Supplier cat,Gauze,Item cat\n"),
+    );
+    let o = category_job(&d, "from = \"Category\"");
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("items.job.toml:"), "{err}");
+    assert!(
+        err.contains("column \"Category\" is in the header of items.csv 2 times (columns 2, 4)"),
+        "{err}"
+    );
+    assert!(err.contains("from = \"Category (2)\""), "{err}");
+    assert!(err.contains("from_index = 1"), "{err}");
+}
+
+#[test]
+fn from_the_second_of_a_shared_name_reads_it_with_a_warning_in_the_ledger() {
+    let d = Dir::new();
+    d.write(
+        "items.csv",
+        format!("{CATEGORY_HEADER}A1,Supplier cat,Gauze,Item cat\n"),
+    );
+    let o = category_job(&d, "from = \"Category (2)\"");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(d.query("target.db", "SELECT category FROM item"), [["Item cat"]]);
+    assert!(stderr(&o).contains("holds a name more than once"), "{}", stderr(&o));
+    let warnings = d.query("opsync.db", "SELECT warnings FROM runs");
+    assert!(warnings[0][0].contains("\\\"Category\\\" 2 times"), "{warnings:?}");
+
+    let o = category_job(&d, "from_index = 1");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(d.query("target.db", "SELECT category FROM item"), [["Supplier cat"]]);
+
+    // extract names the columns the way `from` does.
+    let o = d.run(&["extract", "items.job.toml"]);
+    assert!(stdout(&o).contains("\"Category (2)\":\"Item cat\""), "{}", stdout(&o));
+}
+
+#[test]
+fn a_blank_csv_header_name_is_column_n() {
+    let d = Dir::new();
+    d.write("items.csv", "code,,name\nA1,x,Gauze\n");
+    let fields =
+        "item_id = { from = \"code\" }\ndescription = { from = \"name\" }\ncategory = { from = \"column_2\" }\n";
+    d.write("items.job.toml", item_job("items", "items.csv", "", fields));
+    let o = d.run(&["run", "items.job.toml"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(d.query("target.db", "SELECT category FROM item"), [["x"]]);
+}
+
+fn json_job(d: &Dir, kind: &str, path: &str) -> String {
+    let job = format!(
+        r#"[job]
+name = "prices"
+
+[source]
+kind = "{kind}"
+path = "{path}"
+
+[target]
+kind = "sqlite"
+path = "target.db"
+
+[[entity]]
+name = "item"
+
+[entity.fields]
+item_id = {{ from = "$.id" }}
+description = {{ const = "priced" }}
+unit_cost = {{ from = "$.cost", steps = [{{ step = "to_decimal" }}] }}
+"#
+    );
+    d.write("prices.job.toml", job);
+    "prices.job.toml".into()
+}
+
+#[test]
+fn json_numbers_keep_every_digit() {
+    for (kind, text) in [
+        ("json", "[{\"id\": \"A1\", \"cost\": 1234567890123.4567}]"),
+        ("jsonl", "{\"id\": \"A1\", \"cost\": 1234567890123.4567}\n"),
+    ] {
+        let d = Dir::new();
+        d.write("prices.json", text);
+        let job = json_job(&d, kind, "prices.json");
+        let o = d.run(&["run", &job]);
+        assert_eq!(code(&o), 0, "{kind}: {}", stderr(&o));
+        assert_eq!(
+            d.query("target.db", "SELECT unit_cost FROM item"),
+            [["1234567890123.4567"]],
+            "{kind}"
+        );
+    }
+}
+
+#[test]
+fn raw_records_read_by_transform_keep_every_digit() {
+    let d = Dir::new();
+    d.write("prices.json", "[{\"id\": \"A1\", \"cost\": 0}]");
+    let job = json_job(&d, "json", "prices.json");
+    d.write(
+        "raw.jsonl",
+        "{\"lineage\": {\"source\": \"p.json\", \"row\": 1, \"line\": 1}, \"json\": {\"id\": \"A1\", \"cost\": 1234567890123.4567}}\n",
+    );
+    let o = d.run(&["transform", &job, "--in", "raw.jsonl", "--out", "canonical.jsonl"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = std::fs::read_to_string(d.join("canonical.jsonl")).unwrap();
+    assert!(out.contains("1234567890123.4567"), "{out}");
+}
+
+#[test]
+fn a_json_number_beyond_any_range_is_refused_not_infinity() {
+    let d = Dir::new();
+    d.write(
+        "prices.json",
+        "[{\"id\": \"A1\", \"cost\": 1e999}, {\"id\": \"A2\", \"cost\": 2}]",
+    );
+    let job = json_job(&d, "json", "prices.json");
+    let o = d.run(&["run", &job]);
+    assert!(matches!(code(&o), 0 | 3), "{}", stderr(&o));
+    assert_eq!(
+        d.query("target.db", "SELECT item_id, unit_cost FROM item"),
+        [["A2", "2"]]
+    );
+    let rejects = d.query("opsync.db", "SELECT raw FROM rejects");
+    // serde_json writes the exponent's sign (`1e+999`); the digits are the ones in the file.
+    assert!(rejects[0][0].contains("1e+999"), "{rejects:?}");
+}
+
+const FIXED_JOB: &str = r#"[job]
+name = "cc"
+
+[source]
+kind = "fixed_width"
+path = "cc.txt"
+columns = [
+  { name = "code", start = 1, length = 6 },
+  { name = "name", start = 7, length = 20 },
+  { name = "gl", start = 27, length = 4 },
+]
+
+[target]
+kind = "sqlite"
+path = "target.db"
+
+[[entity]]
+name = "cost_center"
+[entity.fields]
+cost_center_id = { from = "code" }
+name = { from = "name" }
+gl_department = { from = "gl" }
+"#;
+
+#[test]
+fn a_fixed_width_line_ending_before_a_column_is_a_reject_not_padding() {
+    let d = Dir::new();
+    d.write(
+        "cc.txt",
+        "4100  Cardiology          610\n4200  Radiology\n4300  Oncology            62\n",
+    );
+    d.write("cc.job.toml", FIXED_JOB);
+    let o = d.run(&["run", "cc.job.toml"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // The last line ends inside the last column: trailing spaces trimmed by the exporter.
+    assert_eq!(
+        d.query(
+            "target.db",
+            "SELECT cost_center_id, gl_department FROM cost_center ORDER BY 1"
+        ),
+        [["4100", "610"], ["4300", "62"]]
+    );
+    let rejects = d.query("opsync.db", "SELECT line, message FROM rejects");
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert_eq!(rejects[0][0], "2");
+    assert!(rejects[0][1].contains("ends before column \"gl\""), "{rejects:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_glob_of_more_files_than_the_open_file_limit_reads_them_all() {
+    let d = Dir::new();
+    for i in 0..150 {
+        d.write(
+            &format!("drop/items_{i:03}.csv"),
+            format!("{HEADER}A{i:03},Item {i},1,,EA\n"),
+        );
+    }
+    d.write("items.job.toml", item_job("items", "drop/items_*.csv", "", ITEM_FIELDS));
+    let bin = assert_cmd::cargo::cargo_bin("opsync");
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -n 64 && exec '{}' run items.job.toml", bin.display()))
+        .current_dir(d.path())
+        .env("OPSYNC_LEDGER", d.join("opsync.db"))
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(d.count("target.db", "SELECT count(*) FROM item"), 150);
+}
+
+#[test]
+fn a_later_glob_file_with_another_header_is_named() {
+    let d = Dir::new();
+    d.write("drop/items_1.csv", format!("{HEADER}A1,Gauze,1,,EA\n"));
+    d.write("drop/items_2.csv", "code,name,uom,gtin,cost\nA2,Tape,EA,,2\n");
+    let o = items(&d, "drop/items_*.csv", "", "");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("items_2.csv: the header differs from the first file's (the same columns in another order"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_loop_is_named_as_a_loop_not_file_not_found() {
+    let d = Dir::new();
+    std::os::unix::fs::symlink("items.csv", d.join("items.csv")).unwrap();
+    let o = items(&d, "items.csv", "", "");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("symbolic link loop"), "{}", stderr(&o));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_double_star_glob_reads_a_file_once_through_a_link_to_its_folder() {
+    let d = Dir::new();
+    d.write("drop/items.csv", format!("{HEADER}A1,Gauze,1,,EA\n"));
+    std::os::unix::fs::symlink(".", d.join("drop/self")).unwrap();
+    let o = items(&d, "drop/**/*.csv", "", "");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(d.query("opsync.db", "SELECT read FROM runs"), [["1"]]);
+}
+
+/// An xlsx whose every cell points at one shared string of `len` bytes, deflated to little.
+fn shared_string_bomb(len: usize, cells: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let mut put = |name: &str, text: &str| {
+        zip.start_file(name, options).unwrap();
+        zip.write_all(text.as_bytes()).unwrap();
+    };
+    put(
+        "[Content_Types].xml",
+        r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>"#,
+    );
+    put(
+        "_rels/.rels",
+        r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
+    );
+    put(
+        "xl/workbook.xml",
+        r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Items" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
+    );
+    put(
+        "xl/_rels/workbook.xml.rels",
+        r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>"#,
+    );
+    let mut strings = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="2" uniqueCount="2"><si><t>code</t></si><si><t>"#,
+    );
+    strings.push_str(&"x".repeat(len));
+    strings.push_str("</t></si></sst>");
+    put("xl/sharedStrings.xml", &strings);
+    let mut sheet = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row>"#,
+    );
+    for r in 2..cells + 2 {
+        sheet.push_str(&format!(r#"<row r="{r}"><c r="A{r}" t="s"><v>1</v></c></row>"#));
+    }
+    sheet.push_str("</sheetData></worksheet>");
+    put("xl/worksheets/sheet1.xml", &sheet);
+    zip.finish().unwrap().into_inner()
+}
+
+#[test]
+fn a_shared_string_bomb_is_refused_before_it_is_copied_into_every_cell() {
+    let d = Dir::new();
+    let bomb = shared_string_bomb(4 << 20, 300);
+    assert!(bomb.len() < 200_000, "{}", bomb.len());
+    d.write("items.xlsx", bomb);
+    d.write(
+        "items.job.toml",
+        item_job(
+            "items",
+            "items.xlsx",
+            "",
+            "item_id = { from = \"code\" }\ndescription = { const = \"x\" }\n",
+        )
+        .replace("kind = \"csv\"", "kind = \"excel\""),
+    );
+    let o = d.run(&["run", "items.job.toml"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cell A2 holds 4194304 bytes of text, more than the 1048576 opsync reads from one cell"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_row_after_blank_lines_is_named_by_its_own_line() {
+    let d = Dir::new();
+    d.write("items.csv", format!("{HEADER}\nA1,Gauze,1,,EA\n\n\nA2,Tape,x,,EA\n"));
+    let o = items(&d, "items.csv", "", "");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(d.query("opsync.db", "SELECT line FROM rejects"), [["6"]]);
+}
+
+#[test]
+fn an_expression_reads_a_json_number_exactly() {
+    let d = Dir::new();
+    d.write(
+        "prices.json",
+        "[{\"id\": \"A1\", \"cost\": 1234567890123.4567, \"qty\": 3}]",
+    );
+    let job = json_job(&d, "json", "prices.json");
+    let text = std::fs::read_to_string(d.join(&job)).unwrap().replace(
+        "unit_cost = { from = \"$.cost\", steps = [{ step = \"to_decimal\" }] }",
+        "unit_cost = { expr = \"row.cost * 1\" }\npack_qty = { expr = \"row.qty + 1\" }",
+    );
+    d.write(&job, text);
+    let o = d.run(&["run", &job]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        d.query("target.db", "SELECT unit_cost, pack_qty FROM item"),
+        [["1234567890123.4567", "4"]]
+    );
+}
+
+#[test]
+fn inspect_names_a_shared_header_as_run_does_and_maps_the_first_by_index() {
+    let d = Dir::new();
+    d.write(
+        "dup.csv",
+        "Item Code,Description,Category,Unit Cost,Category\nA1,Gauze,Wound care,1.50,Sterile\n",
+    );
+    let o = d.run(&["inspect", "dup.csv"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("│ 5 │ Category (2)"), "{out}");
+    assert!(out.contains("category = { from_index = 2"), "{out}");
+}
+
+#[test]
+fn transform_of_extracted_records_refuses_a_name_the_header_held_twice() {
+    let d = Dir::new();
+    d.write(
+        "items.csv",
+        format!("{CATEGORY_HEADER}A1,Supplier cat,Gauze,Item cat\n"),
+    );
+    let o = category_job(&d, "from = \"Category (2)\"");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = d.run(&["extract", "items.job.toml", "--out", "raw.jsonl"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = d.run(&["transform", "items.job.toml", "--in", "raw.jsonl", "--out", "c.jsonl"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        std::fs::read_to_string(d.join("c.jsonl"))
+            .unwrap()
+            .contains("\"category\":\"Item cat\"")
+    );
+
+    let job = std::fs::read_to_string(d.join("items.job.toml")).unwrap();
+    d.write(
+        "items.job.toml",
+        job.replace("from = \"Category (2)\"", "from = \"Category\""),
+    );
+    let o = d.run(&["transform", "items.job.toml", "--in", "raw.jsonl", "--out", "c.jsonl"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("column \"Category\" is in the header of"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_fixed_width_file_with_cr_line_endings_reads_every_line() {
+    let d = Dir::new();
+    d.write(
+        "cc.txt",
+        "4100  Cardiology          610\r4200  Radiology           620\r",
+    );
+    d.write("cc.job.toml", FIXED_JOB);
+    let o = d.run(&["run", "cc.job.toml"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        d.query(
+            "target.db",
+            "SELECT cost_center_id, gl_department FROM cost_center ORDER BY 1"
+        ),
+        [["4100", "610"], ["4200", "620"]]
+    );
+}

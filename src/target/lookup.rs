@@ -1,0 +1,469 @@
+//! Per entity, the keys a run has met and what the target holds for them: the lookups behind
+//! every verdict, and the keys a snapshot lacks.
+//!
+//! Most extracts come sorted by their key. While the keys of a run arrive in the order the
+//! table's primary key sorts them, a batch is looked up with one range scan of the table (not a
+//! descent per key), a key met twice can only be the one met just before, and the table's keys
+//! that the scan passes over without a match are the ones the extract lacks (kept in a small
+//! temporary table of gaps). The first key out of order turns the entity to the general way:
+//! every key met is noted in a temporary table, built at that moment from the table's keys up to
+//! the last one met, less the gaps. Both ways give the same verdicts; the sorted way writes
+//! nothing per key.
+
+use std::cmp::Ordering;
+
+use rusqlite::Connection;
+use rusqlite::types::Value as Sql;
+
+use super::keys::{bind_key, bind_record_key, from_sql, hash_of, ident, key_columns, key_values, key_where, sql_type};
+use super::{KeyRef, Sighting, Stored, TargetError};
+use crate::model::{Entity, Value, key};
+
+/// What a lookup found for one key of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Looked {
+    /// The first time this run met the key before, if it did.
+    pub sighting: Option<Sighting>,
+    /// What the target holds for it (not looked up when the key was met before).
+    pub stored: Option<Stored>,
+}
+
+/// How an entity's keys are tracked in this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Sorted,
+    Unsorted,
+}
+
+/// The keys of one entity a run has met.
+pub struct KeyIndex {
+    entity: &'static Entity,
+    mode: Mode,
+    /// The table held no row when the run started: only this run's own keys can be found in it.
+    empty_at_start: bool,
+    /// Sorted mode: the last key met, and how it was first met.
+    last: Option<(Vec<Value>, Sighting)>,
+    seen: String,
+    gaps: String,
+}
+
+/// Compare two keys as SQLite's primary key orders them (text by bytes, integers by value);
+/// `None` for values it would not order that way.
+fn compare(a: &[Value], b: &[Value]) -> Option<Ordering> {
+    for (x, y) in a.iter().zip(b) {
+        let o = match (x, y) {
+            (Value::Text(p), Value::Text(q)) => p.as_bytes().cmp(q.as_bytes()),
+            (Value::Integer(p), Value::Integer(q)) => p.cmp(q),
+            _ => return None,
+        };
+        if o != Ordering::Equal {
+            return Some(o);
+        }
+    }
+    Some(Ordering::Equal)
+}
+
+fn sql_err(e: rusqlite::Error) -> TargetError {
+    TargetError::Sqlite {
+        target: "(key index)".into(),
+        source: e,
+    }
+}
+
+/// `(k1, k2)` with parameters numbered from `first`.
+fn row_value(e: &Entity, first: usize) -> String {
+    let marks: Vec<String> = (0..e.key_fields().count()).map(|i| format!("?{}", first + i)).collect();
+    format!("({})", marks.join(", "))
+}
+
+fn qualified_keys(e: &Entity, alias: &str) -> String {
+    e.key_fields()
+        .map(|(_, f)| format!("{alias}.{}", ident(f.name)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn joined(e: &Entity, a: &str, b: &str) -> String {
+    e.key_fields()
+        .map(|(_, f)| format!("{a}.{0} = {b}.{0}", ident(f.name)))
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+impl KeyIndex {
+    /// Make the entity's temporary tables (emptied) and note whether its table is empty.
+    pub fn new(conn: &Connection, e: &'static Entity) -> Result<Self, TargetError> {
+        let seen = ident(&format!("_seen_{}", e.name));
+        let gaps = ident(&format!("_gaps_{}", e.name));
+        let keys: Vec<String> = e
+            .key_fields()
+            .map(|(_, f)| format!("{} {}", ident(f.name), sql_type(f.ty)))
+            .collect();
+        conn.execute_batch(&format!(
+            "CREATE TEMP TABLE IF NOT EXISTS {seen} ({k}, _hash BLOB, PRIMARY KEY ({pk})) WITHOUT ROWID; \
+             CREATE TEMP TABLE IF NOT EXISTS {gaps} ({k}, PRIMARY KEY ({pk})) WITHOUT ROWID; \
+             DELETE FROM temp.{seen}; DELETE FROM temp.{gaps};",
+            k = keys.join(", "),
+            pk = key_columns(e)
+        ))
+        .map_err(sql_err)?;
+        let empty_at_start = conn
+            .query_row(
+                &format!("SELECT NOT EXISTS (SELECT 1 FROM {})", ident(e.name)),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sql_err)?;
+        let keys_sortable = e
+            .key_fields()
+            .all(|(_, f)| matches!(f.ty, crate::model::FieldType::String | crate::model::FieldType::Integer));
+        Ok(KeyIndex {
+            entity: e,
+            mode: if keys_sortable { Mode::Sorted } else { Mode::Unsorted },
+            empty_at_start,
+            last: None,
+            seen,
+            gaps,
+        })
+    }
+
+    /// Look up a batch's keys (in source order), noting them as met.
+    pub fn lookup(&mut self, conn: &Connection, items: &[KeyRef<'_>]) -> Result<Vec<Looked>, TargetError> {
+        let e = self.entity;
+        if self.mode == Mode::Sorted {
+            let parts: Vec<Vec<Value>> = items.iter().map(|k| key_values(e, k)).collect::<Result<_, _>>()?;
+            if let Some(found) = self.lookup_sorted(conn, items, &parts)? {
+                return Ok(found);
+            }
+            self.turn_unsorted(conn)?;
+        }
+        self.lookup_unsorted(conn, items)
+    }
+
+    /// The sorted way; `None` when the batch does not keep the order (or is too sparse for a
+    /// range scan), and nothing was noted.
+    fn lookup_sorted(
+        &mut self,
+        conn: &Connection,
+        items: &[KeyRef<'_>],
+        parts: &[Vec<Value>],
+    ) -> Result<Option<Vec<Looked>>, TargetError> {
+        let e = self.entity;
+        let mut previous = self.last.as_ref().map(|(k, _)| k);
+        for p in parts {
+            if let Some(q) = previous
+                && compare(q, p) != Some(Ordering::Less)
+                && compare(q, p) != Some(Ordering::Equal)
+            {
+                return Ok(None);
+            }
+            previous = Some(p);
+        }
+        let Some(upper) = parts.last() else {
+            return Ok(Some(Vec::new()));
+        };
+        // The table's rows between the last key met and this batch's last key.
+        let mut rows: Vec<(Vec<Value>, Stored)> = Vec::new();
+        if !self.empty_at_start {
+            let limit = 4 * parts.len() + 64;
+            let n = e.key_fields().count();
+            let lower = self.last.as_ref().map(|(k, _)| k);
+            let sql = format!(
+                "SELECT {cols}, _hash, _deleted FROM {t} WHERE {lo} ({cols}) <= {up} ORDER BY {cols} LIMIT {limit}",
+                cols = key_columns(e),
+                t = ident(e.name),
+                lo = if lower.is_some() {
+                    format!("({}) > {} AND", key_columns(e), row_value(e, 1))
+                } else {
+                    String::new()
+                },
+                up = row_value(e, if lower.is_some() { n + 1 } else { 1 }),
+            );
+            let mut stmt = conn.prepare_cached(&sql).map_err(sql_err)?;
+            let mut at = 1;
+            if let Some(lo) = lower {
+                bind_key(&mut stmt, at, lo).map_err(sql_err)?;
+                at += n;
+            }
+            bind_key(&mut stmt, at, upper).map_err(sql_err)?;
+            let mut result = stmt.raw_query();
+            while let Some(r) = result.next().map_err(sql_err)? {
+                let mut key = Vec::with_capacity(n);
+                for (i, (_, f)) in e.key_fields().enumerate() {
+                    key.push(from_sql(f.ty, r.get::<_, Sql>(i).map_err(sql_err)?));
+                }
+                let hash: Option<Vec<u8>> = r.get(n).map_err(sql_err)?;
+                let deleted: i64 = r.get(n + 1).map_err(sql_err)?;
+                rows.push((
+                    key,
+                    Stored {
+                        hash: hash_of(hash),
+                        deleted: deleted != 0,
+                    },
+                ));
+            }
+            if rows.len() >= limit {
+                return Ok(None);
+            }
+        }
+        let mut out = Vec::with_capacity(items.len());
+        let mut gaps: Vec<&Vec<Value>> = Vec::new();
+        let mut j = 0;
+        let mut group = self.last.take();
+        for (item, key) in items.iter().zip(parts) {
+            let sighting = match &group {
+                Some((k, s)) if compare(k, key) == Some(Ordering::Equal) => Some(*s),
+                _ => None,
+            };
+            let mut stored = None;
+            while j < rows.len() && compare(&rows[j].0, key) == Some(Ordering::Less) {
+                gaps.push(&rows[j].0);
+                j += 1;
+            }
+            if j < rows.len() && compare(&rows[j].0, key) == Some(Ordering::Equal) {
+                stored = Some(rows[j].1);
+                j += 1;
+            }
+            if sighting.is_none() {
+                let first = match item {
+                    KeyRef::Record(_, h) => Sighting::Record(*h),
+                    KeyRef::Rejected(_) => Sighting::Rejected,
+                };
+                group = Some((key.clone(), first));
+            }
+            out.push(Looked {
+                sighting,
+                stored: if sighting.is_some() { None } else { stored },
+            });
+        }
+        gaps.extend(rows[j..].iter().map(|r| &r.0));
+        self.last = group;
+        if !gaps.is_empty() {
+            let sql = format!(
+                "INSERT OR IGNORE INTO temp.{} ({}) VALUES {}",
+                self.gaps,
+                key_columns(e),
+                row_value(e, 1)
+            );
+            let mut stmt = conn.prepare_cached(&sql).map_err(sql_err)?;
+            for g in gaps {
+                bind_key(&mut stmt, 1, g).map_err(sql_err)?;
+                stmt.raw_execute().map_err(sql_err)?;
+            }
+        }
+        // Rejected keys are noted, so that turning to the general way keeps them as rejected.
+        for (item, key) in items.iter().zip(parts) {
+            if let KeyRef::Rejected(_) = item {
+                self.note(conn, key, None)?;
+            }
+        }
+        Ok(Some(out))
+    }
+
+    fn note(&self, conn: &Connection, key: &[Value], hash: Option<&[u8]>) -> Result<usize, TargetError> {
+        let n = self.entity.key_fields().count();
+        let sql = format!(
+            "INSERT INTO temp.{} ({}, _hash) VALUES ({}, ?{}) ON CONFLICT DO NOTHING",
+            self.seen,
+            key_columns(self.entity),
+            row_value(self.entity, 1).trim_matches(['(', ')']),
+            n + 1
+        );
+        let mut stmt = conn.prepare_cached(&sql).map_err(sql_err)?;
+        bind_key(&mut stmt, 1, key).map_err(sql_err)?;
+        stmt.raw_bind_parameter(n + 1, hash).map_err(sql_err)?;
+        stmt.raw_execute().map_err(sql_err)
+    }
+
+    /// Turn to the general way: note every key met so far (the table's keys up to the last one
+    /// met, less the gaps, with their hashes; rejected keys are noted already).
+    fn turn_unsorted(&mut self, conn: &Connection) -> Result<(), TargetError> {
+        let e = self.entity;
+        if let Some((last, _)) = self.last.take() {
+            let sql = format!(
+                "INSERT OR IGNORE INTO temp.{seen} ({cols}, _hash) SELECT {tcols}, t._hash FROM {t} t \
+                 WHERE ({tcols}) <= {upper} AND NOT EXISTS (SELECT 1 FROM temp.{gaps} g WHERE {join})",
+                seen = self.seen,
+                cols = key_columns(e),
+                tcols = qualified_keys(e, "t"),
+                t = ident(e.name),
+                upper = row_value(e, 1),
+                gaps = self.gaps,
+                join = joined(e, "g", "t"),
+            );
+            let mut stmt = conn.prepare(&sql).map_err(sql_err)?;
+            bind_key(&mut stmt, 1, &last).map_err(sql_err)?;
+            stmt.raw_execute().map_err(sql_err)?;
+        }
+        self.mode = Mode::Unsorted;
+        Ok(())
+    }
+
+    /// The general way: each key is noted in the table of keys met; a key already there was met
+    /// before.
+    fn lookup_unsorted(&mut self, conn: &Connection, items: &[KeyRef<'_>]) -> Result<Vec<Looked>, TargetError> {
+        let e = self.entity;
+        let n = e.key_fields().count();
+        let insert = format!(
+            "INSERT INTO temp.{} ({}, _hash) VALUES ({}, ?{}) ON CONFLICT DO NOTHING",
+            self.seen,
+            key_columns(e),
+            row_value(e, 1).trim_matches(['(', ')']),
+            n + 1
+        );
+        let select = format!("SELECT _hash FROM temp.{} WHERE {}", self.seen, key_where(e, 1, None));
+        let state = format!(
+            "SELECT _hash, _deleted FROM {} WHERE {}",
+            ident(e.name),
+            key_where(e, 1, None)
+        );
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let mut ins = conn.prepare_cached(&insert).map_err(sql_err)?;
+            let added = match item {
+                KeyRef::Record(r, h) => {
+                    bind_record_key(&mut ins, 1, e, r).map_err(sql_err)?;
+                    ins.raw_bind_parameter(n + 1, &h[..]).map_err(sql_err)?;
+                    ins.raw_execute().map_err(sql_err)?
+                }
+                KeyRef::Rejected(_) => {
+                    let values = key_values(e, item)?;
+                    bind_key(&mut ins, 1, &values).map_err(sql_err)?;
+                    ins.raw_bind_parameter(n + 1, None::<&[u8]>).map_err(sql_err)?;
+                    ins.raw_execute().map_err(sql_err)?
+                }
+            };
+            if added == 0 {
+                let mut sel = conn.prepare_cached(&select).map_err(sql_err)?;
+                bind_item_key(&mut sel, e, item)?;
+                let mut rows = sel.raw_query();
+                let earlier: Option<Vec<u8>> = match rows.next().map_err(sql_err)? {
+                    Some(r) => r.get(0).map_err(sql_err)?,
+                    None => None,
+                };
+                out.push(Looked {
+                    sighting: Some(hash_of(earlier).map_or(Sighting::Rejected, Sighting::Record)),
+                    stored: None,
+                });
+                continue;
+            }
+            let stored = if self.empty_at_start || matches!(item, KeyRef::Rejected(_)) {
+                None
+            } else {
+                let mut st = conn.prepare_cached(&state).map_err(sql_err)?;
+                bind_item_key(&mut st, e, item)?;
+                let mut rows = st.raw_query();
+                match rows.next().map_err(sql_err)? {
+                    Some(row) => {
+                        let hash: Option<Vec<u8>> = row.get(0).map_err(sql_err)?;
+                        let deleted: i64 = row.get(1).map_err(sql_err)?;
+                        Some(Stored {
+                            hash: hash_of(hash),
+                            deleted: deleted != 0,
+                        })
+                    }
+                    None => None,
+                }
+            };
+            out.push(Looked { sighting: None, stored });
+        }
+        Ok(out)
+    }
+
+    /// The live keys of the table this run has not met, at most `limit`.
+    pub fn unseen(&self, conn: &Connection, limit: usize) -> Result<Vec<String>, TargetError> {
+        let e = self.entity;
+        let (sql, last) = self.unseen_query(&qualified_keys(e, "t"));
+        let sql = format!("{sql} LIMIT {limit}");
+        let mut stmt = conn.prepare(&sql).map_err(sql_err)?;
+        if let Some(last) = last {
+            bind_key(&mut stmt, 1, last).map_err(sql_err)?;
+        }
+        let mut rows = stmt.raw_query();
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(sql_err)? {
+            let mut texts = Vec::new();
+            for (n, (_, f)) in e.key_fields().enumerate() {
+                texts.push(from_sql(f.ty, r.get::<_, Sql>(n).map_err(sql_err)?).to_text());
+            }
+            out.push(key::join(e, texts.iter().map(Option::as_deref)));
+        }
+        Ok(out)
+    }
+
+    /// How many live keys of the table this run has not met.
+    pub fn unseen_count(&self, conn: &Connection) -> Result<u64, TargetError> {
+        let (sql, last) = self.unseen_query("1");
+        let sql = format!("SELECT count(*) FROM ({sql})");
+        let mut stmt = conn.prepare(&sql).map_err(sql_err)?;
+        if let Some(last) = last {
+            bind_key(&mut stmt, 1, last).map_err(sql_err)?;
+        }
+        let mut rows = stmt.raw_query();
+        let n: i64 = match rows.next().map_err(sql_err)? {
+            Some(r) => r.get(0).map_err(sql_err)?,
+            None => 0,
+        };
+        Ok(n.max(0) as u64)
+    }
+
+    /// The query of unseen live keys selecting `what` from the table as `t`, and the key to bind.
+    fn unseen_query(&self, what: &str) -> (String, Option<&Vec<Value>>) {
+        let e = self.entity;
+        let t = ident(e.name);
+        match (self.mode, &self.last) {
+            (Mode::Unsorted, _) => (
+                format!(
+                    "SELECT {what} FROM {t} t WHERE t._deleted = 0 AND NOT EXISTS \
+                     (SELECT 1 FROM temp.{} s WHERE {})",
+                    self.seen,
+                    joined(e, "s", "t")
+                ),
+                None,
+            ),
+            (Mode::Sorted, None) => (format!("SELECT {what} FROM {t} t WHERE t._deleted = 0"), None),
+            (Mode::Sorted, Some((last, _))) => (
+                format!(
+                    "SELECT {what} FROM {t} t WHERE t._deleted = 0 AND ({}) > {} \
+                     UNION ALL SELECT {what} FROM temp.{} g JOIN {t} t ON {} WHERE t._deleted = 0",
+                    qualified_keys(e, "t"),
+                    row_value(e, 1),
+                    self.gaps,
+                    joined(e, "g", "t")
+                ),
+                Some(last),
+            ),
+        }
+    }
+}
+
+fn bind_item_key(stmt: &mut rusqlite::Statement<'_>, e: &Entity, item: &KeyRef<'_>) -> Result<(), TargetError> {
+    match item {
+        KeyRef::Record(r, _) => bind_record_key(stmt, 1, e, r).map_err(sql_err),
+        KeyRef::Rejected(_) => {
+            let values = key_values(e, item)?;
+            bind_key(stmt, 1, &values).map_err(sql_err)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_compare_as_sqlite_orders_them() {
+        let t = |s: &str| Value::Text(s.into());
+        assert_eq!(
+            compare(&[t("A"), Value::Integer(10)], &[t("A"), Value::Integer(9)]),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            compare(&[t("B")], &[t("a")]),
+            Some(Ordering::Less),
+            "bytes, not letters"
+        );
+        assert_eq!(compare(&[t("é")], &[t("z")]), Some(Ordering::Greater));
+        assert_eq!(compare(&[t("A")], &[Value::Integer(1)]), None);
+    }
+}
