@@ -85,11 +85,12 @@ pub struct EntityMapping {
     /// What to do with this record when its parent from the same row (a purchase order for its
     /// line) is rejected: reject it too (the default), or load it anyway.
     #[serde(default)]
+    #[schemars(with = "Option<OnParentReject>")]
     pub on_parent_reject: Option<Spanned<OnParentReject>>,
 }
 
 /// What a dependent record does when its parent in the same row is rejected.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OnParentReject {
     /// Reject it too, its reason naming the parent's (the default).
@@ -100,7 +101,7 @@ pub enum OnParentReject {
 }
 
 /// What a field does when its JSONPath matches several values.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Multiple {
     /// Reject the record, naming the path and how many values matched (the default).
@@ -147,9 +148,11 @@ pub struct FieldMapping {
     /// JSON sources: what to do when the `from` path matches several values (`reject`, `first`
     /// or `join`).
     #[serde(default)]
+    #[schemars(with = "Option<Multiple>")]
     pub multiple: Option<Spanned<Multiple>>,
     /// The separator of `multiple = "join"`.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub separator: Option<Spanned<String>>,
 }
 

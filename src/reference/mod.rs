@@ -14,7 +14,9 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use crate::config::{JobFile, MappingFile, project::ProjectFile};
+use crate::mapping::expr;
 use crate::model::schema::{self, ENTITIES};
+use crate::source::supported_encodings;
 use schema_md::{Schema, cell, description};
 
 pub use examples::LOOKUP_FILES;
@@ -29,61 +31,6 @@ pub fn schemas() -> [(&'static str, Value); 3] {
         ("mapping", schemars::schema_for!(MappingFile).to_value()),
         ("project", schemars::schema_for!(ProjectFile).to_value()),
     ]
-}
-
-/// A variable an expression can read.
-struct Variable {
-    name: &'static str,
-    available: &'static str,
-    meaning: &'static str,
-}
-
-// TODO(lead): replace with `crate::mapping::expr::VARIABLES` (and its `FUNCTIONS`) when the
-// mapping branch lands; until then the variables the expression code binds today.
-const VARIABLES: &[Variable] = &[
-    Variable {
-        name: "value",
-        available: "`expr` steps",
-        meaning: "The field's value so far (after the steps before this one); an empty value is `()`.",
-    },
-    Variable {
-        name: "row",
-        available: "everywhere: field `expr`, `expr` steps, filters, record rules",
-        meaning: "The source row as a map from column name to text (`row[\"Unit Cost\"]`); for JSON \
-                  sources, the record itself.",
-    },
-    Variable {
-        name: "record",
-        available: "record rules (`[[entity.rules]]`)",
-        meaning: "The finished canonical record as a map from field name to value; an empty field is `()`.",
-    },
-];
-
-// TODO(lead): replace with `crate::source::supported_encodings()` when the sources branch lands.
-const ENCODINGS: &[&str] = &[
-    "utf-8",
-    "utf-16le",
-    "utf-16be",
-    "windows-1252",
-    "iso-8859-1",
-    "iso-8859-15",
-    "macintosh",
-    "windows-1250",
-    "windows-1251",
-    "windows-1254",
-    "ibm866",
-    "koi8-r",
-    "shift_jis",
-    "euc-jp",
-    "euc-kr",
-    "gbk",
-    "gb18030",
-    "big5",
-];
-
-/// The encodings a source may name.
-pub fn encodings() -> &'static [&'static str] {
-    ENCODINGS
 }
 
 /// The whole reference, as Markdown.
@@ -222,10 +169,20 @@ pub fn render() -> String {
          that fails or exceeds a limit rejects the record, naming the field.",
     );
     line(w, "| variable | where | meaning |\n|---|---|---|");
-    for v in VARIABLES {
+    for v in expr::VARIABLES {
         line(
             w,
             &format!("| `{}` | {} | {} |", v.name, cell(v.available), cell(v.meaning)),
+        );
+    }
+    line(w, "");
+    line(w, "Functions opsync adds to Rhai's own:");
+    line(w, "");
+    line(w, "| function | where | meaning |\n|---|---|---|");
+    for f in expr::FUNCTIONS {
+        line(
+            w,
+            &format!("| `{}` | {} | {} |", f.name, cell(f.available), cell(f.meaning)),
         );
     }
     line(w, "");
@@ -233,13 +190,15 @@ pub fn render() -> String {
     section(
         w,
         "## Encodings",
-        "`encoding` of a text source names one of these (WHATWG labels; case does not matter). Without it, \
-         a byte-order mark decides, else UTF-8 is expected and a file that is not UTF-8 is refused naming \
-         the line, with the encodings that could read it.",
+        "`encoding` of a text source names one of these WHATWG labels (case ignored; other labels of the \
+         same encodings work too: `latin1`, `cp1252`, `mac`, `sjis`, ...). As in every browser, \
+         `iso-8859-1` reads as windows-1252; the five bytes windows-1252 leaves undefined are refused, not \
+         read as control characters. Without `encoding`, a byte-order mark decides, else the file must be \
+         UTF-8: one that is not is refused, naming the line and the encodings that could read it.",
     );
     line(
         w,
-        &ENCODINGS
+        &supported_encodings()
             .iter()
             .map(|e| format!("`{e}`"))
             .collect::<Vec<_>>()
@@ -270,11 +229,17 @@ fn model(w: &mut String) {
         ),
     );
     for e in ENTITIES {
-        section(
-            w,
-            &format!("### `{}`", e.name),
-            &format!("{} Key: {}.", e.doc, e.key_label()),
-        );
+        let mut text = format!("{} Key: {}.", e.doc, e.key_label());
+        if let Some(link) = schema::parent_of(e.name) {
+            let by: Vec<&str> = link.fields.iter().map(|(child, _)| *child).collect();
+            text.push_str(&format!(
+                " Belongs to `{}` (by {}): when one row makes both and the parent is rejected, this record \
+                 is rejected too, unless its `[[entity]]` says `on_parent_reject = \"load\"`.",
+                link.parent,
+                by.join(", ")
+            ));
+        }
+        section(w, &format!("### `{}`", e.name), &text);
         line(w, "| field | type | | description |\n|---|---|---|---|");
         for f in e.fields {
             let role = if f.key {
@@ -382,14 +347,6 @@ mod tests {
                     v.tag
                 );
             }
-        }
-    }
-
-    #[test]
-    fn every_listed_encoding_is_one_the_sources_accept() {
-        for label in encodings() {
-            let found = crate::source::resolve_encoding(Some(label));
-            assert!(matches!(found, Ok(Some(_))), "{label} is not accepted");
         }
     }
 }
