@@ -200,7 +200,8 @@ pub struct CsvSource {
     /// Lines to skip before the header (report titles, export banners).
     #[serde(default)]
     pub skip_rows: usize,
-    /// utf-8 (BOM optional), windows-1252, iso-8859-1, utf-16le, utf-16be, ...
+    /// Text encoding (see [Encodings](#encodings)): `windows-1252`, `utf-16le`, `macintosh`, ...;
+    /// when absent, a byte-order mark decides, else UTF-8.
     #[serde(default)]
     pub encoding: Option<String>,
 }

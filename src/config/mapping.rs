@@ -117,7 +117,9 @@ pub enum Multiple {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldMapping {
-    /// Source column by header name, or a JSONPath (`$.product.id`) for JSON sources.
+    /// Source column by header name, or a JSONPath (`$.product.id`) for JSON sources. A name the
+    /// header holds twice is refused: its second column is `Name (2)` (as `opsync extract` and
+    /// `opsync inspect` show it), and its first is read with `from_index`.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub from: Option<Spanned<String>>,
@@ -223,7 +225,7 @@ pub enum Step {
         /// Which part: 0 is the first, -1 the last.
         index: i64,
     },
-    /// Join several source columns with a separator, skipping empty ones.
+    /// Join the value and more source columns with a separator, skipping empty ones.
     Concat {
         /// Source columns appended after the value, in order.
         columns: Vec<String>,
