@@ -55,6 +55,7 @@ trap 'rm -rf "$work"' EXIT
 ledger="$work/ledger.db"
 
 # real file (under realdata) | shipped mapping (under mappings/) | extra [source] settings
+# (workbooks, by their extension, are read as `kind = "excel"`, the rest as csv)
 cases=(
     "openboxes/csv/products.csv|openboxes/products.mapping.toml|"
     "openboxes/csv/products_export_sample.csv|openboxes/products.mapping.toml|"
@@ -64,6 +65,9 @@ cases=(
     "snipe-it/assets-sample.csv|snipeit/assets.mapping.toml|encoding = \"utf-8\""
     "atlas-cmms/work_order.csv|cmms/work_orders.mapping.toml|"
     "atlas-cmms/asset.csv|cmms/assets.mapping.toml|"
+    "openboxes/csv/inventoryLevels.csv|openboxes/inventory_levels.mapping.toml|"
+    "openboxes/csv/productSuppliers.csv|openboxes/supplier_items.mapping.toml|"
+    "openboxes/xls/ProductSuppliers.xls|openboxes/supplier_items.mapping.toml|sheet = \"Sheet1\""
 )
 
 # A reason is explained when it names a field, a rule and a message, and carries the offending
@@ -76,7 +80,7 @@ unexplained='
   | .[]'
 
 files=0 rows=0 rejects=0 failures=0
-printf '%-42s %-34s %6s %7s %9s %9s\n' "file" "mapping" "read" "loaded" "filtered" "rejected"
+printf '%-42s %-40s %6s %7s %9s %9s\n' "file" "mapping" "read" "loaded" "filtered" "rejected"
 for case in "${cases[@]}"; do
     IFS='|' read -r file mapping extra <<<"$case"
     src="$realdata/$file"
@@ -88,6 +92,10 @@ for case in "${cases[@]}"; do
     fi
     files=$((files + 1))
     name="conformance-$(echo "$file" | tr -c 'A-Za-z0-9\n' '-' | tr 'A-Z' 'a-z')"
+    case "$file" in
+        *.xls | *.xlsx | *.xlsm | *.xlsb | *.ods) kind=excel ;;
+        *) kind=csv ;;
+    esac
     job="$work/$name.job.toml"
     cat >"$job" <<EOF
 mapping = '$map'
@@ -98,7 +106,7 @@ mode = "upsert"
 max_reject_percent = 100
 
 [source]
-kind = "csv"
+kind = "$kind"
 path = '$src'
 $extra
 
@@ -122,7 +130,7 @@ EOF
     loaded="$(jq -r '.[0].valid' <<<"$run_json")"
     filtered="$(jq -r '.[0].filtered' <<<"$run_json")"
     rejected="$(jq -r '.[0].rejected' <<<"$run_json")"
-    printf '%-42s %-34s %6s %7s %9s %9s\n' "$file" "$mapping" "$read_n" "$loaded" "$filtered" "$rejected"
+    printf '%-42s %-40s %6s %7s %9s %9s\n' "$file" "$mapping" "$read_n" "$loaded" "$filtered" "$rejected"
     rows=$((rows + read_n))
     rejects=$((rejects + rejected))
 

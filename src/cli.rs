@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-const EXIT_CODES: &str = "\
+/// The exit codes, for `--help` and the reference.
+pub const EXIT_CODES: &str = "\
 Exit codes:
   0    success
   1    the run failed (I/O, target down, its accounting did not add up, bug)

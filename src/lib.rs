@@ -16,5 +16,6 @@ pub mod mapping;
 pub mod model;
 pub mod output;
 pub mod pipeline;
+pub mod reference;
 pub mod source;
 pub mod target;

@@ -1,12 +1,16 @@
 //! `opsync schema [ENTITY]`: the canonical model as a table or JSON Schema.
 
 use serde_json::json;
+use tabled::builder::Builder;
+use tabled::settings::Style;
 
 use super::UsageError;
-use crate::cli::{SchemaFormat, TableFormat};
+use crate::cli::SchemaFormat;
 use crate::config::closest;
 use crate::model::{ENTITIES, Entity, FieldType, schema};
-use crate::output::print_rows;
+
+/// Characters of the description column before it wraps.
+const DESCRIPTION_WIDTH: usize = 60;
 
 pub fn run(entity: Option<&str>, format: SchemaFormat) -> anyhow::Result<u8> {
     let entities: Vec<&Entity> = match entity {
@@ -38,15 +42,16 @@ pub fn run(entity: Option<&str>, format: SchemaFormat) -> anyhow::Result<u8> {
                         } else {
                             String::new()
                         },
-                        f.doc.to_string(),
+                        wrap(f.doc, DESCRIPTION_WIDTH),
                     ]);
                 }
             }
-            print_rows(
-                TableFormat::Table,
-                &["entity", "field", "type", "", "description"],
-                &rows,
-            )?;
+            let mut b = Builder::default();
+            b.push_record(["entity", "field", "type", "", "description"]);
+            for r in rows {
+                b.push_record(r);
+            }
+            println!("{}", b.build().with(Style::sharp()));
         }
         SchemaFormat::JsonSchema => {
             let docs: Vec<serde_json::Value> = entities.iter().map(|e| json_schema(e)).collect();
@@ -59,6 +64,27 @@ pub fn run(entity: Option<&str>, format: SchemaFormat) -> anyhow::Result<u8> {
         }
     }
     Ok(0)
+}
+
+/// Break text into lines of at most `width` characters at spaces. Some fields explain their rules
+/// at length (a lot that is part of a key), and the table must still fit a terminal; tabled's own
+/// wrapping starts continued lines with the space it broke at.
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = 0;
+    for word in text.split_whitespace() {
+        let n = word.chars().count();
+        if line > 0 && line + 1 + n > width {
+            out.push('\n');
+            line = 0;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += n;
+    }
+    out
 }
 
 /// JSON Schema (draft 2020-12) of one entity's canonical records as opsync writes them.
@@ -103,4 +129,16 @@ pub fn json_schema(e: &Entity) -> serde_json::Value {
         "additionalProperties": false,
         "x-natural-key": e.key_fields().map(|(_, f)| f.name).collect::<Vec<_>>(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wrapping_breaks_at_spaces_and_never_starts_a_line_with_one() {
+        assert_eq!(wrap("a bb ccc dddd", 6), "a bb\nccc\ndddd");
+        assert_eq!(wrap("short", 60), "short");
+        assert_eq!(wrap("averyveryverylongword x", 4), "averyveryverylongword\nx");
+    }
 }

@@ -3,29 +3,42 @@
 use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::mapping::MappingFile;
 
 /// A job file: `[job]`, `[source]`, a mapping (by path or inline) and `[target]`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobFile {
+    /// How the job loads; see `[job]`.
     pub job: JobSection,
+    /// Where raw records come from; see [Sources](#sources).
+    #[schemars(with = "SourceConfig")]
     pub source: Spanned<SourceConfig>,
     /// Path of a mapping file, relative to the job file.
+    #[schemars(with = "Option<String>")]
     pub mapping: Option<Spanned<String>>,
+    /// Where canonical records go; see [Targets](#targets).
+    #[schemars(with = "TargetConfig")]
     pub target: Spanned<TargetConfig>,
-    // An inline mapping: the same tables a mapping file has.
+    /// An inline mapping's entities: the same tables a mapping file has (then no `mapping`).
     #[serde(default, rename = "entity")]
     pub entities: Vec<super::mapping::EntityMapping>,
+    /// An inline mapping's crosswalk tables.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, super::mapping::LookupConfig>")]
     pub lookups: BTreeMap<String, Spanned<super::mapping::LookupConfig>>,
+    /// An inline mapping's masked source columns.
     #[serde(default)]
     pub sensitive_columns: Vec<String>,
+    /// An inline mapping's row filters.
     #[serde(default)]
+    #[schemars(with = "Vec<super::mapping::Filter>")]
     pub filter: Vec<Spanned<super::mapping::Filter>>,
+    /// An inline mapping's fixture cases.
     #[serde(default, rename = "test")]
     pub tests: Vec<super::mapping::TestCase>,
 }
@@ -51,12 +64,17 @@ impl JobFile {
 }
 
 /// `[job]`: the name the ledger and locks know the job by, and how it loads.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobSection {
+    /// The job's name: the ledger records runs under it and the job's lock is named by it
+    /// (letters, digits, `-`, `_`, `.`).
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
+    /// What the job does, for people.
     #[serde(default)]
     pub description: Option<String>,
+    /// What a load does with keys missing from the extract.
     #[serde(default)]
     pub mode: LoadMode,
     /// The run ends with exit 3 when more records than this are rejected.
@@ -80,7 +98,7 @@ fn twenty() -> Decimal {
 }
 
 /// Whether a snapshot deletes when some rejected rows have no key.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UnkeyedRejects {
     /// Delete nothing: the keys of those rows may be among the missing ones (the default).
@@ -91,7 +109,7 @@ pub enum UnkeyedRejects {
 }
 
 /// How a load treats keys missing from the extract.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LoadMode {
     /// Insert and update; keys absent from the extract are left alone.
@@ -102,7 +120,7 @@ pub enum LoadMode {
 }
 
 /// `[source]`: where raw records come from.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SourceConfig {
     Csv(CsvSource),
@@ -162,13 +180,15 @@ fn one() -> usize {
 }
 
 /// Delimited text files.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CsvSource {
     /// File path or glob (`drops/items_*.csv`), relative to the job file.
     pub path: String,
+    /// Field separator: `,`, `;`, `\t`, `|`, ...
     #[serde(default = "comma")]
     pub delimiter: char,
+    /// Quote character around fields that hold the delimiter or line breaks.
     #[serde(default = "double_quote")]
     pub quote: char,
     /// Whether the first row (after `skip_rows`) names the columns.
@@ -180,37 +200,45 @@ pub struct CsvSource {
     /// Lines to skip before the header (report titles, export banners).
     #[serde(default)]
     pub skip_rows: usize,
-    /// utf-8 (BOM optional), windows-1252, iso-8859-1, utf-16le, utf-16be, ...
+    /// Text encoding (see [Encodings](#encodings)): `windows-1252`, `utf-16le`, `macintosh`, ...;
+    /// when absent, a byte-order mark decides, else UTF-8.
     #[serde(default)]
     pub encoding: Option<String>,
 }
 
 /// Fixed-width text files: each column at a start position with a length.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FixedWidthSource {
+    /// File path or glob, relative to the job file.
     pub path: String,
+    /// Text encoding (see [Encodings](#encodings)); UTF-8 when absent.
     #[serde(default)]
     pub encoding: Option<String>,
     /// Lines to skip before the first record (headers, banners).
     #[serde(default)]
     pub skip_rows: usize,
+    /// The layout: `{ name, start, length }` per column.
     pub columns: Vec<FixedWidthColumn>,
 }
 
 /// One column of a fixed-width layout; positions are 1-based, in characters.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FixedWidthColumn {
+    /// Column name, as `from` refers to it.
     pub name: String,
+    /// 1-based position of the first character.
     pub start: usize,
+    /// Number of characters.
     pub length: usize,
 }
 
 /// Workbooks: xlsx, xlsm, xlsb, xls, ods.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExcelSource {
+    /// Workbook path or glob, relative to the job file.
     pub path: String,
     /// Sheet name or 0-based index; the first sheet when absent.
     #[serde(default)]
@@ -221,7 +249,7 @@ pub struct ExcelSource {
 }
 
 /// A sheet by name or by 0-based position.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum SheetRef {
     Name(String),
@@ -229,9 +257,10 @@ pub enum SheetRef {
 }
 
 /// JSON documents (`json`: one document, records selected by JSONPath) or JSON Lines.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JsonSource {
+    /// File path or glob, relative to the job file.
     pub path: String,
     /// RFC 9535 JSONPath selecting the records; `$[*]` (json) or `$` (jsonl) by default.
     #[serde(default)]
@@ -239,7 +268,7 @@ pub struct JsonSource {
 }
 
 /// `[target]`: where canonical records go.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TargetConfig {
     Sqlite(SqliteTarget),
@@ -252,7 +281,7 @@ fn default_batch() -> usize {
 }
 
 /// An SQLite database file: one table per entity.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SqliteTarget {
     /// Database file, relative to the job file (env `OPSYNC_TARGET` overrides it).
@@ -263,8 +292,9 @@ pub struct SqliteTarget {
 }
 
 /// A folder with one file per entity (`item.csv`, `item.jsonl`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileTarget {
+    /// Folder, relative to the job file; created when missing.
     pub dir: String,
 }

@@ -12,6 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::{ConfigError, Diagnostic, parse_toml, read_text, resolve};
@@ -23,14 +24,14 @@ pub const FILE_NAME: &str = "opsync.toml";
 pub const DEFAULT_LEDGER: &str = "opsync.db";
 
 /// `opsync.toml` as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectFile {
     pub project: ProjectSection,
 }
 
 /// `[project]`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectSection {
     /// The run ledger, relative to the project file (`opsync.db` when absent).

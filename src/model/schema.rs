@@ -6,8 +6,9 @@
 
 use std::fmt;
 
-/// Version of the canonical model; stored with every run.
-pub const MODEL_VERSION: &str = "1.0";
+/// Version of the canonical model; stored with every run. 1.1 added `inventory_balance` and
+/// `supplier_item`.
+pub const MODEL_VERSION: &str = "1.1";
 
 /// The type of one canonical field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -305,6 +306,50 @@ pub static ENTITIES: &[Entity] = &[
             req("amount", AMOUNT, "Depreciation of the period"),
             opt("accumulated", AMOUNT, "Accumulated depreciation at period end"),
             opt("book_value", AMOUNT, "Net book value at period end"),
+        ],
+    },
+    Entity {
+        name: "inventory_balance",
+        doc: "Stock on hand of one lot of an item at one location: what a recall needs to find.",
+        fields: &[
+            key("item_id", Text, "Item"),
+            key(
+                "location_id",
+                Text,
+                "Location holding the stock (a store, ward or depot). A lot kept in several bins of \
+                 one location is one balance: sum it in the source, or map each bin as a location of \
+                 its own (bins are locations of type bin)",
+            ),
+            key(
+                "lot",
+                Text,
+                "Lot or batch number, as printed on the pack. Part of the key, so never empty: a \
+                 blank lot is no value and rejects the record (required), because a lot-controlled \
+                 line without its lot would merge with other stock and escape a recall. Stock whose \
+                 lot is not recorded carries a marker the mapping writes on purpose, never an empty \
+                 string: the shipped mappings write NO-LOT for stock not managed by lot and \
+                 LOT-UNKNOWN for counts made without lots",
+            ),
+            opt("bin", Text, "Bin or shelf within the location"),
+            opt("expiry_date", Date, "Expiry date of the lot"),
+            req("quantity_on_hand", QTY, "Quantity on hand, in `uom`"),
+            opt("uom", Text, "Unit of measure of the quantity"),
+            opt("as_of", Timestamp, "When the quantity was counted or exported"),
+        ],
+    },
+    Entity {
+        name: "supplier_item",
+        doc: "An item as one supplier sells it: its part number, pack and price (the supplier catalog).",
+        fields: &[
+            key("supplier_id", Text, "Supplier"),
+            key("supplier_part_no", Text, "The supplier's catalogue number for the item"),
+            req("item_id", Text, "Item in the item master"),
+            opt("uom", Text, "Unit the supplier sells in (box, case, each)"),
+            opt("pack_qty", QTY, "Units of the item in one supplier unit"),
+            opt("price", MONEY, "Price of one supplier unit"),
+            opt("currency", Text, "ISO 4217 currency code of the price"),
+            opt("valid_from", Date, "First day the entry applies"),
+            opt("valid_to", Date, "Last day the entry applies"),
         ],
     },
 ];
