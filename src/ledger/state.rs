@@ -45,14 +45,14 @@ impl BatchCounts {
 
 /// One change of a batch: key, kind (`update`, `insert` for a re-insert, `delete`), and the
 /// fields an update changed (JSON array).
-pub type Change<'a> = (&'a str, &'static str, Option<String>);
+pub type Change = (String, &'static str, Option<String>);
 
 /// One batch as the ledger keeps it.
 #[derive(Debug)]
-pub struct BatchRecord<'a> {
+pub struct BatchRecord {
     pub seq: u64,
     pub counts: BatchCounts,
-    pub changes: Vec<Change<'a>>,
+    pub changes: Vec<Change>,
 }
 
 /// A batch of a run as stored.
@@ -93,7 +93,7 @@ impl Ledger {
     }
 
     /// Record one batch (its counts and changes) before the target commits it.
-    pub fn commit_batch(&mut self, stream: &Stream, run: i64, b: &BatchRecord<'_>) -> Result<(), LedgerError> {
+    pub fn commit_batch(&mut self, stream: &Stream, run: i64, b: &BatchRecord) -> Result<(), LedgerError> {
         let path = self.path.display().to_string();
         let err = |e| LedgerError::Sqlite {
             path: path.clone(),

@@ -232,12 +232,15 @@ impl Mapping {
         misses: &mut MissCounter,
     ) -> (Outcome, Option<Vec<Value>>) {
         let entity = plan.entity;
-        let mut values = vec![Value::Null; entity.fields.len()];
+        // Refilled from a record the loader is done with: each field's old value is taken out
+        // before it is filled, so whatever path the field takes, no old value stays behind.
+        let mut values = self.pool.take(entity);
         let mut reasons: Vec<Reason> = Vec::new();
         // Texts of sensitive fields met on the way: no reason may carry them.
         let mut secrets = Secrets::default();
         for f in &plan.fields {
             let field = &entity.fields[f.index];
+            let old = std::mem::take(&mut values[f.index]);
             let reason = |secrets: &Secrets, rule: &str, value: Option<&str>, message: String| {
                 if f.sensitive {
                     Reason {
@@ -265,7 +268,7 @@ impl Mapping {
                 continue;
             }
             let mut v = match &f.input {
-                Input::Slot(s) => text_value(&slots[*s]),
+                Input::Slot(s) => text_value(&slots[*s], old),
                 Input::Const(k) => Value::Text(k.clone()),
                 Input::Nothing => Value::Null,
                 Input::Expr(x) => match x.eval(vec![("row", row())]) {
@@ -397,11 +400,16 @@ impl Mapping {
 }
 
 /// Source text as a value: empty text is no value.
-fn text_value(s: &str) -> Value {
-    if s.is_empty() {
-        Value::Null
-    } else {
-        Value::Text(s.to_string())
+/// Source text as a value (empty text is no value), in `old`'s string when it has one.
+fn text_value(s: &str, old: Value) -> Value {
+    match (s.is_empty(), old) {
+        (true, _) => Value::Null,
+        (false, Value::Text(mut t)) => {
+            t.clear();
+            t.push_str(s);
+            Value::Text(t)
+        }
+        (false, _) => Value::Text(s.to_string()),
     }
 }
 

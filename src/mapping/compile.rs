@@ -621,5 +621,6 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
         sensitive_paths,
         uses_row: c.uses_row,
         expr_columns: c.expr_columns,
+        pool: Default::default(),
     })
 }

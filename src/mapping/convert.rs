@@ -36,9 +36,11 @@ const FALSE_WORDS: &[&str] = &["false", "f", "no", "n", "0", "off"];
 
 /// Parse a yes/no value; extra spellings may be given (compared without case).
 pub fn parse_boolean(text: &str, extra_true: &[String], extra_false: &[String]) -> Option<bool> {
-    let t = text.trim().to_lowercase();
-    let yes = TRUE_WORDS.contains(&t.as_str()) || extra_true.iter().any(|w| w.trim().eq_ignore_ascii_case(&t));
-    let no = FALSE_WORDS.contains(&t.as_str()) || extra_false.iter().any(|w| w.trim().eq_ignore_ascii_case(&t));
+    let t = text.trim();
+    let is = |words: &[&str], extra: &[String]| {
+        words.iter().any(|w| w.eq_ignore_ascii_case(t)) || extra.iter().any(|w| w.trim().eq_ignore_ascii_case(t))
+    };
+    let (yes, no) = (is(TRUE_WORDS, extra_true), is(FALSE_WORDS, extra_false));
     // A spelling listed as both yes and no means neither.
     match (yes, no) {
         (true, false) => Some(true),
@@ -86,13 +88,10 @@ pub fn coerce(text: &str, ty: FieldType) -> Result<Value, String> {
     };
     match ty {
         FieldType::String => Ok(Value::Text(text.to_string())),
-        FieldType::Code(values) => {
-            let lower = t.to_lowercase();
-            match values.iter().find(|v| **v == lower) {
-                Some(v) => Ok(Value::Text((*v).to_string())),
-                None => Err(format!("expected one of {}", values.join(", "))),
-            }
-        }
+        FieldType::Code(values) => match values.iter().find(|v| v.eq_ignore_ascii_case(t)) {
+            Some(v) => Ok(Value::Text((*v).to_string())),
+            None => Err(format!("expected one of {}", values.join(", "))),
+        },
         FieldType::Decimal { .. } => read_decimal(t, false).map(Value::Decimal).map_err(reason),
         FieldType::Integer => read_integer(t, false).map(Value::Integer).map_err(reason),
         FieldType::Boolean => parse_boolean(t, &[], &[]).map(Value::Boolean).ok_or_else(expected),

@@ -182,6 +182,8 @@ pub struct Mapping {
     /// Columns that expressions read by name (`row["name"]`): `opsync test` gives them to a
     /// case as blank when the case does not.
     pub expr_columns: Vec<String>,
+    /// Value vectors of records the loader is done with, refilled for new records.
+    pub pool: std::sync::Arc<crate::model::RecordPool>,
 }
 
 /// A mapping bound to one source header: slot -> column position.

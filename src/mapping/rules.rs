@@ -44,10 +44,12 @@ impl Rule {
                 _ => Ok(()),
             };
         }
-        // Text is checked in place; other values are written out once.
-        let text: Cow<'_, str> = match v {
-            Value::Text(s) => Cow::Borrowed(s),
-            other => Cow::Owned(other.to_text().unwrap_or_default()),
+        // Text is checked in place; other values are written out once, and only for the rules
+        // that read text.
+        let text: Cow<'_, str> = match (v, self) {
+            (Value::Text(s), _) => Cow::Borrowed(s),
+            (_, Rule::Range { .. } | Rule::NotFuture) => Cow::Borrowed(""),
+            (other, _) => Cow::Owned(other.to_text().unwrap_or_default()),
         };
         // The value as messages show it: quoted, or the mask (written only for a failure).
         let shown = || {

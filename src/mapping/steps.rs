@@ -211,7 +211,13 @@ pub fn apply(step: &CStep, value: Value, cx: &mut StepContext<'_>) -> Result<Val
     if is_empty {
         return Ok(Value::Null);
     }
-    let text = || text_of(&value).unwrap_or_default();
+    // The value's text, borrowed when it is text already.
+    let text = || -> Cow<'_, str> {
+        match &value {
+            Value::Text(s) => Cow::Borrowed(s.as_str()),
+            other => Cow::Owned(text_of(other).unwrap_or_default()),
+        }
+    };
     Ok(match step {
         CStep::Trim => match value {
             // Already trimmed text is kept as it is, not copied.
@@ -309,7 +315,7 @@ pub fn apply(step: &CStep, value: Value, cx: &mut StepContext<'_>) -> Result<Val
                             return Err(StepFailure {
                                 rule: "lookup",
                                 message: format!("{t:?} is not in lookup table {:?}", table.name),
-                                miss: Some((table.name.clone(), t)),
+                                miss: Some((table.name.clone(), t.into_owned())),
                             });
                         }
                     }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -49,8 +49,9 @@ pub struct RawRecord {
 }
 
 /// A typed canonical value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub enum Value {
+    #[default]
     Null,
     Text(String),
     Decimal(Decimal),
@@ -173,31 +174,52 @@ impl CanonicalRecord {
     }
 
     /// Content hash over every field in schema order: decides "unchanged" between runs.
+    ///
+    /// Each value is laid out as a type tag and its exact binary form (text as its length and
+    /// bytes, a decimal as its normalized mantissa and scale, a date as its day number, ...), so
+    /// that two records hash alike exactly when their values are equal, and nothing is formatted
+    /// on the way. A target keeps the hash beside each row; a stored hash made some other way only
+    /// costs a comparison of values (see the loader), never a wrong "unchanged".
     pub fn content_hash(&self) -> [u8; 16] {
-        // Each field as its length (u64, little-endian) and its text, or u64::MAX for no value,
-        // laid out in one buffer and hashed at once: the same bytes, so the same hash, as feeding
-        // the hasher field by field, without a String per field.
-        let mut buf = Vec::with_capacity(32 * self.values.len());
-        let mut text = String::new();
-        for v in &self.values {
-            let bytes = match v {
-                Value::Null => {
-                    buf.extend_from_slice(&u64::MAX.to_le_bytes());
-                    continue;
-                }
-                Value::Text(s) => s.as_bytes(),
-                other => {
-                    text.clear();
-                    other.write_text(&mut text);
-                    text.as_bytes()
-                }
-            };
-            buf.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-            buf.extend_from_slice(bytes);
+        thread_local! {
+            static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
-        let mut out = [0u8; 16];
-        out.copy_from_slice(&blake3::hash(&buf).as_bytes()[..16]);
-        out
+        BUF.with_borrow_mut(|buf| {
+            buf.clear();
+            for v in &self.values {
+                match v {
+                    Value::Null => buf.push(0),
+                    Value::Text(s) => {
+                        buf.push(1);
+                        buf.extend_from_slice(&(s.len() as u64).to_le_bytes());
+                        buf.extend_from_slice(s.as_bytes());
+                    }
+                    Value::Decimal(d) => {
+                        let d = d.normalize();
+                        buf.push(2);
+                        buf.extend_from_slice(&d.mantissa().to_le_bytes());
+                        buf.extend_from_slice(&d.scale().to_le_bytes());
+                    }
+                    Value::Integer(i) => {
+                        buf.push(3);
+                        buf.extend_from_slice(&i.to_le_bytes());
+                    }
+                    Value::Date(d) => {
+                        buf.push(4);
+                        buf.extend_from_slice(&d.num_days_from_ce().to_le_bytes());
+                    }
+                    Value::Timestamp(t) => {
+                        buf.push(5);
+                        buf.extend_from_slice(&t.timestamp().to_le_bytes());
+                        buf.extend_from_slice(&t.timestamp_subsec_nanos().to_le_bytes());
+                    }
+                    Value::Boolean(b) => buf.extend_from_slice(&[6, u8::from(*b)]),
+                }
+            }
+            let mut out = [0u8; 16];
+            out.copy_from_slice(&blake3::hash(buf).as_bytes()[..16]);
+            out
+        })
     }
 
     /// The record as a JSON object, field names in schema order.
@@ -414,65 +436,63 @@ pub fn check_values(entity: &Entity, values: &[Value], shown: &dyn Fn(&str, &str
 mod tests {
     use super::*;
 
-    /// The content hash as first defined: the hasher fed field by field from `to_text`. Ledgers
-    /// hold hashes made this way, so any faster way must give the same bytes.
-    fn reference_hash(r: &CanonicalRecord) -> [u8; 16] {
-        let mut h = blake3::Hasher::new();
-        for v in &r.values {
-            match v.to_text() {
-                Some(s) => {
-                    h.update(&(s.len() as u64).to_le_bytes());
-                    h.update(s.as_bytes());
-                }
-                None => {
-                    h.update(&u64::MAX.to_le_bytes());
-                }
-            }
+    fn item(values: &[(usize, Value)]) -> CanonicalRecord {
+        let entity = crate::model::schema::entity("item").expect("item entity");
+        let mut all = vec![Value::Null; entity.fields.len()];
+        for (i, v) in values {
+            all[*i] = v.clone();
         }
-        let mut out = [0u8; 16];
-        out.copy_from_slice(&h.finalize().as_bytes()[..16]);
-        out
+        CanonicalRecord {
+            entity,
+            values: all,
+            lineage: Lineage {
+                source: "items.csv".into(),
+                locator: None,
+                row: 1,
+                line: 2,
+            },
+        }
     }
 
     #[test]
-    fn content_hash_is_stable_across_value_kinds() {
-        let entity = crate::model::schema::entity("item").expect("item entity");
-        let mut values = vec![Value::Null; entity.fields.len()];
-        let kinds = [
-            Value::Text("IT0000001".into()),
-            Value::Text(String::new()),
-            Value::Decimal("12.5000".parse().unwrap()),
-            Value::Integer(-42),
-            Value::Date(NaiveDate::from_ymd_opt(2024, 3, 1).unwrap()),
-            Value::Timestamp(
-                DateTime::parse_from_rfc3339("2024-03-01T14:30:00.25Z")
-                    .unwrap()
-                    .with_timezone(&Utc),
-            ),
-            Value::Boolean(true),
-            Value::Boolean(false),
-            Value::Null,
-            Value::Text("Gauze sponge 4x4 in, sterile — ünïcode".into()),
+    fn content_hashes_are_equal_exactly_when_values_are() {
+        let dec = |s: &str| Value::Decimal(s.parse().unwrap());
+        let text = |s: &str| Value::Text(s.into());
+        let same = [
+            (vec![(8, dec("12.5"))], vec![(8, dec("12.500"))]),
+            (vec![(8, dec("-0.00"))], vec![(8, dec("0"))]),
         ];
-        for (slot, v) in values.iter_mut().zip(kinds) {
-            *slot = v;
+        for (a, b) in same {
+            assert_eq!(item(&a).content_hash(), item(&b).content_hash(), "{a:?} {b:?}");
         }
-        let lineage = Lineage {
-            source: "items.csv".into(),
-            locator: None,
-            row: 1,
-            line: 2,
-        };
-        let r = CanonicalRecord {
-            entity,
-            values,
-            lineage,
-        };
-        assert_eq!(r.content_hash(), reference_hash(&r));
-        for v in &r.values {
-            let mut s = String::new();
-            let some = v.write_text(&mut s);
-            assert_eq!(v.to_text(), some.then_some(s));
+        let different = [
+            (vec![(1, text(""))], vec![]),
+            (
+                vec![(1, text("ab")), (2, text("c"))],
+                vec![(1, text("a")), (2, text("bc"))],
+            ),
+            (vec![(8, dec("12.5"))], vec![(8, dec("12.51"))]),
+            (vec![(10, Value::Boolean(true))], vec![(10, Value::Boolean(false))]),
+            (vec![(10, Value::Boolean(true))], vec![(10, Value::Integer(1))]),
+            (vec![(1, text("1"))], vec![(1, Value::Integer(1))]),
+        ];
+        for (a, b) in different {
+            assert_ne!(item(&a).content_hash(), item(&b).content_hash(), "{a:?} {b:?}");
         }
     }
+
+    #[test]
+    fn the_content_hash_of_a_record_is_pinned() {
+        // Targets keep these hashes: a change here makes the next run compare every row by value.
+        let r = item(&[
+            (0, Value::Text("IT0000001".into())),
+            (1, Value::Text("Gauze sponge 4x4 in, sterile — ünïcode".into())),
+            (7, Value::Decimal("12.5000".parse().unwrap())),
+            (10, Value::Boolean(true)),
+        ]);
+        let hex: String = r.content_hash().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, PINNED_HASH);
+    }
+
+    const PINNED_HASH: &str = "54c0b275fd62fe28581ba78d9ed28883";
 }

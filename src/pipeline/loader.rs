@@ -73,6 +73,8 @@ pub struct Loader<'l> {
     pub extra_rejected_rows: u64,
     /// Reasons of the rejects the loader itself makes (duplicate keys), for the run summary.
     pub tally: super::ReasonTally,
+    /// Where the values of written records go back, to be refilled.
+    pool: Option<std::sync::Arc<crate::model::RecordPool>>,
 }
 
 /// What the loader counted for one entity, with the target's live rows before and after.
@@ -130,12 +132,18 @@ impl<'l> Loader<'l> {
             current_row: 0,
             extra_rejected_rows: 0,
             tally: super::ReasonTally::default(),
+            pool: None,
         })
     }
 
     /// Mask these (entity, field) values in messages and in the records kept with rejects.
     pub fn mask_fields(&mut self, fields: impl IntoIterator<Item = (&'static str, &'static str)>) {
         self.sensitive.extend(fields);
+    }
+
+    /// Hand the values of records, once written, back to this pool.
+    pub fn recycle_into(&mut self, pool: std::sync::Arc<crate::model::RecordPool>) {
+        self.pool = Some(pool);
     }
 
     pub fn target_id(&self) -> &str {
@@ -278,6 +286,12 @@ impl<'l> Loader<'l> {
         self.target.begin()?;
         let mut recorded = None;
         let result = self.flush_items(i, &items, &mut recorded);
+        if let Some(pool) = &self.pool {
+            pool.give(items.into_iter().filter_map(|it| match it {
+                Item::Record { record, .. } => Some((record.entity, record.values)),
+                Item::Rejected(_) => None,
+            }));
+        }
         let dups = match result {
             Ok(dups) => dups,
             Err(e) => {
@@ -357,40 +371,34 @@ impl<'l> Loader<'l> {
                 continue;
             }
             let r = record_of(&items[n]);
-            let changed = old.get(&r.key()).map(|o| r.changed_fields(o)).unwrap_or_default();
-            if let Verdict::Compare { stored_hash_matches } = v {
-                verdicts[n] = Some(if !changed.is_empty() {
-                    Verdict::Update
-                } else if stored_hash_matches {
-                    Verdict::Unchanged
-                } else {
-                    Verdict::Rehash
-                });
-            }
+            let changed = old.get(&r.key()).map(|o| r.changed_fields(o));
+            // A hash that differs while every value is the same was made some other way (an
+            // older opsync, a hand edit of `_hash`): only the hash is written.
+            verdicts[n] = Some(match (v, &changed) {
+                (
+                    Verdict::Compare {
+                        stored_hash_matches: true,
+                    },
+                    Some(c),
+                ) if c.is_empty() => Verdict::Unchanged,
+                (_, Some(c)) if c.is_empty() => Verdict::Rehash,
+                _ => Verdict::Update,
+            });
             if verdicts[n] == Some(Verdict::Update) {
-                fields[n] = Some(serde_json::to_string(&changed).unwrap_or_default());
+                fields[n] = changed.map(|c| serde_json::to_string(&c).unwrap_or_default());
             }
         }
 
-        let keys: Vec<String> = items
-            .iter()
-            .map(|it| match it {
-                Item::Record { record, .. } => record.key(),
-                Item::Rejected(k) => k.clone(),
-            })
-            .collect();
         let mut counts = BatchCounts::default();
         let mut changes = Vec::new();
         let mut writes = Vec::new();
         let mut unchanged = Vec::new();
         let mut dups = Vec::new();
-        let mut first_in_batch: HashMap<&str, usize> = HashMap::new();
         for n in 0..items.len() {
             let Item::Record { row, record } = &items[n] else {
                 continue;
             };
             let hash = hashes[n].unwrap_or_default();
-            let first = *first_in_batch.entry(keys[n].as_str()).or_insert(n);
             match verdicts[n] {
                 Some(Verdict::Insert) => {
                     counts.inserted += 1;
@@ -398,12 +406,12 @@ impl<'l> Loader<'l> {
                 }
                 Some(Verdict::Reinsert) => {
                     counts.inserted += 1;
-                    changes.push((keys[n].as_str(), "insert", None));
+                    changes.push((record.key(), "insert", None));
                     writes.push((record, hash, WriteKind::Reinsert));
                 }
                 Some(Verdict::Update) => {
                     counts.updated += 1;
-                    changes.push((keys[n].as_str(), "update", fields[n].take()));
+                    changes.push((record.key(), "update", fields[n].take()));
                     writes.push((record, hash, WriteKind::Update));
                 }
                 Some(Verdict::Rehash) => {
@@ -416,14 +424,17 @@ impl<'l> Loader<'l> {
                 }
                 Some(Verdict::Deduplicated) => counts.deduplicated += 1,
                 Some(Verdict::Duplicate { earlier_rejected }) => {
-                    let where_first = if earlier_rejected {
-                        "an earlier row with this key was rejected".to_string()
-                    } else if first != n {
-                        format!("first at {}", record_of(&items[first]).lineage)
-                    } else {
-                        "first seen earlier in this extract".to_string()
+                    let key = record.key();
+                    let first = items[..n].iter().find_map(|it| match it {
+                        Item::Record { record: r, .. } if r.key() == key => Some(r),
+                        _ => None,
+                    });
+                    let where_first = match (earlier_rejected, first) {
+                        (true, _) => "an earlier row with this key was rejected".to_string(),
+                        (false, Some(r)) => format!("first at {}", r.lineage),
+                        (false, None) => "first seen earlier in this extract".to_string(),
                     };
-                    dups.push((*row, self.duplicate_reject(record, &keys[n], &where_first)));
+                    dups.push((*row, self.duplicate_reject(record, &key, &where_first)));
                 }
                 Some(Verdict::Compare { .. }) | None => {}
             }
@@ -586,7 +597,7 @@ impl<'l> Loader<'l> {
                 deleted: keys.len() as u64,
                 ..BatchCounts::default()
             },
-            changes: keys.iter().map(|k| (k.as_str(), "delete", None)).collect(),
+            changes: keys.iter().map(|k| (k.clone(), "delete", None)).collect(),
         };
         self.ledger.commit_batch(&stream, self.run, &batch)?;
         *recorded = Some(seq);
@@ -635,7 +646,14 @@ impl<'l> Loader<'l> {
         let mut problems = Vec::new();
         for i in 0..self.buffers.len() {
             let e = self.buffers[i].entity;
-            let live_after = self.target.live_count(e)?;
+            let b = &self.buffers[i];
+            // The table is locked for the run: when the run wrote nothing, nothing changed it.
+            let wrote = b.counts.inserted + b.counts.updated + b.counts.deleted > 0;
+            let live_after = if wrote {
+                self.target.live_count(e)?
+            } else {
+                b.live_before
+            };
             let b = &self.buffers[i];
             let expected = (b.live_before + b.counts.inserted).saturating_sub(b.counts.deleted);
             if live_after != expected {

@@ -4,6 +4,7 @@
 pub mod failpoint;
 pub mod interrupt;
 mod loader;
+mod parallel;
 mod run;
 pub mod verdict;
 
@@ -13,6 +14,7 @@ use std::time::Duration;
 use thiserror::Error;
 
 pub use loader::{EntityLoad, LoadSettings, Loader};
+pub use parallel::drive_parallel;
 pub use run::{LoadItem, load_records, run_job, transform};
 
 use crate::config::{ConfigError, LoadedJob};
@@ -256,61 +258,6 @@ pub fn drive(
     let mut d = Driven::default();
     let result = drive_into(&mut d, source, mapping, binding, limit, obs, sink);
     (d, result)
-}
-
-/// Rows the reading thread hands to the loading one at a time.
-const CHUNK: usize = 1024;
-/// Chunks in flight between the two threads: bounds the memory between them.
-const CHUNKS_IN_FLIGHT: usize = 8;
-
-/// [`drive`] on a thread of its own and `sink` on the calling one, so that reading and mapping
-/// overlap with loading; the rows reach `sink` in source order, in bounded memory. When `sink`
-/// fails, the reading stops and its error is the drive's.
-pub fn drive_parallel(
-    source: &mut dyn Source,
-    mapping: &Mapping,
-    binding: &Binding,
-    limit: Option<u64>,
-    obs: &dyn Observer,
-    mut sink: impl FnMut(u64, RowEvent) -> Result<(), PipelineError>,
-) -> (Driven, Result<(), PipelineError>) {
-    std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(u64, RowEvent)>>(CHUNKS_IN_FLIGHT);
-        let reader = scope.spawn(move || {
-            let mut chunk = Vec::with_capacity(CHUNK);
-            let (driven, result) = drive(source, mapping, binding, limit, obs, |row, event| {
-                chunk.push((row, event));
-                if chunk.len() >= CHUNK {
-                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-                    tx.send(full)
-                        .map_err(|_| PipelineError::Input("the load stopped reading".into()))?;
-                }
-                Ok(())
-            });
-            if !chunk.is_empty() {
-                let _ = tx.send(chunk);
-            }
-            (driven, result)
-        });
-        let mut failed = None;
-        'chunks: while let Ok(chunk) = rx.recv() {
-            for (row, event) in chunk {
-                if let Err(e) = sink(row, event) {
-                    failed = Some(e);
-                    break 'chunks;
-                }
-            }
-        }
-        drop(rx);
-        let (driven, result) = match reader.join() {
-            Ok(done) => done,
-            Err(panic) => std::panic::resume_unwind(panic),
-        };
-        match failed {
-            Some(e) => (driven, Err(e)),
-            None => (driven, result),
-        }
-    })
 }
 
 fn drive_into(

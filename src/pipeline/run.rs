@@ -406,6 +406,7 @@ pub fn run_job(
         record_mapping_and_columns(job, ledger, ctx.run_id, &mapping, &binding, obs, &mut ctx.warnings)?;
         let entities: Vec<_> = mapping.entities.iter().map(|e| e.entity).collect();
         let mut loader = open_loader(job, ledger, ctx, &entities, mapping.sensitive_fields(), opts, obs)?;
+        loader.recycle_into(mapping.pool.clone());
         let (driven, result) =
             drive_parallel(
                 source.as_mut(),

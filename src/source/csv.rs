@@ -337,12 +337,22 @@ impl Source for CsvReader {
         let line = self.line();
         let mut values = std::mem::take(&mut self.spare);
         values.truncate(self.record.len());
+        // The record's text is checked once, whole: valid UTF-8, and no character that no exported
+        // value holds (then each field is searched, to name it).
+        let bytes = self.record.as_slice();
+        let whole = std::str::from_utf8(bytes).ok();
+        let suspect = whole.is_none() || memchr::memchr2(0, 0xEF, bytes).is_some();
         let mut odd = None;
         for (i, field) in self.record.iter().enumerate() {
-            let Ok(text) = std::str::from_utf8(field) else {
+            let text = match (suspect, whole, self.record.range(i)) {
+                (false, Some(all), Some(range)) => all.get(range),
+                _ => std::str::from_utf8(field).ok(),
+            };
+            let Some(text) = text else {
                 return Err(self.encoding_error(field, line));
             };
-            if odd.is_none()
+            if suspect
+                && odd.is_none()
                 && let Some(what) = odd_character(text)
             {
                 odd = Some((i, what));

@@ -10,6 +10,7 @@
 //! the last one met, less the gaps. Both ways give the same verdicts; the sorted way writes
 //! nothing per key.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use rusqlite::Connection;
@@ -61,6 +62,33 @@ fn compare(a: &[Value], b: &[Value]) -> Option<Ordering> {
         }
     }
     Some(Ordering::Equal)
+}
+
+/// Compare the first `n` columns of a row (a key) with a key, as [`compare`] does.
+fn compare_row(row: &rusqlite::Row<'_>, key: &[Value], n: usize) -> Result<Option<Ordering>, TargetError> {
+    use rusqlite::types::ValueRef;
+    for (i, v) in key.iter().enumerate().take(n) {
+        let o = match (row.get_ref(i).map_err(sql_err)?, v) {
+            (ValueRef::Text(a), Value::Text(b)) => a.cmp(b.as_bytes()),
+            (ValueRef::Integer(a), Value::Integer(b)) => a.cmp(b),
+            _ => return Ok(None),
+        };
+        if o != Ordering::Equal {
+            return Ok(Some(o));
+        }
+    }
+    Ok(Some(Ordering::Equal))
+}
+
+/// A key's values: borrowed from a record (the model puts key fields first), parsed from a
+/// rejected record's key string.
+fn key_view<'a>(e: &Entity, item: &'a KeyRef<'_>) -> Result<Cow<'a, [Value]>, TargetError> {
+    match item {
+        KeyRef::Record(r, _) if e.key_fields().enumerate().all(|(n, (i, _))| n == i) => {
+            Ok(Cow::Borrowed(&r.values[..e.key_fields().count()]))
+        }
+        _ => key_values(e, item).map(Cow::Owned),
+    }
 }
 
 fn sql_err(e: rusqlite::Error) -> TargetError {
@@ -131,7 +159,7 @@ impl KeyIndex {
     pub fn lookup(&mut self, conn: &Connection, items: &[KeyRef<'_>]) -> Result<Vec<Looked>, TargetError> {
         let e = self.entity;
         if self.mode == Mode::Sorted {
-            let parts: Vec<Vec<Value>> = items.iter().map(|k| key_values(e, k)).collect::<Result<_, _>>()?;
+            let parts: Vec<Cow<'_, [Value]>> = items.iter().map(|k| key_view(e, k)).collect::<Result<_, _>>()?;
             if let Some(found) = self.lookup_sorted(conn, items, &parts)? {
                 return Ok(found);
             }
@@ -146,14 +174,13 @@ impl KeyIndex {
         &mut self,
         conn: &Connection,
         items: &[KeyRef<'_>],
-        parts: &[Vec<Value>],
+        parts: &[Cow<'_, [Value]>],
     ) -> Result<Option<Vec<Looked>>, TargetError> {
         let e = self.entity;
-        let mut previous = self.last.as_ref().map(|(k, _)| k);
+        let mut previous: Option<&[Value]> = self.last.as_ref().map(|(k, _)| k.as_slice());
         for p in parts {
             if let Some(q) = previous
-                && compare(q, p) != Some(Ordering::Less)
-                && compare(q, p) != Some(Ordering::Equal)
+                && !matches!(compare(q, p), Some(Ordering::Less | Ordering::Equal))
             {
                 return Ok(None);
             }
@@ -162,8 +189,10 @@ impl KeyIndex {
         let Some(upper) = parts.last() else {
             return Ok(Some(Vec::new()));
         };
-        // The table's rows between the last key met and this batch's last key.
-        let mut rows: Vec<(Vec<Value>, Stored)> = Vec::new();
+        // What the table holds for each item, and the rows between items (gaps), found by one
+        // range scan from the last key met to this batch's last key, merged as it streams.
+        let mut stored: Vec<Option<Stored>> = vec![None; items.len()];
+        let mut gaps: Vec<Vec<Value>> = Vec::new();
         if !self.empty_at_start {
             let limit = 4 * parts.len() + 64;
             let n = e.key_fields().count();
@@ -187,57 +216,64 @@ impl KeyIndex {
             }
             bind_key(&mut stmt, at, upper).map_err(sql_err)?;
             let mut result = stmt.raw_query();
+            let (mut i, mut count) = (0, 0);
             while let Some(r) = result.next().map_err(sql_err)? {
-                let mut key = Vec::with_capacity(n);
-                for (i, (_, f)) in e.key_fields().enumerate() {
-                    key.push(from_sql(f.ty, r.get::<_, Sql>(i).map_err(sql_err)?));
+                count += 1;
+                if count >= limit {
+                    return Ok(None);
                 }
-                let hash: Option<Vec<u8>> = r.get(n).map_err(sql_err)?;
-                let deleted: i64 = r.get(n + 1).map_err(sql_err)?;
-                rows.push((
-                    key,
-                    Stored {
-                        hash: hash_of(hash),
+                // Items below this row met no row; the row matches the next item, or is a gap.
+                let mut order = Ordering::Less;
+                while i < parts.len() {
+                    let Some(o) = compare_row(r, &parts[i], n)? else {
+                        return Ok(None);
+                    };
+                    order = o;
+                    if o != Ordering::Greater {
+                        break;
+                    }
+                    i += 1;
+                }
+                if i < parts.len() && order == Ordering::Equal {
+                    let hash = match r.get_ref(n).map_err(sql_err)? {
+                        rusqlite::types::ValueRef::Blob(b) => b.try_into().ok(),
+                        _ => None,
+                    };
+                    let deleted: i64 = r.get(n + 1).map_err(sql_err)?;
+                    stored[i] = Some(Stored {
+                        hash,
                         deleted: deleted != 0,
-                    },
-                ));
-            }
-            if rows.len() >= limit {
-                return Ok(None);
+                    });
+                    i += 1;
+                } else {
+                    let mut key = Vec::with_capacity(n);
+                    for (c, (_, f)) in e.key_fields().enumerate() {
+                        key.push(from_sql(f.ty, r.get::<_, Sql>(c).map_err(sql_err)?));
+                    }
+                    gaps.push(key);
+                }
             }
         }
         let mut out = Vec::with_capacity(items.len());
-        let mut gaps: Vec<&Vec<Value>> = Vec::new();
-        let mut j = 0;
-        let mut group = self.last.take();
-        for (item, key) in items.iter().zip(parts) {
-            let sighting = match &group {
-                Some((k, s)) if compare(k, key) == Some(Ordering::Equal) => Some(*s),
+        let mut group: Option<(&[Value], Sighting)> = self.last.as_ref().map(|(k, s)| (k.as_slice(), *s));
+        for (n, (item, key)) in items.iter().zip(parts).enumerate() {
+            let sighting = match group {
+                Some((k, s)) if compare(k, key) == Some(Ordering::Equal) => Some(s),
                 _ => None,
             };
-            let mut stored = None;
-            while j < rows.len() && compare(&rows[j].0, key) == Some(Ordering::Less) {
-                gaps.push(&rows[j].0);
-                j += 1;
-            }
-            if j < rows.len() && compare(&rows[j].0, key) == Some(Ordering::Equal) {
-                stored = Some(rows[j].1);
-                j += 1;
-            }
             if sighting.is_none() {
                 let first = match item {
                     KeyRef::Record(_, h) => Sighting::Record(*h),
                     KeyRef::Rejected(_) => Sighting::Rejected,
                 };
-                group = Some((key.clone(), first));
+                group = Some((key, first));
             }
             out.push(Looked {
                 sighting,
-                stored: if sighting.is_some() { None } else { stored },
+                stored: if sighting.is_some() { None } else { stored[n] },
             });
         }
-        gaps.extend(rows[j..].iter().map(|r| &r.0));
-        self.last = group;
+        self.last = group.map(|(k, s)| (k.to_vec(), s));
         if !gaps.is_empty() {
             let sql = format!(
                 "INSERT OR IGNORE INTO temp.{} ({}) VALUES {}",
@@ -246,7 +282,7 @@ impl KeyIndex {
                 row_value(e, 1)
             );
             let mut stmt = conn.prepare_cached(&sql).map_err(sql_err)?;
-            for g in gaps {
+            for g in &gaps {
                 bind_key(&mut stmt, 1, g).map_err(sql_err)?;
                 stmt.raw_execute().map_err(sql_err)?;
             }
