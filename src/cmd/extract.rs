@@ -14,11 +14,14 @@ pub fn run(out: &Output, job: &Path, file: Option<&Path>, limit: Option<u64>) ->
     let job = super::load_job(job)?;
     let mut source = source::open(job.source(), job.dir()).map_err(PipelineError::Source)?;
     let columns = source.columns().to_vec();
-    let mut writer: Box<dyn Write> = match file {
-        Some(f) => Box::new(BufWriter::new(
-            crate::target::create_private(f).with_context(|| format!("cannot create {}", f.display()))?,
-        )),
-        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    // A file is written beside its path and put in place only when the command completes.
+    let mut staged = file
+        .map(|f| crate::target::StagedFile::create(f).with_context(|| format!("cannot create {}", f.display())))
+        .transpose()?;
+    let mut stdout = BufWriter::new(std::io::stdout().lock());
+    let mut writer: &mut dyn Write = match staged.as_mut() {
+        Some(s) => s,
+        None => &mut stdout,
     };
     out.start_progress(source::total_bytes(job.source(), job.dir()), &job.name);
     let (mut written, mut malformed) = (0u64, Vec::new());
@@ -39,12 +42,30 @@ pub fn run(out: &Output, job: &Path, file: Option<&Path>, limit: Option<u64>) ->
     }
     writer.flush()?;
     out.finish_progress();
+    // Only a complete extract replaces the file: rows it could not read leave the old one.
+    if let Some(staged) = staged
+        && malformed.is_empty()
+    {
+        staged.commit()?;
+    }
     for m in &malformed {
         out.warn(&format!("not extracted: {m}"));
     }
-    let to = file
-        .map(|f| f.display().to_string())
-        .unwrap_or_else(|| "standard output".into());
-    out.info(&format!("extracted {written} raw records of job {} to {to}", job.name));
+    match file {
+        Some(f) if !malformed.is_empty() => out.warn(&format!(
+            "{} left as it was: {} row(s) could not be read, so the extract is not complete",
+            f.display(),
+            malformed.len()
+        )),
+        Some(f) => out.info(&format!(
+            "extracted {written} raw records of job {} to {}",
+            job.name,
+            f.display()
+        )),
+        None => out.info(&format!(
+            "extracted {written} raw records of job {} to standard output",
+            job.name
+        )),
+    }
     Ok(if malformed.is_empty() { 0 } else { 1 })
 }

@@ -19,11 +19,14 @@ pub fn run(g: &Global, out: &Output, job: &Path, input: Option<&Path>, file: Opt
     }
     .map_err(PipelineError::Source)?;
     let mut ledger = super::open_ledger(g, Some(&job.path))?;
-    let mut writer: Box<dyn Write> = match file {
-        Some(f) => Box::new(BufWriter::new(
-            crate::target::create_private(f).with_context(|| format!("cannot create {}", f.display()))?,
-        )),
-        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    // A file is written beside its path and put in place only when the command completes.
+    let mut staged = file
+        .map(|f| crate::target::StagedFile::create(f).with_context(|| format!("cannot create {}", f.display())))
+        .transpose()?;
+    let mut stdout = BufWriter::new(std::io::stdout().lock());
+    let mut writer: &mut dyn Write = match staged.as_mut() {
+        Some(s) => s,
+        None => &mut stdout,
     };
     let opts = RunOptions {
         args: super::args_string(),
@@ -42,6 +45,9 @@ pub fn run(g: &Global, out: &Output, job: &Path, input: Option<&Path>, file: Opt
     })
     .with_context(|| format!("job {} ({}) failed", job.name, job.path.display()))?;
     writer.flush()?;
+    if let Some(staged) = staged {
+        staged.commit()?;
+    }
     out.info(&format!(
         "transformed {} rows of job {} into {} canonical records; {} rejected (opsync rejects --run {})",
         summary.counts.read, job.name, summary.counts.valid, summary.counts.rejected, summary.run_id

@@ -54,6 +54,46 @@ fn is_read_only(path: &Path) -> bool {
     marked || std::fs::OpenOptions::new().write(true).open(path).is_err()
 }
 
+/// The path of one of a database's companion files (`-wal`, `-shm`).
+fn wal_path(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// A path as the path of an SQLite `file:` URI.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' | '?' | '#' => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Companion files a read-only moment left read-only beside a ledger that is writable again:
+/// given the ledger's own permissions, as SQLite would have made them.
+fn mend_companions(path: &Path) -> Result<(), LedgerError> {
+    let Ok(db) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    for suffix in ["-wal", "-shm"] {
+        let companion = wal_path(path, suffix);
+        let Ok(meta) = std::fs::metadata(&companion) else {
+            continue;
+        };
+        if meta.permissions().readonly() && !db.permissions().readonly() {
+            std::fs::set_permissions(&companion, db.permissions()).map_err(|e| LedgerError::ReadOnly {
+                path: companion.display().to_string(),
+                detail: format!("cannot make it writable ({e}); make it writable (chmod u+w) or remove it"),
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// Turns an SQLite error into a ledger error naming the file.
 fn sqlite_error(path: &str) -> impl Fn(rusqlite::Error) -> LedgerError + '_ {
     move |source| LedgerError::Sqlite {
@@ -105,11 +145,12 @@ impl Ledger {
                         .into(),
             });
         }
+        mend_companions(path)?;
         let err = sqlite_error(&name);
         let mut conn = Connection::open(path).map_err(&err)?;
         conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(&err)?;
         conn.execute_batch(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;",
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;",
         )
         .map_err(|e| match e {
             rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ReadOnly => LedgerError::ReadOnly {
@@ -138,9 +179,15 @@ impl Ledger {
             return Err(LedgerError::Missing { path: name });
         }
         let err = sqlite_error(&name);
-        let conn =
-            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-                .map_err(&err)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        // A reader must leave nothing behind: opening a WAL database creates its -wal and -shm
+        // files (with the database's permissions, so read-only ones beside a read-only ledger,
+        // which would then refuse the next run once the ledger is writable again). Without a
+        // -wal file every committed page is in the database itself, so it is read as immutable,
+        // creating nothing.
+        let immutable = !wal_path(path, "-wal").exists() && is_read_only(path);
+        let uri = format!("file:{}{}", uri_path(path), if immutable { "?immutable=1" } else { "" });
+        let conn = Connection::open_with_flags(uri, flags).map_err(&err)?;
         conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(&err)?;
         Ok(Ledger {
             conn,

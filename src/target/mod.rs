@@ -19,7 +19,7 @@ mod lookup;
 mod sqlite;
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
@@ -252,6 +252,61 @@ pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
         opts.mode(0o600);
     }
     opts.open(path)
+}
+
+/// A file written beside its final path and renamed over it only once complete, so that a
+/// command refused or stopped part-way leaves what was there before (`--out` of `extract` and
+/// `transform`). Dropped without [`StagedFile::commit`], the partial file is removed.
+pub struct StagedFile {
+    tmp: PathBuf,
+    path: PathBuf,
+    out: Option<std::io::BufWriter<std::fs::File>>,
+}
+
+impl StagedFile {
+    pub fn create(path: &Path) -> std::io::Result<Self> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+        let file = create_private(&tmp)?;
+        Ok(StagedFile {
+            tmp,
+            path: path.to_path_buf(),
+            out: Some(std::io::BufWriter::new(file)),
+        })
+    }
+
+    /// Flush the file to disk and put it in place.
+    pub fn commit(mut self) -> std::io::Result<()> {
+        if let Some(out) = self.out.take() {
+            let file = out.into_inner().map_err(|e| e.into_error())?;
+            file.sync_all()?;
+        }
+        std::fs::rename(&self.tmp, &self.path)
+    }
+}
+
+impl std::io::Write for StagedFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.out.as_mut() {
+            Some(out) => out.write(buf),
+            None => Err(std::io::Error::other("the file was already put in place")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.as_mut().map_or(Ok(()), std::io::Write::flush)
+    }
+}
+
+impl Drop for StagedFile {
+    fn drop(&mut self) {
+        if self.out.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// An OS lock on `DIR/NAME.lock`, taken without waiting if possible, else after `wait` is told.

@@ -726,3 +726,68 @@ fn verdicts_and_snapshot_deletes_are_the_same_whatever_order_the_keys_come_in() 
         }
     }
 }
+
+#[test]
+fn transform_out_keeps_the_old_file_when_the_command_is_refused_or_fails() {
+    let d = items("");
+    d.write("canonical.jsonl", "previous output\n");
+    // Refused: another run of the job holds its lock (exit 5).
+    std::fs::create_dir_all(d.join("opsync.db.locks")).unwrap();
+    let lock = std::fs::File::create(d.join("opsync.db.locks/items.lock")).unwrap();
+    lock.try_lock().unwrap();
+    let o = d.run(&["transform", "items.job.toml", "--out", "canonical.jsonl"]);
+    assert_eq!(code(&o), 5, "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(d.join("canonical.jsonl")).unwrap(),
+        "previous output\n"
+    );
+    drop(lock);
+    // Failed part-way: a quote left open.
+    d.write("items.csv", format!("{ITEMS}B1,\"open,1,,EA\n"));
+    let o = d.run(&["transform", "items.job.toml", "--out", "canonical.jsonl"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(d.join("canonical.jsonl")).unwrap(),
+        "previous output\n"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // Succeeded: the new output is in place.
+    d.write("items.csv", ITEMS);
+    ok(&d, &["transform", "items.job.toml", "--out", "canonical.jsonl"]);
+    assert_eq!(
+        std::fs::read_to_string(d.join("canonical.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        5
+    );
+}
+
+#[test]
+fn reading_a_read_only_ledger_leaves_no_read_only_files_that_block_the_next_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = items("");
+    ok(&d, &["run", "items.job.toml"]);
+    for f in ["opsync.db-wal", "opsync.db-shm"] {
+        let _ = std::fs::remove_file(d.join(f));
+    }
+    std::fs::set_permissions(d.join("opsync.db"), std::fs::Permissions::from_mode(0o444)).unwrap();
+    ok(&d, &["runs"]);
+    ok(&d, &["runs", "show", "1"]);
+    ok(&d, &["rejects"]);
+    for f in ["opsync.db-wal", "opsync.db-shm"] {
+        assert!(!d.join(f).exists(), "{f} was left behind by a reader");
+    }
+    // Companion files left read-only (by an older reader) are mended once the ledger is writable.
+    std::fs::set_permissions(d.join("opsync.db"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    d.write("opsync.db-shm", vec![0u8; 32768]);
+    std::fs::set_permissions(d.join("opsync.db-shm"), std::fs::Permissions::from_mode(0o444)).unwrap();
+    ok(&d, &["run", "items.job.toml"]);
+    let mode = std::fs::metadata(d.join("opsync.db-shm")).map(|m| m.permissions().mode() & 0o777);
+    assert!(mode.is_err() || mode.as_ref().is_ok_and(|m| m & 0o200 != 0), "{mode:?}");
+}
