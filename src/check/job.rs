@@ -120,6 +120,17 @@ fn check_csv(c: &mut JobChecker<'_>, csv: &CsvSource, span: Range<usize>) {
             None,
         );
     }
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    for (i, name) in csv.columns.iter().enumerate() {
+        if let Some(first) = names.insert(name.as_str(), i) {
+            let msg = format!(
+                "column {name:?} is named twice in columns (positions {} and {})",
+                first + 1,
+                i + 1
+            );
+            c.problem(&[Seg::Key("source"), Seg::Key("columns")], span.clone(), msg, None);
+        }
+    }
     check_encoding(c, csv.encoding.as_deref(), span);
 }
 

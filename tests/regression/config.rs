@@ -351,3 +351,23 @@ fn the_reference_is_what_the_code_generates() {
         );
     }
 }
+
+#[test]
+fn validate_and_run_refuse_a_column_named_twice_in_csv_columns() {
+    let d = crate::common::Dir::new();
+    d.write("a.csv", "1,2\n");
+    let job = "[job]\nname = \"j\"\n[source]\nkind = \"csv\"\npath = \"a.csv\"\nheader = false\n\
+               columns = [\"code\", \"code\"]\n[target]\nkind = \"sqlite\"\npath = \"t.db\"\n\
+               [[entity]]\nname = \"cost_center\"\n[entity.fields]\ncost_center_id = { from_index = 0 }\n\
+               name = { from_index = 1 }\n";
+    d.write("a.job.toml", job);
+    let v = d.run(&["validate", "a.job.toml"]);
+    assert_eq!(crate::common::code(&v), 2, "{}", crate::common::stdout(&v));
+    assert!(
+        crate::common::stdout(&v).contains("column \"code\" is named twice"),
+        "{}",
+        crate::common::stdout(&v)
+    );
+    let r = d.run(&["run", "a.job.toml"]);
+    assert_eq!(crate::common::code(&r), 2, "{}", crate::common::stderr(&r));
+}
