@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use rust_decimal::Decimal;
+mod snapshot;
 
 use super::{PipelineError, failpoint, verdict::Verdict};
 use crate::config::LoadMode;
@@ -19,6 +19,7 @@ use crate::ledger::{Ledger, RunCounts, Stream};
 use crate::model::record::check_values;
 use crate::model::{CanonicalRecord, Entity, Reason, Reject};
 use crate::target::{Claim, Hash, KeyRef, Target, TargetBatch, WriteKind};
+pub use snapshot::reconcile_run;
 
 /// Rejects are written to the ledger this many at a time.
 const REJECT_BATCH: usize = 1_000;
@@ -507,116 +508,6 @@ impl<'l> Loader<'l> {
         self.flush_rejects()
     }
 
-    /// Snapshot deletes: whether each entity may delete, and the guard against wiping a table.
-    /// Returns the entities to delete in, or the reason nothing may be deleted at all.
-    pub fn plan_deletes(
-        &mut self,
-        unkeyed_allowed: bool,
-        max_delete_percent: Decimal,
-        warnings: &mut Vec<String>,
-    ) -> Result<Result<Vec<usize>, String>, PipelineError> {
-        let mut allowed = Vec::new();
-        for i in 0..self.buffers.len() {
-            let (unkeyed, e) = (self.buffers[i].unkeyed, self.buffers[i].entity);
-            if unkeyed > 0 && !unkeyed_allowed {
-                if self.target.unseen_count(e)? == 0 {
-                    continue;
-                }
-                let b = &self.buffers[i];
-                warnings.push(format!(
-                    "snapshot mode: no {} marked deleted because {} rejected row(s) had no key (malformed, or the \
-                     key failed a step): their keys may be among those missing; fix them, or set \
-                     unkeyed_rejects = \"allow_deletes\" in [job]",
-                    b.entity.name, b.unkeyed
-                ));
-                continue;
-            }
-            allowed.push(i);
-        }
-        for &i in &allowed {
-            let e = self.buffers[i].entity;
-            let live = self.target.live_count(e)?;
-            let unseen = self.target.unseen_count(e)?;
-            if live > 0 && Decimal::from(unseen) * Decimal::ONE_HUNDRED > max_delete_percent * Decimal::from(live) {
-                let pct = (Decimal::from(unseen) * Decimal::ONE_HUNDRED / Decimal::from(live)).round_dp(1);
-                return Ok(Err(format!(
-                    "snapshot would delete {unseen} of {live} live {} records ({pct}%), more than the job's \
-                     max_delete_percent ({max_delete_percent}%); nothing was deleted. If the extract is complete, \
-                     raise max_delete_percent in [job] for one run",
-                    e.name
-                )));
-            }
-        }
-        Ok(Ok(allowed))
-    }
-
-    /// Mark the keys this run did not meet as deleted, a batch at a time, for these entities.
-    pub fn delete_unseen(&mut self, entities: &[usize]) -> Result<(), PipelineError> {
-        for &i in entities {
-            let entity = self.buffers[i].entity;
-            loop {
-                self.target.begin()?;
-                let mut recorded = None;
-                let result = self.delete_batch(i, entity, &mut recorded);
-                match result {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        self.target.rollback();
-                        break;
-                    }
-                    Err(e) => {
-                        self.target.rollback();
-                        if let Some(seq) = recorded {
-                            let stream = self.buffers[i].stream.id;
-                            let _ = self.ledger.discard_batch(self.run, stream, seq);
-                        }
-                        return Err(e);
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn delete_batch(
-        &mut self,
-        i: usize,
-        entity: &'static Entity,
-        recorded: &mut Option<u64>,
-    ) -> Result<bool, PipelineError> {
-        let keys = self.target.unseen(entity, self.settings.batch_size)?;
-        if keys.is_empty() {
-            return Ok(false);
-        }
-        let b = &mut self.buffers[i];
-        b.seq += 1;
-        let (seq, stream) = (b.seq, b.stream.clone());
-        let batch = BatchRecord {
-            seq,
-            counts: BatchCounts {
-                deleted: keys.len() as u64,
-                ..BatchCounts::default()
-            },
-            changes: keys.iter().map(|k| (k.clone(), "delete", None)).collect(),
-        };
-        self.ledger.commit_batch(&stream, self.run, &batch)?;
-        *recorded = Some(seq);
-        failpoint::hit("batch_recorded");
-        let target_batch = TargetBatch {
-            ledger: &self.ledger_id,
-            run: self.run,
-            seq,
-            writes: Vec::new(),
-            unchanged: Vec::new(),
-            deletes: keys.iter().map(String::as_str).collect(),
-        };
-        self.target.write(entity, &target_batch)?;
-        self.target.commit()?;
-        failpoint::hit("batch_committed");
-        self.buffers[i].counts.deleted += keys.len() as u64;
-        Ok(true)
-    }
-
     /// Put file targets' files in place: their hashes are recorded in the ledger first.
     pub fn swap(&mut self) -> Result<(), PipelineError> {
         let hashes = self.target.prepare_swap()?;
@@ -718,31 +609,4 @@ fn record_of(item: &Item) -> &CanonicalRecord {
         Item::Record { record, .. } => record,
         Item::Rejected(_) => unreachable!("only records are asked for their record"),
     }
-}
-
-/// Drop a run's ledger batches that `target` does not hold; returns how many were dropped.
-pub fn reconcile_run(
-    ledger: &mut Ledger,
-    target: &mut dyn Target,
-    ledger_id: &str,
-    run: i64,
-) -> Result<usize, PipelineError> {
-    let batches = ledger.run_batches(run)?;
-    let mut by_stream: BTreeMap<i64, Vec<_>> = BTreeMap::new();
-    for b in batches {
-        by_stream.entry(b.stream).or_default().push(b);
-    }
-    let mut dropped = 0;
-    for (stream, batches) in by_stream {
-        let Some(entity) = crate::model::schema::entity(&batches[0].entity) else {
-            continue;
-        };
-        let swap = ledger.swap_hash(run, stream)?;
-        let held = target.committed(ledger_id, run, entity, swap.as_deref())?;
-        for b in batches.iter().filter(|b| !held.has(b.seq)) {
-            ledger.discard_batch(run, stream, b.seq)?;
-            dropped += 1;
-        }
-    }
-    Ok(dropped)
 }
