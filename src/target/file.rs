@@ -10,7 +10,7 @@
 //! half a file, and the next run can tell from the hash whether a killed run's swap happened.
 //! Keys absent from an upsert extract stay in the file; a snapshot removes the keys it lacks.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -36,6 +36,14 @@ impl Format {
 
 /// What a file's hash is recorded as when the file does not exist.
 const ABSENT: &str = "absent";
+
+/// A job writing an entity of a file target, as `.opsync-jobs.json` lists it.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Writer {
+    ledger: String,
+    job: String,
+    mode: String,
+}
 
 /// A folder of entity files.
 pub struct FileTarget {
@@ -76,6 +84,44 @@ impl FileTarget {
             path: path.display().to_string(),
             source: e,
         }
+    }
+
+    /// Register `claim` for every entity in `DIR/.opsync-jobs.json` (the jobs writing each
+    /// entity and their modes), refusing a claim that conflicts with another job's.
+    fn register(
+        &self,
+        entities: &[&'static Entity],
+        claim: &Claim<'_>,
+        wait: &dyn Fn(&str),
+    ) -> Result<(), TargetError> {
+        let path = self.dir.join(".opsync-jobs.json");
+        let lock_dir = self.dir.join(".opsync.locks");
+        let _lock =
+            super::lock_file(&lock_dir, "_jobs", wait, "the list of jobs").map_err(|x| Self::io(&lock_dir, x))?;
+        let mut jobs: BTreeMap<String, Vec<Writer>> = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|x| other(&path, x))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) => return Err(Self::io(&path, e)),
+        };
+        let forget = format!("remove its entry from {}", path.display());
+        for e in entities {
+            let writers = jobs.entry(e.name.to_string()).or_default();
+            let others: Vec<(String, String)> = writers
+                .iter()
+                .filter(|w| !(w.ledger == claim.ledger && w.job == claim.job))
+                .map(|w| (w.job.clone(), w.mode.clone()))
+                .collect();
+            claim.check(&self.dir.display().to_string(), e.name, &others, &forget)?;
+            writers.retain(|w| !(w.ledger == claim.ledger && w.job == claim.job));
+            writers.push(Writer {
+                ledger: claim.ledger.to_string(),
+                job: claim.job.to_string(),
+                mode: super::mode_name(claim.mode).to_string(),
+            });
+        }
+        let mut file = super::StagedFile::create(&path).map_err(|x| Self::io(&path, x))?;
+        serde_json::to_writer_pretty(&mut file, &jobs).map_err(|x| other(&path, x))?;
+        file.commit().map_err(|x| Self::io(&path, x))
     }
 
     fn work(&mut self) -> Result<&mut SqliteTarget, TargetError> {
@@ -321,6 +367,7 @@ impl Target for FileTarget {
             let lock = super::lock_file(&lock_dir, e.name, wait, &holder).map_err(|x| Self::io(&lock_dir, x))?;
             self.locks.push(lock);
         }
+        self.register(entities, claim, wait)?;
         let mut work = SqliteTarget::workspace()?;
         work.prepare(entities, claim, &|_| {})?;
         self.work = Some(work);

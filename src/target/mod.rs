@@ -137,6 +137,43 @@ pub struct Claim<'a> {
     pub mode: LoadMode,
 }
 
+/// How a job's mode is written where targets record their writers.
+pub fn mode_name(mode: LoadMode) -> &'static str {
+    match mode {
+        LoadMode::Upsert => "upsert",
+        LoadMode::Snapshot => "snapshot",
+    }
+}
+
+impl Claim<'_> {
+    /// Refuse this claim on `entity` of `target` when another job writing it (`others`: job and
+    /// mode) or this one is a snapshot: a snapshot deletes the keys its extract lacks, which
+    /// would be the other job's. `forget` says how to remove a job that no longer runs.
+    pub fn check(
+        &self,
+        target: &str,
+        entity: &str,
+        others: &[(String, String)],
+        forget: &str,
+    ) -> Result<(), TargetError> {
+        let conflict = others
+            .iter()
+            .find(|(_, mode)| self.mode == LoadMode::Snapshot || mode == "snapshot");
+        match conflict {
+            Some((other, other_mode)) => Err(TargetError::Conflict(format!(
+                "target {target}: {entity} is also written by job {other} ({other_mode} mode), and job {} runs in {} \
+                 mode; a snapshot deletes the keys its extract lacks, so a snapshot job must be the only writer of an \
+                 entity. Give each job its own target, or set mode = \"upsert\" in both. If job {other} no longer \
+                 runs: {}",
+                self.job,
+                mode_name(self.mode),
+                forget.replace("{job}", other)
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
 /// A store of canonical records, one table (or file) per entity.
 pub trait Target {
     /// Stable identity, used by the ledger to name the target (`sqlite:PATH`).

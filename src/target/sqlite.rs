@@ -15,7 +15,6 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use super::keys::{Bind, bind_key, bind_record_key, from_sql, hash_of, ident, key_columns, key_where, sql_type};
 use super::lookup::{KeyIndex, Looked};
 use super::{Claim, Committed, KeyRef, Stored, Target, TargetBatch, TargetError, WriteKind};
-use crate::config::LoadMode;
 use crate::model::{CanonicalRecord, Entity, Lineage};
 
 mod lineage;
@@ -68,13 +67,6 @@ pub struct SqliteTarget {
     /// Per entity, the keys this run met.
     keys: HashMap<&'static str, KeyIndex>,
     in_batch: bool,
-}
-
-fn mode_name(mode: LoadMode) -> &'static str {
-    match mode {
-        LoadMode::Upsert => "upsert",
-        LoadMode::Snapshot => "snapshot",
-    }
 }
 
 impl SqliteTarget {
@@ -231,26 +223,15 @@ impl SqliteTarget {
                     .collect()
             })
             .map_err(|x| self.err(x))?;
-        let conflict = others
-            .iter()
-            .find(|(_, mode)| claim.mode == LoadMode::Snapshot || mode == "snapshot");
-        if let Some((other, other_mode)) = conflict {
-            return Err(TargetError::Conflict(format!(
-                "target {}: {} is also written by job {other} ({other_mode} mode), and job {} runs in {} mode; \
-                 a snapshot deletes the keys its extract lacks, so a snapshot job must be the only writer of an \
-                 entity. Give each job its own target, or set mode = \"upsert\" in both. If job {other} no longer \
-                 runs: sqlite3 {} \"DELETE FROM _opsync_jobs WHERE job = '{other}'\"",
-                self.path,
-                e.name,
-                claim.job,
-                mode_name(claim.mode),
-                self.path
-            )));
-        }
+        let forget = format!(
+            "sqlite3 {} \"DELETE FROM _opsync_jobs WHERE job = '{{job}}'\"",
+            self.path
+        );
+        claim.check(&self.path, e.name, &others, &forget)?;
         self.conn
             .execute(
                 "INSERT OR REPLACE INTO _opsync_jobs (entity, ledger, job, mode, registered_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![e.name, claim.ledger, claim.job, mode_name(claim.mode), crate::ledger::runs::now()],
+                params![e.name, claim.ledger, claim.job, super::mode_name(claim.mode), crate::ledger::runs::now()],
             )
             .map_err(|x| self.err(x))?;
         Ok(())

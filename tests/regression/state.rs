@@ -791,3 +791,26 @@ fn reading_a_read_only_ledger_leaves_no_read_only_files_that_block_the_next_run(
     let mode = std::fs::metadata(d.join("opsync.db-shm")).map(|m| m.permissions().mode() & 0o777);
     assert!(mode.is_err() || mode.as_ref().is_ok_and(|m| m & 0o200 != 0), "{mode:?}");
 }
+
+#[test]
+fn two_snapshot_jobs_feeding_one_entity_of_a_file_target_are_refused_too() {
+    let d = Dir::new();
+    d.write("a.csv", "code,name,cost,gtin,uom\nA1,Gauze,1,,EA\n");
+    d.write("b.csv", "code,name,cost,gtin,uom\nB1,Tape,1,,EA\n");
+    for (name, file) in [("site-a", "a"), ("site-b", "b")] {
+        let job = item_job(name, &format!("{file}.csv"), "mode = \"snapshot\"", ITEM_FIELDS).replace(
+            "kind = \"sqlite\"\npath = \"target.db\"",
+            "kind = \"csv\"\ndir = \"out\"",
+        );
+        d.write(&format!("{file}.job.toml"), job);
+    }
+    ok(&d, &["run", "a.job.toml"]);
+    let o = d.run(&["run", "b.job.toml"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("item is also written by job site-a (snapshot mode)"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(file_rows(&d, "out/item.csv").len(), 2, "site-a's record is still there");
+}
