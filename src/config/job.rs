@@ -204,6 +204,11 @@ pub struct CsvSource {
     /// when absent, a byte-order mark decides, else UTF-8.
     #[serde(default)]
     pub encoding: Option<String>,
+    /// Keep a quoted value whose text after a line break holds the delimiter. Such a value is
+    /// refused by default (a malformed row, which also holds back a snapshot's deletes): a quote
+    /// left open reads exactly this way, swallowing the next row into the value.
+    #[serde(default)]
+    pub trust_multiline: bool,
 }
 
 /// Fixed-width text files: each column at a start position with a length.

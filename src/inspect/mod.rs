@@ -295,6 +295,7 @@ fn csv_source(path: &str, layout: &TextLayout) -> SourceConfig {
         columns: Vec::new(),
         skip_rows: 0,
         encoding: layout.encoding.job_label().map(str::to_string),
+        trust_multiline: true,
     })
 }
 

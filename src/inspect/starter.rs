@@ -407,6 +407,7 @@ mod tests {
                 columns: vec![],
                 skip_rows: 0,
                 encoding: Some("windows-1252".into()),
+                trust_multiline: false,
             }),
             rows: 1,
             columns,

@@ -271,8 +271,12 @@ impl Mapping {
                 Input::Slot(s) => text_value(&slots[*s], old),
                 Input::Const(k) => Value::Text(k.clone()),
                 Input::Nothing => Value::Null,
-                Input::Expr(x) => match x.eval(vec![("row", row())]) {
-                    Ok(d) => super::expr::from_dynamic(d),
+                Input::Expr(x) => match x.eval(vec![("row", row())]).map(super::expr::from_dynamic) {
+                    Ok(Ok(v)) => v,
+                    Ok(Err(e)) => {
+                        reasons.push(reason(&secrets, "expr", None, e));
+                        continue;
+                    }
                     Err(e) => {
                         reasons.push(reason(&secrets, "expr", None, format!("expression failed: {e}")));
                         continue;

@@ -250,19 +250,29 @@ pub fn to_dynamic(v: &Value) -> Dynamic {
 }
 
 /// A Rhai result as a canonical value (typed later by the field's type).
-pub fn from_dynamic(d: Dynamic) -> Value {
+pub fn from_dynamic(d: Dynamic) -> Result<Value, String> {
     if d.is_unit() {
-        Value::Null
+        Ok(Value::Null)
     } else if let Ok(b) = d.as_bool() {
-        Value::Boolean(b)
+        Ok(Value::Boolean(b))
     } else if let Ok(i) = d.as_int() {
-        Value::Integer(i)
+        Ok(Value::Integer(i))
     } else if let Ok(x) = d.as_decimal() {
-        Value::Decimal(x)
+        Ok(Value::Decimal(x))
     } else if let Ok(f) = d.as_float() {
-        Decimal::try_from(f).map(Value::Decimal).unwrap_or(Value::Null)
+        // A float that no decimal holds (infinite, not a number, past 28 digits) is no value to
+        // load as empty: the field is refused.
+        Decimal::try_from(f)
+            .map(Value::Decimal)
+            .map_err(|_| format!("the expression gave {f}, which is not a number a decimal holds"))
+    } else if d.is_string() || d.is_char() {
+        Ok(Value::Text(d.to_string()))
     } else {
-        Value::Text(d.to_string())
+        Err(format!(
+            "the expression gave {} {}, not a single value",
+            if d.is_array() || d.is_map() { "a whole" } else { "a" },
+            d.type_name()
+        ))
     }
 }
 

@@ -203,8 +203,8 @@ pub fn apply(step: &CStep, value: Value, cx: &mut StepContext<'_>) -> Result<Val
             let row = (cx.row)();
             return x
                 .eval(vec![("value", to_dynamic(&value)), ("row", row)])
-                .map(from_dynamic)
-                .map_err(|e| fail("expr", format!("expression failed: {e}")));
+                .map_err(|e| fail("expr", format!("expression failed: {e}")))
+                .and_then(|d| from_dynamic(d).map_err(|e| fail("expr", e)));
         }
         _ => {}
     }

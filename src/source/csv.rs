@@ -53,6 +53,8 @@ pub struct CsvReader {
     /// Line where the record just read starts.
     record_line: u64,
     bytes: Arc<AtomicU64>,
+    delimiter: char,
+    trust_multiline: bool,
 }
 
 /// What reading one record found about its quotes.
@@ -92,6 +94,8 @@ impl CsvReader {
             row: 0,
             record_line: 0,
             bytes,
+            delimiter: config.delimiter,
+            trust_multiline: config.trust_multiline,
         };
         for _ in 0..config.skip_rows {
             if !me.read_raw()? {
@@ -394,6 +398,21 @@ impl Source for CsvReader {
                 "column {:?} holds {what}, which no exported value holds: the file is damaged or joined from two \
                  files",
                 self.columns[i]
+            );
+            return Err(self.ragged(line, reason, values));
+        }
+        if !self.trust_multiline
+            && let Some((i, _)) = values.iter().enumerate().find(|(_, v)| {
+                v.split_once('\n')
+                    .is_some_and(|(_, after)| after.contains(self.delimiter))
+            })
+        {
+            let reason = format!(
+                "column {:?} holds a quoted value running over a line break into text with the delimiter {:?}, \
+                 which is how a quote left open swallows the next row; if values really hold such line breaks, \
+                 set trust_multiline = true in [source]",
+                self.columns.get(i).map(String::as_str).unwrap_or("?"),
+                self.delimiter
             );
             return Err(self.ragged(line, reason, values));
         }

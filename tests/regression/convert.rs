@@ -378,3 +378,70 @@ value = "canonical"
     assert_eq!(code(&o), 2);
     assert!(format!("{}{}", stdout(&o), stderr(&o)).contains(msg));
 }
+
+#[test]
+fn a_first_group_starting_with_zero_is_a_reject_not_a_thousand_times_more() {
+    let d = Dir::new();
+    // "0,500" is half a unit written with a decimal comma, not five hundred.
+    let rows = "A1,Gauze,\"0,500\",EA\nA2,Tape,\"00,250\",EA\nA3,Pad,\"1,500\",EA\n";
+    let o = run_costs(&d, rows, r#"{ from = "cost", steps = [{ step = "to_decimal" }] }"#);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(loaded_costs(&d), vec![vec!["A3".to_string(), "1500".to_string()]]);
+    assert!(
+        reject_message(&d, "A1").starts_with("\"0,500\""),
+        "{}",
+        reject_message(&d, "A1")
+    );
+    assert!(
+        reject_message(&d, "A2").starts_with("\"00,250\""),
+        "{}",
+        reject_message(&d, "A2")
+    );
+}
+
+#[test]
+fn a_year_not_written_with_four_digits_is_a_reject_under_percent_capital_y() {
+    let d = Dir::new();
+    let fields = r#"acquisition_date = { from = "bought", steps = [{ step = "parse_date", formats = ["%d/%m/%Y"] }] }
+in_service_date = { from = "used" }"#;
+    // Before: 01/02/24 loaded as the year 24, and 24-03-01 as 0024-03-01.
+    let o = run_assets(
+        &d,
+        "bought,used",
+        "P1,01/02/24,2024-03-01\nP2,01/02/2024,24-03-01\nP3,01/02/2024,2024-03-01\n",
+        fields,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let rows = d.query("target.db", "SELECT asset_id, acquisition_date FROM asset");
+    assert_eq!(rows, vec![vec!["P3".to_string(), "2024-02-01".to_string()]]);
+    assert!(
+        reject_message(&d, "P1").contains("four digits"),
+        "{}",
+        reject_message(&d, "P1")
+    );
+    assert!(
+        reject_message(&d, "P2").starts_with("\"24-03-01\""),
+        "{}",
+        reject_message(&d, "P2")
+    );
+}
+
+#[test]
+fn an_expression_giving_infinity_or_nan_is_a_reject_naming_the_field() {
+    let d = Dir::new();
+    d.write("items.csv", "code,total,qty\nA,12,0\nB,0,0\nC,1,1e-40\nD,5,2\n");
+    let fields = r#"item_id = { from = "code" }
+description = { from = "code" }
+unit_cost = { expr = "parse_float(row[\"total\"]) / parse_float(row[\"qty\"])" }
+"#;
+    d.write("job.toml", item_job("items", "items.csv", "", fields));
+    let o = d.run(&["run", "job.toml"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // Before: A and B loaded with no cost and C with a made-up one.
+    assert_eq!(loaded_costs(&d), vec![vec!["D".to_string(), "2.5".to_string()]]);
+    for key in ["A", "B", "C"] {
+        let r = rejects(&d).into_iter().find(|r| r["key"] == key).expect("a reject");
+        assert_eq!(r["field"], "unit_cost", "{key}: {r}");
+        assert!(r["message"].as_str().unwrap_or("").starts_with("the expression gave"), "{key}: {r}");
+    }
+}

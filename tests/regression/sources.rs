@@ -99,9 +99,34 @@ fn a_quoted_value_over_several_lines_with_the_right_field_count_is_kept() {
         "items.csv",
         format!("{HEADER}A1,\"Gauze\nsterile, 4\"\"\",1,,EA\nA2,Tape,2,,EA\n"),
     );
-    let o = items(&d, "items.csv", "", "");
+    let o = items(&d, "items.csv", "", "trust_multiline = true");
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(live_items(&d), [["A1", "Gauze\nsterile, 4\""], ["A2", "Tape"]]);
+}
+
+/// A stray quote opening one row's value and an inch mark closing the next row's: the two rows
+/// read as one with the right field count. Unless the job trusts multi-line values, a quoted value
+/// whose text after a line break holds the delimiter is a malformed row, and the snapshot deletes nothing.
+#[test]
+fn a_stray_quote_closed_on_the_next_row_does_not_swallow_it() {
+    let d = Dir::new();
+    d.write(
+        "items.csv",
+        format!("{HEADER}A1,Tape,2,,EA\nA2,Gauze,3,,EA\nA3,Pad,4,,EA\n"),
+    );
+    let o = items(&d, "items.csv", "mode = \"snapshot\"", "");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    d.write(
+        "items.csv",
+        format!("{HEADER}A1,\"Tape,2,,EA\nA2,Gauze 4\",3,,EA\nA3,Pad,4,,EA\n"),
+    );
+    let o = items(&d, "items.csv", "mode = \"snapshot\"", "");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(live_items(&d), [["A1", "Tape"], ["A2", "Gauze"], ["A3", "Pad"]]);
+    let rejects = d.query("opsync.db", "SELECT line, message FROM rejects");
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert_eq!(rejects[0][0], "2");
+    assert!(rejects[0][1].contains("trust_multiline = true"), "{rejects:?}");
 }
 
 #[test]

@@ -8,7 +8,9 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Days, Duration, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, Days, Duration, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc,
+};
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::model::{FieldType, Value};
@@ -33,6 +35,8 @@ pub enum DateError {
     ExcelLeapDay { value: String },
     /// An Excel serial outside 1..=2958465 (1900-01-01 to 9999-12-31).
     ExcelRange { value: String },
+    /// `%Y` read a year of fewer than four digits (`01/02/24` as the year 24).
+    ShortYear { value: String, format: String },
     /// A local time that does not exist, or exists twice, at the offset.
     NoSuchLocalTime {
         value: String,
@@ -58,6 +62,11 @@ impl fmt::Display for DateError {
                 f,
                 "{value:?}: an Excel serial day must be from 1 (1900-01-01) to 2958465 (9999-12-31)"
             ),
+            DateError::ShortYear { value, format } => write!(
+                f,
+                "{value:?}: format {format:?} reads a year that is not written with four digits; if the file \
+                 writes two-digit years, use %y"
+            ),
             DateError::NoSuchLocalTime { value, local, offset } => write!(
                 f,
                 "{value:?}: {local} at offset {offset} is not one single instant (out of range or ambiguous)"
@@ -68,26 +77,47 @@ impl fmt::Display for DateError {
 
 impl std::error::Error for DateError {}
 
-/// Read with one chrono format, as an instant when the format has an offset.
-fn read_format(text: &str, format: &str) -> Option<Reading> {
-    if let Ok(dt) = DateTime::parse_from_str(text, format) {
-        return Some(Reading::Instant(dt));
-    }
-    if let Ok(n) = NaiveDateTime::parse_from_str(text, format) {
-        return Some(Reading::Local(n));
-    }
-    NaiveDate::parse_from_str(text, format).ok().map(Reading::Day)
+/// Read with one chrono format, as an instant when the format has an offset. chrono's `%Y`
+/// takes one to four digits: a reading with a year outside 1000..=9999 is `Err` (read, but not
+/// as a person would read it).
+fn read_format(text: &str, format: &str) -> Option<Result<Reading, ()>> {
+    let reading = if let Ok(dt) = DateTime::parse_from_str(text, format) {
+        Reading::Instant(dt)
+    } else if let Ok(n) = NaiveDateTime::parse_from_str(text, format) {
+        Reading::Local(n)
+    } else {
+        Reading::Day(NaiveDate::parse_from_str(text, format).ok()?)
+    };
+    let four_digits = (1000..=9999).contains(&reading.day().year());
+    Some(if format.contains("%Y") && !four_digits {
+        Err(())
+    } else {
+        Ok(reading)
+    })
 }
 
 /// Read a text with the first listed format that reads it, then as an Excel serial.
 pub fn read(text: &str, formats: &[String], excel: bool) -> Result<Reading, DateError> {
     let t = text.trim();
-    if let Some(r) = formats.iter().find_map(|f| read_format(t, f)) {
-        return Ok(r);
+    let mut short_year = None;
+    for f in formats {
+        match read_format(t, f) {
+            Some(Ok(r)) => return Ok(r),
+            Some(Err(())) => {
+                short_year.get_or_insert(f);
+            }
+            None => {}
+        }
     }
-    let no_format = || DateError::NoFormat {
-        value: text.to_string(),
-        formats: formats.to_vec(),
+    let no_format = || match short_year {
+        Some(format) => DateError::ShortYear {
+            value: text.to_string(),
+            format: format.clone(),
+        },
+        None => DateError::NoFormat {
+            value: text.to_string(),
+            formats: formats.to_vec(),
+        },
     };
     if excel {
         return excel_reading(t).unwrap_or_else(|| Err(no_format()));
@@ -253,7 +283,7 @@ const DEFAULT_DATE_FORMATS: &[&str] = &[
 pub fn coerce_instant(text: &str, ty: FieldType) -> Option<Value> {
     let reading = match DateTime::parse_from_rfc3339(text) {
         Ok(dt) => Reading::Instant(dt),
-        Err(_) => DEFAULT_DATE_FORMATS.iter().find_map(|f| read_format(text, f))?,
+        Err(_) => DEFAULT_DATE_FORMATS.iter().find_map(|f| read_format(text, f))?.ok()?,
     };
     reading.to_value(ty, FixedOffset::east_opt(0)?, text).ok()
 }
@@ -343,6 +373,12 @@ mod tests {
         let f = formats(&["%Y-%m-%d %H:%M"]);
         let west = parse_offset("-12:00").unwrap();
         let e = read_for("+262142-12-31 23:00", &f, false, west, FieldType::Timestamp).unwrap_err();
-        assert!(matches!(e, DateError::NoSuchLocalTime { .. }), "{e:?}");
+        assert!(matches!(e, DateError::ShortYear { .. }), "{e:?}");
+        for short in ["01/02/24", "31/12/1", "1/1/999"] {
+            let e = read(short, &formats(&["%d/%m/%Y"]), false).unwrap_err();
+            assert!(e.to_string().contains("not written with four digits"), "{short}: {e}");
+        }
+        assert!(read("01/02/2024", &formats(&["%d/%m/%Y"]), false).is_ok());
+        assert_eq!(coerce_instant("24-03-01", FieldType::Date), None);
     }
 }

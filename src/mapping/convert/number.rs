@@ -251,7 +251,11 @@ fn read_unsigned(s: &str, decimal_comma: bool) -> Result<Decimal, NumberProblem>
                 });
             }
             let mut groups = int.split(sep);
-            let first_ok = groups.next().is_some_and(|g| (1..=3).contains(&g.len()));
+            // A grouped number's first group has 1 to 3 digits and no leading zero: nobody writes
+            // five hundred `0,500`, so that is a decimal comma (or a typo), never thousands.
+            let first_ok = groups
+                .next()
+                .is_some_and(|g| (1..=3).contains(&g.len()) && !g.starts_with('0'));
             if !first_ok || !groups.all(|g| g.len() == 3) {
                 return Err(NumberProblem::Grouping(sep));
             }

@@ -124,7 +124,13 @@ fn body_regexes(decimal_comma: bool) -> &'static [Regex] {
         let plain = format!(r"^(?P<int>\d*)(?:{d}(?P<frac>\d*))?(?:[eE](?P<exp>[+-]?\d+))?$");
         let mut v = vec![Regex::new(&plain).unwrap()];
         for g in groups {
-            v.push(Regex::new(&format!(r"^(?P<int>\d{{1,3}}(?:{g}\d{{3}})+)(?:{d}(?P<frac>\d*))?$")).unwrap());
+            // The first group of a grouped number has no leading zero (`0,500` is not 500).
+            v.push(
+                Regex::new(&format!(
+                    r"^(?P<int>[1-9]\d{{0,2}}(?:{g}\d{{3}})+)(?:{d}(?P<frac>\d*))?$"
+                ))
+                .unwrap(),
+            );
         }
         v
     };
