@@ -92,10 +92,12 @@ impl ExcelReader {
             source: e,
         })?;
         if kind == Content::Zip {
-            check_unpacked_size(path, limit).map_err(|message| SourceError::Workbook {
-                path: name.to_string(),
-                message,
-            })?;
+            check_unpacked_size(path, limit)
+                .and_then(|()| grid::check_references(path))
+                .map_err(|message| SourceError::Workbook {
+                    path: name.to_string(),
+                    message,
+                })?;
         }
         let mut workbook = open_sheets(path, kind).map_err(|message| SourceError::Workbook {
             path: name.to_string(),
@@ -113,6 +115,18 @@ impl ExcelReader {
         let header_idx = u32::try_from(config.header_row - 1).unwrap_or(u32::MAX);
         cells.retain(|c| c.0 >= header_idx);
         cells.sort_by_key(|c| (c.0, c.1));
+        // A damaged sheet can write one cell twice (a row repeated): which value is meant cannot
+        // be told, so the workbook is refused rather than one of them loaded.
+        if let Some(w) = cells.windows(2).find(|w| (w[0].0, w[0].1) == (w[1].0, w[1].1)) {
+            return Err(SourceError::Workbook {
+                path: name.to_string(),
+                message: format!(
+                    "sheet {sheet:?}: cell {} is written twice, so which value is meant cannot be told: a damaged \
+                     workbook; open it in a spreadsheet and save it again, or export CSV",
+                    cell_name(w[0].0, w[0].1)
+                ),
+            });
+        }
         let (Some(first_col), Some(last_col)) = (cells.iter().map(|c| c.1).min(), cells.iter().map(|c| c.1).max())
         else {
             return Err(SourceError::Workbook {
@@ -540,3 +554,6 @@ fn duration_text(d: TimeDelta) -> String {
 #[cfg(test)]
 #[path = "excel_tests.rs"]
 mod tests;
+
+#[path = "excel_grid.rs"]
+mod grid;

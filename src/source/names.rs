@@ -7,7 +7,7 @@
 //! blank name is `column_N` (N counted from 1). A mapping that reads `from = "Category"` when the
 //! header holds it twice is refused (see `Mapping::bind`): the first is read with `from_index`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// A name the header holds more than once, and the columns that share it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,15 +26,27 @@ pub fn unique_names(raw: Vec<String>) -> (Vec<String>, Vec<SharedName>) {
         .enumerate()
         .map(|(i, n)| if n.is_empty() { format!("column_{}", i + 1) } else { n })
         .collect();
+    // Counted and indexed by hash: a damaged file's first line can hold a hundred thousand
+    // fields, and comparing each name with every other would take minutes.
+    let mut count: HashMap<&str, usize> = HashMap::with_capacity(raw.len());
+    for name in &raw {
+        *count.entry(name.as_str()).or_default() += 1;
+    }
     let mut shared: Vec<SharedName> = Vec::new();
+    let mut slot: HashMap<&str, usize> = HashMap::new();
     for (i, name) in raw.iter().enumerate() {
-        if let Some(s) = shared.iter_mut().find(|s| s.name == *name) {
-            s.positions.push(i);
-        } else if raw[i + 1..].contains(name) {
-            shared.push(SharedName {
-                name: name.clone(),
-                positions: vec![i],
-            });
+        if count.get(name.as_str()).copied().unwrap_or(0) < 2 {
+            continue;
+        }
+        match slot.get(name.as_str()) {
+            Some(&k) => shared[k].positions.push(i),
+            None => {
+                slot.insert(name.as_str(), shared.len());
+                shared.push(SharedName {
+                    name: name.clone(),
+                    positions: vec![i],
+                });
+            }
         }
     }
     if shared.is_empty() {

@@ -516,8 +516,8 @@ fn a_double_star_glob_reads_a_file_once_through_a_link_to_its_folder() {
     assert_eq!(d.query("opsync.db", "SELECT read FROM runs"), [["1"]]);
 }
 
-/// An xlsx whose every cell points at one shared string of `len` bytes, deflated to little.
-fn shared_string_bomb(len: usize, cells: usize) -> Vec<u8> {
+/// A one-sheet xlsx ("Items") with these `<row>`s, and a shared-string table when given.
+fn xlsx(shared_strings: Option<&str>, rows: &str) -> Vec<u8> {
     use std::io::Write;
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
@@ -525,9 +525,18 @@ fn shared_string_bomb(len: usize, cells: usize) -> Vec<u8> {
         zip.start_file(name, options).unwrap();
         zip.write_all(text.as_bytes()).unwrap();
     };
+    let (sst_type, sst_rel) = match shared_strings {
+        Some(_) => (
+            r#"<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>"#,
+            r#"<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>"#,
+        ),
+        None => ("", ""),
+    };
     put(
         "[Content_Types].xml",
-        r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>"#,
+        &format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>{sst_type}</Types>"#
+        ),
     );
     put(
         "_rels/.rels",
@@ -539,23 +548,34 @@ fn shared_string_bomb(len: usize, cells: usize) -> Vec<u8> {
     );
     put(
         "xl/_rels/workbook.xml.rels",
-        r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>"#,
+        &format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>{sst_rel}</Relationships>"#
+        ),
     );
+    if let Some(strings) = shared_strings {
+        put("xl/sharedStrings.xml", strings);
+    }
+    put(
+        "xl/worksheets/sheet1.xml",
+        &format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{rows}</sheetData></worksheet>"#
+        ),
+    );
+    zip.finish().unwrap().into_inner()
+}
+
+/// An xlsx whose every cell points at one shared string of `len` bytes, deflated to little.
+fn shared_string_bomb(len: usize, cells: usize) -> Vec<u8> {
     let mut strings = String::from(
         r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="2" uniqueCount="2"><si><t>code</t></si><si><t>"#,
     );
     strings.push_str(&"x".repeat(len));
     strings.push_str("</t></si></sst>");
-    put("xl/sharedStrings.xml", &strings);
-    let mut sheet = String::from(
-        r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row>"#,
-    );
+    let mut rows = String::from(r#"<row r="1"><c r="A1" t="s"><v>0</v></c></row>"#);
     for r in 2..cells + 2 {
-        sheet.push_str(&format!(r#"<row r="{r}"><c r="A{r}" t="s"><v>1</v></c></row>"#));
+        rows.push_str(&format!(r#"<row r="{r}"><c r="A{r}" t="s"><v>1</v></c></row>"#));
     }
-    sheet.push_str("</sheetData></worksheet>");
-    put("xl/worksheets/sheet1.xml", &sheet);
-    zip.finish().unwrap().into_inner()
+    xlsx(Some(&strings), &rows)
 }
 
 #[test]
@@ -677,4 +697,86 @@ fn a_fixed_width_file_with_cr_line_endings_reads_every_line() {
         ),
         [["4100", "610"], ["4200", "620"]]
     );
+}
+
+/// A sheet row of inline-string cells: `("A2", "A1")` puts the text `A1` in cell A2.
+fn sheet_row(row: &str, cells: &[(&str, &str)]) -> String {
+    let cells: String = cells
+        .iter()
+        .map(|(at, text)| format!(r#"<c r="{at}" t="inlineStr"><is><t>{text}</t></is></c>"#))
+        .collect();
+    format!(r#"<row r="{row}">{cells}</row>"#)
+}
+
+fn workbook_job(d: &Dir, rows: &str) -> std::process::Output {
+    d.write("items.xlsx", xlsx(None, rows));
+    d.write(
+        "items.job.toml",
+        item_job(
+            "items",
+            "items.xlsx",
+            "",
+            "item_id = { from = \"code\" }\ndescription = { from = \"name\" }\n",
+        )
+        .replace("kind = \"csv\"", "kind = \"excel\""),
+    );
+    d.run(&["run", "items.job.toml"])
+}
+
+#[test]
+fn a_cell_reference_past_the_last_row_is_refused_not_wrapped_onto_another_row() {
+    // 4294967298 is 2 more than u32 holds: calamine wrapped it to row 2 (release) or panicked.
+    let d = Dir::new();
+    let rows = [
+        sheet_row("1", &[("A1", "code"), ("B1", "name")]),
+        sheet_row("2", &[("A2", "A1"), ("B2", "Gauze")]),
+        sheet_row("3", &[("A4294967298", "A2"), ("B4294967298", "Tape")]),
+    ]
+    .concat();
+    let o = workbook_job(&d, &rows);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "xl/worksheets/sheet1.xml: the cell reference \"A4294967298\" lies beyond the last cell of a sheet \
+             (XFD1048576): a damaged or crafted workbook"
+        ),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_cell_written_twice_in_a_sheet_is_refused_not_one_of_its_values_loaded() {
+    let d = Dir::new();
+    let rows = [
+        sheet_row("1", &[("A1", "code"), ("B1", "name")]),
+        sheet_row("2", &[("A2", "A1"), ("B2", "Gauze")]),
+        sheet_row("3", &[("A3", "A2"), ("B3", "Tape")]),
+        sheet_row("2", &[("A2", "A1"), ("B2", "Scalpel")]),
+    ]
+    .concat();
+    let o = workbook_job(&d, &rows);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("sheet \"Items\": cell A2 is written twice, so which value is meant cannot be told"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_header_of_two_hundred_thousand_columns_is_read_in_seconds_not_minutes() {
+    // Naming the columns compared every name with every other: minutes for a damaged file whose
+    // first line is one long run of delimiters.
+    let d = Dir::new();
+    let commas = ",".repeat(200_000);
+    d.write("items.csv", format!("code,name,cost,gtin,uom{commas}\nA1,Gauze,1,,EA{commas}\n"));
+    d.write("items.job.toml", item_job("items", "items.csv", "", ITEM_FIELDS));
+    let o = d
+        .cmd(&["run", "items.job.toml"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .expect("opsync finished within a minute");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(d.count("target.db", "SELECT count(*) FROM item"), 1);
 }
