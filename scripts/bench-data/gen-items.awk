@@ -1,8 +1,14 @@
 # Generate a deterministic OpenBoxes-style item-master CSV for scripts/bench.
 #
-#   awk -v rows=1000000 -f scripts/bench-data/gen-items.awk > items.csv
+#   awk -v rows=1000000 -f scripts/bench-data/gen-items.awk > items.csv               # 28 columns
+#   awk -v rows=1000000 -v columns=11 -f scripts/bench-data/gen-items.awk > items.csv  # 11 columns
 #
-# Same columns as an OpenBoxes product export. ProductCode is unique (IT0000001...). UPC is a
+# 28 columns: the columns of an OpenBoxes product export. 11 columns: the item master a hospital
+# keeps without OpenBoxes' bookkeeping (ids, families, GL accounts, vendors, dates), which is the
+# 11 columns the bench mappings read: ProductCode, Name, Manufacturer, ManufacturerCode, UPC,
+# UnitOfMeasure, UnitCost, Category, LotAndExpiryControl, Active, HazardousMaterial. Both widths
+# draw the same random numbers, so row i of the 11-column file is row i of the 28-column file
+# with the other columns left out. ProductCode is unique (IT0000001...). UPC is a
 # GTIN-13 with a correct GS1 check digit on most rows, blank on some, and wrong on one row in a
 # thousand (those rows are rejected by the bench mapping's gtin validation). The number of rows
 # with a wrong check digit is printed to standard error as `bad_gtin=N`.
@@ -32,6 +38,11 @@ function gs1_check(body,    i, sum, d) {
 
 BEGIN {
     if (rows == "") rows = 1000
+    if (columns == "") columns = 28
+    if (columns != 11 && columns != 28) {
+        printf "gen-items.awk: columns must be 11 or 28, not %s\n", columns > "/dev/stderr"
+        exit 2
+    }
     seed = 20240601
     bad = 0
 
@@ -44,7 +55,8 @@ BEGIN {
     ngl = split("5215|5210|5300|5400|5510", gl, "|")
     split("Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec", mon, "|")
 
-    print "Id,Active,ProductCode,ProductType,Name,ProductFamily,Category,GLAccount,Description,UnitOfMeasure,Tags,UnitCost,LotAndExpiryControl,ColdChain,ControlledSubstance,HazardousMaterial,Reconditioned,Manufacturer,BrandName,ManufacturerCode,ManufacturerName,Vendor,VendorCode,VendorName,UPC,NDC,Created,Updated"
+    if (columns == 11) print "ProductCode,Name,Manufacturer,ManufacturerCode,UPC,UnitOfMeasure,UnitCost,Category,LotAndExpiryControl,Active,HazardousMaterial"
+    else print "Id,Active,ProductCode,ProductType,Name,ProductFamily,Category,GLAccount,Description,UnitOfMeasure,Tags,UnitCost,LotAndExpiryControl,ColdChain,ControlledSubstance,HazardousMaterial,Reconditioned,Manufacturer,BrandName,ManufacturerCode,ManufacturerName,Vendor,VendorCode,VendorName,UPC,NDC,Created,Updated"
 
     for (i = 1; i <= rows; i++) {
         id = sprintf("%08x%08x%016d", rnd(), rnd(), i)
@@ -89,7 +101,10 @@ BEGIN {
         d = pick(28) + 1
         created = sprintf("%02d/%s/20%02d %02d:%02d:%02d", d, mon[pick(12) + 1], 18 + pick(6), pick(24), pick(60), pick(60))
 
-        print id "," active "," code ",Default," name ",," category "," glaccount "," description "," unit "," tags "," cost "," lot "," cold "," controlled "," hazardous ",," manufacturer ",," mfrcode ",,,,," upc ",," created "," created
+        if (columns == 11)
+            print code "," name "," manufacturer "," mfrcode "," upc "," unit "," cost "," category "," lot "," active "," hazardous
+        else
+            print id "," active "," code ",Default," name ",," category "," glaccount "," description "," unit "," tags "," cost "," lot "," cold "," controlled "," hazardous ",," manufacturer ",," mfrcode ",,,,," upc ",," created "," created
     }
     printf "bad_gtin=%d\n", bad > "/dev/stderr"
 }
