@@ -244,7 +244,13 @@ impl Tally {
 
 /// Judge one run: its exit, its output, its ledger row against the target. `before` is the
 /// target's live count per entity before the run. Returns the run's row, and the problems.
-fn judge(seed: &Seed, laid: &Laid, ran: &Ran, last_id: i64, before: &BTreeMap<&str, u64>) -> (Option<RunRow>, Vec<String>) {
+fn judge(
+    seed: &Seed,
+    laid: &Laid,
+    ran: &Ran,
+    last_id: i64,
+    before: &BTreeMap<&str, u64>,
+) -> (Option<RunRow>, Vec<String>) {
     let mut problems = Vec::new();
     if ran.timed_out {
         problems.push(format!("still running after {}s: killed", RUN_TIMEOUT.as_secs()));
@@ -276,7 +282,17 @@ fn judge(seed: &Seed, laid: &Laid, ran: &Ran, last_id: i64, before: &BTreeMap<&s
     }
     let finished = matches!(ran.code, Some(0 | 3));
     for e in &row.entities {
-        let [read, malformed, filtered, rejected, dedup, inserted, updated, unchanged, deleted] = e.counts;
+        let [
+            read,
+            malformed,
+            filtered,
+            rejected,
+            dedup,
+            inserted,
+            updated,
+            unchanged,
+            deleted,
+        ] = e.counts;
         let sum = malformed + filtered + rejected + dedup + inserted + updated + unchanged;
         if finished && sum != read {
             problems.push(format!(
@@ -312,7 +328,8 @@ fn judge(seed: &Seed, laid: &Laid, ran: &Ran, last_id: i64, before: &BTreeMap<&s
                 ));
             }
         }
-        if finished && let Some(la) = e.live_after
+        if finished
+            && let Some(la) = e.live_after
             && la != live
         {
             problems.push(format!(
@@ -325,10 +342,7 @@ fn judge(seed: &Seed, laid: &Laid, ran: &Ran, last_id: i64, before: &BTreeMap<&s
 }
 
 fn live_counts<'s>(seed: &'s Seed, laid: &Laid) -> BTreeMap<&'s str, u64> {
-    seed.entities
-        .iter()
-        .map(|e| (*e, laid.live(e).unwrap_or(0)))
-        .collect()
+    seed.entities.iter().map(|e| (*e, laid.live(e).unwrap_or(0))).collect()
 }
 
 /// One case: the seed laid out, its inputs run in turn, the last one twice.
@@ -364,13 +378,16 @@ fn run_case(lib: &Library, seeds: &[Seed], case_seed: u64, tally: &mut Tally) {
         *tally.codes.entry(code.clone()).or_default() += 1;
         history.push(format!("run {}: {said} -> {code}", n + 1));
         if std::env::var_os("OPSYNC_FUZZ_VERBOSE").is_some() {
-            let last = ran.output.lines().filter(|l| l.contains("opsync:")).take(2).collect::<Vec<_>>();
+            let last = ran
+                .output
+                .lines()
+                .filter(|l| l.contains("opsync:"))
+                .take(2)
+                .collect::<Vec<_>>();
             println!("{case_seed:#x} {} run {}: {said} -> {code} {last:?}", seed.name, n + 1);
         }
         let (row, mut problems) = judge(seed, &laid, &ran, last_id, &before);
-        if repeat
-            && let (Some((prev_code, prev)), Some(row)) = (&previous, &row)
-        {
+        if repeat && let (Some((prev_code, prev)), Some(row)) = (&previous, &row) {
             if row.inserted + row.updated + row.deleted != 0 {
                 problems.push(format!(
                     "the same input again: {} inserted, {} updated, {} deleted (expected none)",

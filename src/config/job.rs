@@ -251,6 +251,22 @@ pub struct ExcelSource {
     /// 1-based row holding the column names.
     #[serde(default = "one")]
     pub header_row: usize,
+    /// What a cell holding an error value (`#DIV/0!`, `#N/A`, `#REF!` ...) does: `reject` its row
+    /// as malformed (the default: an error is no value, and a blank would load as one), or read
+    /// as `blank` (for sheets whose error cells are all in columns no field reads).
+    #[serde(default)]
+    pub error_cells: ErrorCells,
+}
+
+/// How a cell holding an Excel error value is read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCells {
+    /// The row is malformed, with a reason naming the cell and its error.
+    #[default]
+    Reject,
+    /// The cell reads as blank.
+    Blank,
 }
 
 /// A sheet by name or by 0-based position.

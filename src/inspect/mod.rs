@@ -186,6 +186,7 @@ pub fn inspect(path: &Path, options: &InspectOptions) -> Result<Inspection, Insp
                 path: open_path.clone(),
                 sheet: options.sheet.clone().map(SheetRef::Name),
                 header_row: 1,
+                error_cells: Default::default(),
             }),
         ),
         FileKind::Json => (

@@ -38,7 +38,7 @@ use calamine::{Data, DataRef, ExcelDateTime, Reader, Sheets};
 use chrono::{NaiveDateTime, TimeDelta, Timelike};
 
 use super::{Source, SourceError};
-use crate::config::job::{ExcelSource, SheetRef};
+use crate::config::job::{ErrorCells, ExcelSource, SheetRef};
 use crate::model::{Lineage, RawRecord, RawValues};
 
 /// Largest total size the entries of a zip-based workbook may unpack to (1 GiB).
@@ -50,7 +50,8 @@ pub const MAX_CELL_BYTES: usize = 1 << 20;
 /// Most text kept from one sheet (1 GiB, as much as a workbook may unpack to).
 pub const MAX_SHEET_TEXT_BYTES: usize = 1 << 30;
 
-/// One non-empty cell: 0-based sheet row and column, and its text.
+/// One non-empty cell: 0-based sheet row and column, and its text. A cell holding an error value
+/// has the error's name (`#N/A`) as its text and its place in `ExcelReader::errors`.
 type CellText = (u32, u32, String);
 
 /// Hands out the rows of one sheet, read when the source opens.
@@ -60,6 +61,8 @@ pub struct ExcelReader {
     /// Column of the sheet that holds the first column of the header.
     first_col: u32,
     cells: Peekable<std::vec::IntoIter<CellText>>,
+    /// Places of the cells holding an error value, sorted (empty with `error_cells = "blank"`).
+    errors: Vec<(u32, u32)>,
     total_cells: usize,
     taken_cells: usize,
     file_len: u64,
@@ -104,8 +107,8 @@ impl ExcelReader {
             message: format!("not a readable workbook (xlsx, xls, xlsb, ods): {message}"),
         })?;
         let sheet = pick_sheet(&workbook.sheet_names(), config.sheet.as_ref(), &name)?;
-        let mut cells =
-            read_cells(&mut workbook, &sheet, MAX_SHEET_TEXT_BYTES).map_err(|message| SourceError::Workbook {
+        let (mut cells, mut errors) = read_cells(&mut workbook, &sheet, MAX_SHEET_TEXT_BYTES, config.error_cells)
+            .map_err(|message| SourceError::Workbook {
                 path: name.to_string(),
                 message: format!("sheet {sheet:?}: {message}"),
             })?;
@@ -168,6 +171,10 @@ impl ExcelReader {
             shared,
             first_col,
             cells,
+            errors: {
+                errors.sort_unstable();
+                errors
+            },
             total_cells,
             taken_cells,
             file_len,
@@ -175,6 +182,23 @@ impl ExcelReader {
             sheet: Arc::from(sheet.as_str()),
             row: 0,
         })
+    }
+}
+
+impl ExcelReader {
+    /// Why a row is refused when one of its cells holds an error value.
+    fn error_in(&self, sheet_row: u32, values: &[String]) -> Option<String> {
+        let at = self.errors.partition_point(|e| e.0 < sheet_row);
+        let &(_, col) = self.errors.get(at).filter(|e| e.0 == sheet_row)?;
+        let i = col.checked_sub(self.first_col)? as usize;
+        Some(format!(
+            "sheet {:?}: cell {} (column {:?}) holds the error {}, which is no value: correct the formula in the \
+             workbook, or set error_cells = \"blank\" in [source] if no field reads that column",
+            self.sheet,
+            cell_name(sheet_row, col),
+            self.columns.get(i).map(String::as_str).unwrap_or("?"),
+            values.get(i).map(String::as_str).unwrap_or("?"),
+        ))
     }
 }
 
@@ -200,6 +224,15 @@ impl Source for ExcelReader {
             }
         }
         self.row += 1;
+        if let Some(reason) = self.error_in(sheet_row, &values) {
+            return Err(SourceError::Ragged {
+                path: self.name.to_string(),
+                line: u64::from(sheet_row) + 1,
+                row: self.row,
+                reason,
+                values,
+            });
+        }
         if let Some(i) = values.iter().position(|v| v.contains('\0')) {
             return Err(SourceError::Ragged {
                 path: self.name.to_string(),
@@ -375,8 +408,14 @@ fn pick_sheet(names: &[String], wanted: Option<&SheetRef>, path: &str) -> Result
 
 /// The non-empty cells of one sheet as text, with their 0-based positions; refused when a cell's
 /// text or the sheet's passes its bound (`budget` bytes in all).
-fn read_cells(workbook: &mut Sheets<BufReader<File>>, sheet: &str, budget: usize) -> Result<Vec<CellText>, String> {
+fn read_cells(
+    workbook: &mut Sheets<BufReader<File>>,
+    sheet: &str,
+    budget: usize,
+    error_cells: ErrorCells,
+) -> Result<(Vec<CellText>, Vec<(u32, u32)>), String> {
     let mut cells = Vec::new();
+    let mut errors = Vec::new();
     let mut total = 0usize;
     let mut keep = |(row, col): (u32, u32), len: usize, value: &dyn Fn() -> Data| -> Result<(), String> {
         let place = cell_name(row, col);
@@ -393,7 +432,13 @@ fn read_cells(workbook: &mut Sheets<BufReader<File>>, sheet: &str, budget: usize
                  string, or a sheet too large for a workbook: export it as CSV)"
             ));
         }
-        let text = cell_text(&value());
+        let value = value();
+        if let (Data::Error(e), ErrorCells::Reject) = (&value, error_cells) {
+            errors.push((row, col));
+            cells.push((row, col, e.to_string()));
+            return Ok(());
+        }
+        let text = cell_text(&value);
         if !text.is_empty() {
             cells.push((row, col, text));
         }
@@ -423,7 +468,7 @@ fn read_cells(workbook: &mut Sheets<BufReader<File>>, sheet: &str, budget: usize
             }
         }
     }
-    Ok(cells)
+    Ok((cells, errors))
 }
 
 /// Bytes of text a cell value holds before it is copied.

@@ -131,18 +131,33 @@ mod tests {
         for r in ["A1", "XFD1048576", "$B$7", "A1:M34", "7", "1048576", "xfd1"] {
             assert!(!beyond_grid(r.as_bytes()), "{r}");
         }
-        let xml = r#"<worksheet><dimension ref="A1:M34"/><row r="3"><c r="XFD1048576" t="n"><v>1</v></c></row></worksheet>"#;
+        let xml =
+            r#"<worksheet><dimension ref="A1:M34"/><row r="3"><c r="XFD1048576" t="n"><v>1</v></c></row></worksheet>"#;
         assert_eq!(found(xml), None);
     }
 
     #[test]
     fn references_past_the_grid_or_past_u32_are_found() {
-        for r in ["XFE1", "A1048577", "A99999999999", "AAAAAAA1", "A1:ZZZZZZZ1", "1048577", "A4294967299"] {
+        for r in [
+            "XFE1",
+            "A1048577",
+            "A99999999999",
+            "AAAAAAA1",
+            "A1:ZZZZZZZ1",
+            "1048577",
+            "A4294967299",
+        ] {
             assert!(beyond_grid(r.as_bytes()), "{r}");
         }
-        assert_eq!(found(r#"<row r="3"><c r="A4294967299"><v>1</v></c></row>"#).as_deref(), Some("A4294967299"));
+        assert_eq!(
+            found(r#"<row r="3"><c r="A4294967299"><v>1</v></c></row>"#).as_deref(),
+            Some("A4294967299")
+        );
         assert_eq!(found(r#"<row r='99999999999'>"#).as_deref(), Some("99999999999"));
-        assert_eq!(found("<dimension\n ref=\"A1:AAAAAAAA9\"/>").as_deref(), Some("A1:AAAAAAAA9"));
+        assert_eq!(
+            found("<dimension\n ref=\"A1:AAAAAAAA9\"/>").as_deref(),
+            Some("A1:AAAAAAAA9")
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ fn config(sheet: Option<SheetRef>, header_row: usize) -> ExcelSource {
         path: String::new(),
         sheet,
         header_row,
+        error_cells: Default::default(),
     }
 }
 
@@ -314,10 +315,10 @@ fn a_sheet_past_its_text_budget_is_refused() {
     let kind = sniff(&path).unwrap();
     let mut book = open_sheets(&path, kind).unwrap();
     let sheet = book.sheet_names()[0].clone();
-    let e = read_cells(&mut book, &sheet, 20).unwrap_err();
+    let e = read_cells(&mut book, &sheet, 20, ErrorCells::Reject).unwrap_err();
     assert!(e.contains("the text of the sheet passes 20 bytes at cell"), "{e}");
     let mut book = open_sheets(&path, kind).unwrap();
-    assert!(read_cells(&mut book, &sheet, MAX_SHEET_TEXT_BYTES).is_ok());
+    assert!(read_cells(&mut book, &sheet, MAX_SHEET_TEXT_BYTES, ErrorCells::Reject).is_ok());
 }
 
 #[test]

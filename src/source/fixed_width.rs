@@ -39,6 +39,10 @@ pub struct FixedWidthReader {
     encoding: String,
     legacy: Option<&'static Encoding>,
     buf: Vec<u8>,
+    /// Whether the line in `buf` ended with a line break (only the file's last line may not).
+    terminated: bool,
+    /// Whether a line so far reached the end of the layout's last column (the file pads its lines).
+    padded: bool,
     line: u64,
     row: u64,
     bytes: Arc<AtomicU64>,
@@ -78,6 +82,8 @@ impl FixedWidthReader {
             encoding: config.encoding.clone().unwrap_or_else(|| "UTF-8".into()),
             legacy,
             buf: Vec::new(),
+            terminated: true,
+            padded: false,
             line: 0,
             row: 0,
             bytes,
@@ -94,6 +100,7 @@ impl FixedWidthReader {
             return Ok(false);
         }
         self.line += 1;
+        self.terminated = matches!(self.buf.last(), Some(b'\n' | b'\r'));
         while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
             self.buf.pop();
         }
@@ -176,6 +183,36 @@ impl Source for FixedWidthReader {
                 values,
             ));
         }
+        // A line may end early when its trailing blanks were trimmed, but in a file whose lines
+        // are padded to the layout, a last line with no line break that ends inside a column is
+        // an extract cut off in the middle of a value.
+        let width = self
+            .layout
+            .iter()
+            .map(|c| (c.start - 1).saturating_add(c.length))
+            .max()
+            .unwrap_or(0);
+        let cut = (!self.terminated && self.padded)
+            .then(|| {
+                self.layout
+                    .iter()
+                    .find(|c| c.start <= chars.len() && (c.start - 1).saturating_add(c.length) > chars.len())
+            })
+            .flatten();
+        if let Some(c) = cut {
+            return Err(self.malformed(
+                format!(
+                    "the file ends inside column {:?} (the last line has {} characters and no line break; the \
+                     column ends at character {}): the extract looks cut off; if the line is complete, end it \
+                     with a line break",
+                    c.name,
+                    chars.len(),
+                    (c.start - 1).saturating_add(c.length)
+                ),
+                values,
+            ));
+        }
+        self.padded |= chars.len() >= width;
         if let Some(what) = odd {
             return Err(self.malformed(
                 format!(

@@ -197,12 +197,14 @@ impl Source for JsonLines {
     }
 }
 
-/// Whether a string anywhere in a value holds a NUL character.
+/// Whether a string anywhere in a value holds a NUL character or a byte-order mark (U+FEFF, the
+/// mark of two files joined into one), which no exported value holds.
 pub(crate) fn holds_nul(value: &Value) -> bool {
+    let odd = |s: &str| s.contains(['\0', '\u{feff}']);
     match value {
-        Value::String(s) => s.contains('\0'),
+        Value::String(s) => odd(s),
         Value::Array(items) => items.iter().any(holds_nul),
-        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        Value::Object(map) => map.iter().any(|(k, v)| odd(k) || holds_nul(v)),
         _ => false,
     }
 }
@@ -213,7 +215,9 @@ pub(crate) fn nul_reject(name: &str, line: u64, row: u64, value: &Value) -> Sour
         path: name.to_string(),
         line,
         row,
-        reason: "the record holds a NUL character (\\u0000), which no exported value holds".into(),
+        reason: "the record holds a NUL character (\\u0000) or a byte-order mark (\\ufeff), which no exported \
+                 value holds"
+            .into(),
         values: vec![value.to_string()],
     }
 }
@@ -222,10 +226,69 @@ pub(crate) fn nul_reject(name: &str, line: u64, row: u64, value: &Value) -> Sour
 /// JSON Lines, whose text is one line) and, for text that is not JSON at all, what it looks like.
 pub(crate) fn parse(bytes: &[u8], name: &str, line: Option<u64>) -> Result<Value, SourceError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    serde_json::from_slice(bytes).map_err(|e| SourceError::Json {
+    let refuse = |e: serde_json::Error| SourceError::Json {
         path: name.to_string(),
         message: explain(bytes, &e, line),
-    })
+    };
+    let value = serde_json::from_slice(bytes).map_err(refuse)?;
+    // serde_json keeps the last of two members with one name; which one the exporter meant
+    // cannot be told, so a second reading (only keys, no values kept) refuses the document.
+    serde_json::from_slice::<NoDuplicateMembers>(bytes).map_err(refuse)?;
+    Ok(value)
+}
+
+/// A JSON value read only to check that no object names a member twice.
+struct NoDuplicateMembers;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicateMembers {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NoDuplicateMembers)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicateMembers {
+    type Value = NoDuplicateMembers;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
+        while seq.next_element::<NoDuplicateMembers>()?.is_some() {}
+        Ok(self)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if !seen.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "the member {key:?} appears twice in one object, so which value is meant cannot be told"
+                )));
+            }
+            map.next_value::<NoDuplicateMembers>()?;
+        }
+        Ok(self)
+    }
 }
 
 fn explain(bytes: &[u8], e: &serde_json::Error, line: Option<u64>) -> String {

@@ -53,20 +53,98 @@ pub enum Shape {
 /// Values that conversions must read one way or reject: grouped and locale numbers, dates at
 /// the edges, empties, text that looks like something else.
 const NUMBERS: &[&str] = &[
-    "1,234.50", "12,50", "1.234,50", "1,2,3", "1 234,5", "1'234.5", "(12.00)", "12.00-", "1e5", "1E-30", "-0",
-    "+5", "99999999999999999999999999999", "79228162514264337593543950336", "0.00000000000000000000000000001",
-    "NaN", "inf", "€ 12,50", "$1,000", "١٢٣", "12.5.6", ".5", "5.", "--1", "0x1F", " 12 ", "1_000", "1,000,000",
-    "1,00", "-9223372036854775809", "18446744073709551616", "1e400", "0,5", "1.5", "2,5e3", "½",
+    "1,234.50",
+    "12,50",
+    "1.234,50",
+    "1,2,3",
+    "1 234,5",
+    "1'234.5",
+    "(12.00)",
+    "12.00-",
+    "1e5",
+    "1E-30",
+    "-0",
+    "+5",
+    "99999999999999999999999999999",
+    "79228162514264337593543950336",
+    "0.00000000000000000000000000001",
+    "NaN",
+    "inf",
+    "€ 12,50",
+    "$1,000",
+    "١٢٣",
+    "12.5.6",
+    ".5",
+    "5.",
+    "--1",
+    "0x1F",
+    " 12 ",
+    "1_000",
+    "1,000,000",
+    "1,00",
+    "-9223372036854775809",
+    "18446744073709551616",
+    "1e400",
+    "0,5",
+    "1.5",
+    "2,5e3",
+    "½",
 ];
 const DATES: &[&str] = &[
-    "2024-02-30", "2024-03-01", "2024-02-29", "2023-02-29", "2024-03-01T23:30:00+01:00", "2024-03-01 23:30",
-    "2024-03-01T00:30:00-05:00", "31/12/2024", "12/31/2024", "45421", "0", "60", "-1", "2958466", "99999999999",
-    "1.5", "9999-12-31", "0000-01-01", "2024-13-01", "24-03-01", "14.03.2024", "2099-01-01", "1/1/1",
-    "2024-03-01 24:00", "+002024-03-01", "45421.99999999",
+    "2024-02-30",
+    "2024-03-01",
+    "2024-02-29",
+    "2023-02-29",
+    "2024-03-01T23:30:00+01:00",
+    "2024-03-01 23:30",
+    "2024-03-01T00:30:00-05:00",
+    "31/12/2024",
+    "12/31/2024",
+    "45421",
+    "0",
+    "60",
+    "-1",
+    "2958466",
+    "99999999999",
+    "1.5",
+    "9999-12-31",
+    "0000-01-01",
+    "2024-13-01",
+    "24-03-01",
+    "14.03.2024",
+    "2099-01-01",
+    "1/1/1",
+    "2024-03-01 24:00",
+    "+002024-03-01",
+    "45421.99999999",
 ];
 const TEXTS: &[&str] = &[
-    "", " ", "\u{a0}", "NULL", "\"", "a\"b", "é", "日本語", "\u{feff}x", "TRUE", "no", "Y", "n/a", "-", "\\N",
-    "=1+1", "\u{202e}abc", "a|b", "a\\|b", "Each", "BOX", "cs", "\u{0}", "\t", "PO-2024-01101", "V10006",
+    "",
+    " ",
+    "\u{a0}",
+    "NULL",
+    "\"",
+    "a\"b",
+    "é",
+    "日本語",
+    "\u{feff}x",
+    "TRUE",
+    "no",
+    "Y",
+    "n/a",
+    "-",
+    "\\N",
+    "=1+1",
+    "\u{202e}abc",
+    "a|b",
+    "a\\|b",
+    "Each",
+    "BOX",
+    "cs",
+    "\u{0}",
+    "\t",
+    "PO-2024-01101",
+    "V10006",
 ];
 
 /// Apply one to four mutations to `bytes`; returns the new bytes and what was done.
@@ -261,16 +339,15 @@ impl Table {
 }
 
 fn unquote(f: &[u8]) -> Vec<u8> {
-    let inner = f
-        .strip_prefix(b"\"")
-        .and_then(|f| f.strip_suffix(b"\""))
-        .unwrap_or(f);
+    let inner = f.strip_prefix(b"\"").and_then(|f| f.strip_suffix(b"\"")).unwrap_or(f);
     inner.to_vec()
 }
 
 /// A value as a CSV field: quoted when it must be, or (sometimes) raw anyway.
 fn field(rng: &mut Rng, value: &[u8], delimiter: u8) -> Vec<u8> {
-    let needs = value.iter().any(|&c| c == delimiter || c == b'"' || c == b'\n' || c == b'\r');
+    let needs = value
+        .iter()
+        .any(|&c| c == delimiter || c == b'"' || c == b'\n' || c == b'\r');
     if needs && rng.chance(3, 4) {
         let mut f = vec![b'"'];
         for &c in value {
@@ -356,7 +433,11 @@ fn value_level(rng: &mut Rng, b: &mut Vec<u8>, delimiter: u8, keys: &[&str]) -> 
                     copied += 1;
                 }
             }
-            format!("line {} takes the key of line {} ({copied} column(s))", r + 1, other + 1)
+            format!(
+                "line {} takes the key of line {} ({copied} column(s))",
+                r + 1,
+                other + 1
+            )
         }
         // A row repeated with one value changed.
         2 => {
@@ -367,7 +448,11 @@ fn value_level(rng: &mut Rng, b: &mut Vec<u8>, delimiter: u8, keys: &[&str]) -> 
                 copy.0[c] = field(rng, value.as_bytes(), delimiter);
             }
             t.rows.insert(other, copy);
-            format!("line {} repeated before line {} with one value changed", r + 1, other + 1)
+            format!(
+                "line {} repeated before line {} with one value changed",
+                r + 1,
+                other + 1
+            )
         }
         // A very long field, sometimes holding delimiters and line breaks.
         3 => {

@@ -39,7 +39,11 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
         if path.is_dir() {
             collect(root, &path, out);
         } else {
-            let rel = path.strip_prefix(root).expect("inside").to_string_lossy().replace('\\', "/");
+            let rel = path
+                .strip_prefix(root)
+                .expect("inside")
+                .to_string_lossy()
+                .replace('\\', "/");
             out.push((rel, std::fs::read(&path).expect("read")));
         }
     }
@@ -222,9 +226,11 @@ impl Laid {
                 if exists == 0 {
                     return Ok(0);
                 }
-                conn.query_row(&format!("SELECT count(*) FROM \"{entity}\" WHERE _deleted = 0"), [], |r| {
-                    r.get::<_, i64>(0)
-                })
+                conn.query_row(
+                    &format!("SELECT count(*) FROM \"{entity}\" WHERE _deleted = 0"),
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
                 .map(|n| n as u64)
                 .map_err(|e| e.to_string())
             }
@@ -517,7 +523,13 @@ fn items(rng: &mut Rng, utf16: bool) -> Vec<u8> {
     let d = if utf16 { ',' } else { ';' };
     let mut s = format!("Code{d}Name{d}Cost{d}Pack{d}GTIN{d}Unit{d}Sterile{d}Status{d}Category{d}Buyer\n");
     for i in 0..3 + rng.below(30) {
-        let name = rng.pick(&["Gauze 4x4", "Compresse stérile", "Spritze 10 ml", "Käse, rund", "Sonde \"CH 14\""]);
+        let name = rng.pick(&[
+            "Gauze 4x4",
+            "Compresse stérile",
+            "Spritze 10 ml",
+            "Käse, rund",
+            "Sonde \"CH 14\"",
+        ]);
         let name = if name.contains([d, '"']) {
             format!("\"{}\"", name.replace('"', "\"\""))
         } else {

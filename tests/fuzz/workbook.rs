@@ -7,11 +7,46 @@ use std::io::{Cursor, Read, Write};
 use super::mutate::{Rng, Shape, mutate};
 
 const CELL_TYPES: &[&str] = &["inlineStr", "n", "s", "b", "e", "d", "str", "x", ""];
-const REFS: &[&str] = &["A1", "A3", "XFD1048576", "A0", "AAAA1", "M34", "B", "1", "A99999999999", "Z2"];
+const REFS: &[&str] = &[
+    "A1",
+    "A3",
+    "XFD1048576",
+    "A0",
+    "AAAA1",
+    "M34",
+    "B",
+    "1",
+    "A99999999999",
+    "Z2",
+];
 const VALUES: &[&str] = &[
-    "45421", "45421.5", "60", "0", "-1", "1e308", "NaN", "2958466", "99999999999", "PO-2024-01101", "V10006",
-    "1,200", "12,50", "", " ", "TRUE", "#N/A", "&amp;", "&#0;", "&#xD800;", "&lt;x&gt;", "&bogus;", "\u{0}",
-    "日本語", "1.234,50", "2024-02-30", "99999999999999999999999999999",
+    "45421",
+    "45421.5",
+    "60",
+    "0",
+    "-1",
+    "1e308",
+    "NaN",
+    "2958466",
+    "99999999999",
+    "PO-2024-01101",
+    "V10006",
+    "1,200",
+    "12,50",
+    "",
+    " ",
+    "TRUE",
+    "#N/A",
+    "&amp;",
+    "&#0;",
+    "&#xD800;",
+    "&lt;x&gt;",
+    "&bogus;",
+    "\u{0}",
+    "日本語",
+    "1.234,50",
+    "2024-02-30",
+    "99999999999999999999999999999",
 ];
 
 /// Mutate the workbook `bytes`: mostly the sheet `sheet` inside it, sometimes the zip itself.
@@ -35,12 +70,20 @@ pub fn mutate_workbook(rng: &mut Rng, bytes: &[u8], sheet: &str) -> (Vec<u8>, St
                 *xml = b;
                 format!("sheet bytes: {s}")
             }
-            1 => replace_one(rng, xml, r#"t="[A-Za-z]*""#, |rng| format!("t=\"{}\"", rng.pick(CELL_TYPES))),
-            2 => replace_one(rng, xml, r#" r="[A-Z]*[0-9]*""#, |rng| format!(" r=\"{}\"", rng.pick(REFS))),
+            1 => replace_one(rng, xml, r#"t="[A-Za-z]*""#, |rng| {
+                format!("t=\"{}\"", rng.pick(CELL_TYPES))
+            }),
+            2 => replace_one(rng, xml, r#" r="[A-Z]*[0-9]*""#, |rng| {
+                format!(" r=\"{}\"", rng.pick(REFS))
+            }),
             3 => duplicate_row(rng, xml),
             _ => replace_one(rng, xml, r"<(t|v)>[^<]*</(t|v)>", |rng| {
                 let v = rng.pick(VALUES);
-                if rng.chance(1, 2) { format!("<t>{v}</t>") } else { format!("<v>{v}</v>") }
+                if rng.chance(1, 2) {
+                    format!("<t>{v}</t>")
+                } else {
+                    format!("<v>{v}</v>")
+                }
             }),
         });
     }

@@ -442,6 +442,9 @@ unit_cost = { expr = "parse_float(row[\"total\"]) / parse_float(row[\"qty\"])" }
     for key in ["A", "B", "C"] {
         let r = rejects(&d).into_iter().find(|r| r["key"] == key).expect("a reject");
         assert_eq!(r["field"], "unit_cost", "{key}: {r}");
-        assert!(r["message"].as_str().unwrap_or("").starts_with("the expression gave"), "{key}: {r}");
+        assert!(
+            r["message"].as_str().unwrap_or("").starts_with("the expression gave"),
+            "{key}: {r}"
+        );
     }
 }

@@ -377,6 +377,42 @@ fn json_numbers_keep_every_digit() {
 }
 
 #[test]
+fn a_json_member_named_twice_is_refused_not_the_last_value_kept() {
+    for (kind, text) in [
+        ("json", "[{\"id\": \"A1\", \"cost\": 1.00, \"cost\": 2.00}]"),
+        ("jsonl", "{\"id\": \"A1\", \"cost\": 1.00, \"cost\": 2.00}\n"),
+    ] {
+        let d = Dir::new();
+        d.write("prices.json", text);
+        let job = json_job(&d, kind, "prices.json");
+        let o = d.run(&["run", &job]);
+        // Before: loaded with cost 2.00, exit 0.
+        assert_eq!(code(&o), 1, "{kind}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("the member \"cost\" appears twice in one object"),
+            "{kind}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn a_byte_order_mark_inside_a_json_value_is_a_malformed_record() {
+    let d = Dir::new();
+    d.write(
+        "prices.json",
+        "{\"id\": \"A1\", \"cost\": 1}\n{\"id\": \"A2\\ufeff\", \"cost\": 2}\n",
+    );
+    let job = json_job(&d, "jsonl", "prices.json");
+    let o = d.run(&["run", &job]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(d.query("target.db", "SELECT item_id FROM item"), [["A1"]]);
+    let rejects = d.query("opsync.db", "SELECT line, message FROM rejects");
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert!(rejects[0][1].contains("byte-order mark"), "{rejects:?}");
+}
+
+#[test]
 fn raw_records_read_by_transform_keep_every_digit() {
     let d = Dir::new();
     d.write("prices.json", "[{\"id\": \"A1\", \"cost\": 0}]");
@@ -770,7 +806,10 @@ fn a_header_of_two_hundred_thousand_columns_is_read_in_seconds_not_minutes() {
     // first line is one long run of delimiters.
     let d = Dir::new();
     let commas = ",".repeat(200_000);
-    d.write("items.csv", format!("code,name,cost,gtin,uom{commas}\nA1,Gauze,1,,EA{commas}\n"));
+    d.write(
+        "items.csv",
+        format!("code,name,cost,gtin,uom{commas}\nA1,Gauze,1,,EA{commas}\n"),
+    );
     d.write("items.job.toml", item_job("items", "items.csv", "", ITEM_FIELDS));
     let o = d
         .cmd(&["run", "items.job.toml"])
@@ -779,4 +818,83 @@ fn a_header_of_two_hundred_thousand_columns_is_read_in_seconds_not_minutes() {
         .expect("opsync finished within a minute");
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(d.count("target.db", "SELECT count(*) FROM item"), 1);
+}
+
+#[test]
+fn an_excel_error_cell_is_a_malformed_row_not_a_blank_value() {
+    let d = Dir::new();
+    let error = |at: &str, e: &str| format!(r#"<c r="{at}" t="e"><v>{e}</v></c>"#);
+    let rows = [
+        sheet_row("1", &[("A1", "code"), ("B1", "name")]),
+        format!(
+            r#"<row r="2"><c r="A2" t="inlineStr"><is><t>A1</t></is></c>{}</row>"#,
+            error("B2", "#N/A")
+        ),
+        format!(
+            r#"<row r="3"><c r="A3" t="inlineStr"><is><t>A2</t></is></c>{}</row>"#,
+            error("B3", "#DIV/0!")
+        ),
+        sheet_row("4", &[("A4", "A3"), ("B4", "Tape")]),
+    ]
+    .concat();
+    let o = workbook_job(&d, &rows);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // Before: A1 and A2 loaded with a blank description.
+    assert_eq!(live_items(&d), [["A3", "Tape"]]);
+    let rejects = d.query("opsync.db", "SELECT line, message FROM rejects ORDER BY line");
+    assert_eq!(rejects.len(), 2, "{rejects:?}");
+    assert_eq!(rejects[0][0], "2");
+    assert!(
+        rejects[0][1].starts_with("sheet \"Items\": cell B2 (column \"name\") holds the error #N/A, which is no value"),
+        "{rejects:?}"
+    );
+    assert!(
+        rejects[1][1].contains("cell B3 (column \"name\") holds the error #DIV/0!"),
+        "{rejects:?}"
+    );
+
+    // A job that knows its error cells are in columns it does not read opts out.
+    let job = std::fs::read_to_string(d.join("items.job.toml"))
+        .unwrap()
+        .replace("kind = \"excel\"", "kind = \"excel\"\nerror_cells = \"blank\"");
+    d.write("items.job.toml", job);
+    let o = d.run(&["run", "items.job.toml"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let second = d.query("opsync.db", "SELECT field, message FROM rejects WHERE run = 2");
+    assert_eq!(second.len(), 2, "{second:?}");
+    assert!(
+        second
+            .iter()
+            .all(|r| r[0] == "description" && !r[1].contains("holds the error")),
+        "{second:?}"
+    );
+}
+
+#[test]
+fn a_fixed_width_file_cut_off_inside_its_last_value_is_a_reject_not_a_smaller_number() {
+    let d = Dir::new();
+    // Lines padded to the layout; the extract stopped after "62" of the last line's "620 ".
+    d.write("cc.txt", "4100  Cardiology          610 \n4200  Radiology           62");
+    d.write("cc.job.toml", FIXED_JOB);
+    let o = d.run(&["run", "cc.job.toml"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        d.query("target.db", "SELECT cost_center_id, gl_department FROM cost_center"),
+        [["4100", "610"]]
+    );
+    let rejects = d.query("opsync.db", "SELECT line, message FROM rejects");
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert_eq!(rejects[0][0], "2");
+    assert!(
+        rejects[0][1].contains("the file ends inside column \"gl\""),
+        "{rejects:?}"
+    );
+
+    // A file whose lines are trimmed of trailing blanks reads its last line as the others.
+    let d = Dir::new();
+    d.write("cc.txt", "4100  Cardiology          610\n4200  Radiology           620");
+    d.write("cc.job.toml", FIXED_JOB);
+    let o = d.run(&["run", "cc.job.toml"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(d.count("target.db", "SELECT count(*) FROM cost_center"), 2);
 }
