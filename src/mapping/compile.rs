@@ -38,6 +38,9 @@ struct Compiler<'a> {
     expr_reads: Vec<String>,
     /// Columns named by every expression of the mapping.
     expr_columns: Vec<String>,
+    /// Columns whose values are masked: `sensitive_columns`, and the `from` of every field
+    /// marked `sensitive = true` (another field reading the same column is masked too).
+    sensitive_columns: Vec<String>,
 }
 
 impl Compiler<'_> {
@@ -366,6 +369,22 @@ impl Compiler<'_> {
     }
 }
 
+/// The columns of `sensitive_columns` and those read by fields marked `sensitive = true`.
+fn sensitive_columns(m: &LoadedMapping) -> Vec<String> {
+    let mut columns = m.file.sensitive_columns.clone();
+    for em in &m.file.entities {
+        for fm in em.fields.values() {
+            let f = fm.get_ref();
+            if let (true, Some(from)) = (f.sensitive, &f.from)
+                && !columns.contains(from.get_ref())
+            {
+                columns.push(from.get_ref().clone());
+            }
+        }
+    }
+    columns
+}
+
 /// Compile a loaded mapping for a source of the given shape (`json`: fields are JSONPaths).
 pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
     let mut c = Compiler {
@@ -380,6 +399,7 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
         reads: Vec::new(),
         expr_reads: Vec::new(),
         expr_columns: Vec::new(),
+        sensitive_columns: sensitive_columns(m),
     };
     for (name, cfg) in &m.file.lookups {
         let span = cfg.span();
@@ -553,6 +573,21 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
                 }
             }
             let sensitive = f.sensitive || c.reads_sensitive_column();
+            if sensitive && field.key {
+                c.problem(
+                    Some(fname.span()),
+                    format!(
+                        "{}.{} is part of the key and cannot be sensitive: keys are kept in the ledger and shown in \
+                         every report, so that a record can be traced",
+                        entity.name, field.name
+                    ),
+                )
+                .hint = Some(
+                    "key the record on an identifier that is not secret (a supplier or employee number) and map \
+                     the secret value to a field outside the key"
+                        .into(),
+                );
+            }
             fields.push(FieldPlan {
                 index,
                 input,
@@ -617,7 +652,7 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
         slots: c.slots,
         entities,
         filters,
-        sensitive_columns: m.file.sensitive_columns.iter().cloned().collect(),
+        sensitive_columns: c.sensitive_columns.iter().cloned().collect(),
         sensitive_paths,
         uses_row: c.uses_row,
         expr_columns: c.expr_columns,

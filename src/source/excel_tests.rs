@@ -54,7 +54,12 @@ fn first_sheet_by_default_with_dates() {
 
 #[test]
 fn header_on_row_three_values_and_lineage() {
-    let mut reader = open("po_lines.xlsx", Some(SheetRef::Name("Lines 2024".into())), 3).unwrap();
+    // J7 holds #N/A: read as blank here, a malformed row by default (below).
+    let blank = ExcelSource {
+        error_cells: ErrorCells::Blank,
+        ..config(Some(SheetRef::Name("Lines 2024".into())), 3)
+    };
+    let mut reader = ExcelReader::open(&blank, &fixture("po_lines.xlsx"), Arc::from("po_lines.xlsx")).unwrap();
     assert_eq!(
         reader.columns(),
         [
@@ -108,6 +113,16 @@ fn header_on_row_three_values_and_lineage() {
     );
     let lineage: Vec<(u64, u64)> = rows.iter().map(|r| (r.1.row, r.1.line)).collect();
     assert_eq!(lineage, [(1, 4), (2, 5), (3, 7)]);
+
+    let mut reader = open("po_lines.xlsx", Some(SheetRef::Name("Lines 2024".into())), 3).unwrap();
+    assert!(reader.next_record().unwrap().is_some());
+    assert!(reader.next_record().unwrap().is_some());
+    match reader.next_record() {
+        Err(SourceError::Ragged { line: 7, reason, .. }) => {
+            assert!(reason.contains("cell J7 (column \"Note\") holds the error #N/A"), "{reason}")
+        }
+        other => panic!("expected the row of J7 refused, got {other:?}"),
+    }
     assert_eq!(rows[2].1.locator.as_deref(), Some("Lines 2024"));
 }
 

@@ -446,3 +446,56 @@ model = { from = "$.nested.deep[0]", sensitive = true, validate = [{ rule = "max
         assert!(!ledger.contains(secret), "{secret} in the ledger:\n{ledger}");
     }
 }
+
+#[test]
+fn a_sensitive_key_field_is_refused_by_validate_and_run() {
+    let d = Dir::new();
+    d.write("in.csv", "id,name\nSECRETID002,Beta\n");
+    let mapping = "[[entity]]\nname = \"supplier\"\n[entity.fields]\nsupplier_id = { from = \"id\", sensitive = true }\nname = { from = \"name\" }\n";
+    d.write("job.toml", job("sup", CSV, mapping));
+    for command in ["validate", "run"] {
+        let out = d.run(&[command, "job.toml"]);
+        let text = format!("{}{}", stdout(&out), stderr(&out));
+        // Before: the key was kept and shown in clear in rejects, previews and the ledger.
+        assert_eq!(code(&out), 2, "{command}: {text}");
+        assert!(
+            text.contains("supplier.supplier_id is part of the key and cannot be sensitive"),
+            "{command}: {text}"
+        );
+        assert!(!text.contains("SECRETID"), "{text}");
+    }
+}
+
+#[test]
+fn a_column_read_by_a_sensitive_field_is_masked_for_every_field_reading_it() {
+    let d = Dir::new();
+    d.write("in.csv", "id,name,tax\nS1,Acme,123-45-6789-0\n");
+    let mapping = r#"[[entity]]
+name = "supplier"
+[entity.fields]
+supplier_id = { from = "id" }
+name = { from = "name" }
+tax_id = { from = "tax", sensitive = true }
+duns = { from = "tax", steps = [{ step = "replace", pattern = "-", with = "" }], validate = [{ rule = "max_length", max = 9 }] }
+"#;
+    d.write("job.toml", job("sup", CSV, mapping));
+    let mut shown = String::new();
+    for args in [
+        &["--log-format", "json", "run", "job.toml"][..],
+        &["rejects", "--format", "csv"],
+        &["rejects", "--format", "json"],
+        &["preview", "job.toml"],
+        &["runs", "show", "1"],
+    ] {
+        let out = d.run(args);
+        shown.push_str(&format!("{}{}", stdout(&out), stderr(&out)));
+    }
+    assert_eq!(rejects(&d).len(), 1, "{shown}");
+    assert_eq!(rejects(&d)[0].0, "duns");
+    let ledger = dump(&d, "opsync.db");
+    // Before: the duns reject quoted 1234567890, the tax id without its dashes.
+    for secret in ["1234567890", "6789"] {
+        assert!(!shown.contains(secret), "{secret} shown:\n{shown}");
+        assert!(!ledger.contains(secret), "{secret} in the ledger:\n{ledger}");
+    }
+}

@@ -47,7 +47,7 @@ impl Compiler<'_> {
 
     /// Whether the field being compiled reads a column listed in `sensitive_columns`.
     pub(super) fn reads_sensitive_column(&self) -> bool {
-        let listed = &self.m.file.sensitive_columns;
+        let listed = &self.sensitive_columns;
         let slot_name = |i: &usize| match &self.slots[*i].column {
             ColumnRef::Name(n) | ColumnRef::Path(n, _) => Some(n.as_str()),
             ColumnRef::Index(_) => None,
@@ -83,7 +83,7 @@ impl Compiler<'_> {
                 }
             }
         }
-        for name in &self.m.file.sensitive_columns {
+        for name in self.m.file.sensitive_columns.clone() {
             let path = if name.starts_with('$') {
                 name.clone()
             } else {
