@@ -54,6 +54,9 @@ pub const MAX_SHEET_TEXT_BYTES: usize = 1 << 30;
 /// has the error's name (`#N/A`) as its text and its place in `ExcelReader::errors`.
 type CellText = (u32, u32, String);
 
+/// The non-empty cells of a sheet, and the places of those holding an error value.
+type SheetCells = (Vec<CellText>, Vec<(u32, u32)>);
+
 /// Hands out the rows of one sheet, read when the source opens.
 pub struct ExcelReader {
     columns: Vec<String>,
@@ -413,7 +416,7 @@ fn read_cells(
     sheet: &str,
     budget: usize,
     error_cells: ErrorCells,
-) -> Result<(Vec<CellText>, Vec<(u32, u32)>), String> {
+) -> Result<SheetCells, String> {
     let mut cells = Vec::new();
     let mut errors = Vec::new();
     let mut total = 0usize;

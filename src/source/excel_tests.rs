@@ -119,7 +119,10 @@ fn header_on_row_three_values_and_lineage() {
     assert!(reader.next_record().unwrap().is_some());
     match reader.next_record() {
         Err(SourceError::Ragged { line: 7, reason, .. }) => {
-            assert!(reason.contains("cell J7 (column \"Note\") holds the error #N/A"), "{reason}")
+            assert!(
+                reason.contains("cell J7 (column \"Note\") holds the error #N/A"),
+                "{reason}"
+            )
         }
         other => panic!("expected the row of J7 refused, got {other:?}"),
     }

@@ -5,6 +5,7 @@
 use std::ops::Range;
 
 use super::Compiler;
+use crate::config::LoadedMapping;
 use crate::config::mapping::{EntityMapping, FieldMapping, Multiple, OnParentReject};
 use crate::mapping::{ColumnRef, EntityPlan, Many, ParentPlan};
 use crate::model::{Entity, schema};
@@ -131,4 +132,20 @@ pub(super) fn link_parents(mappings: &[EntityMapping], entities: &mut [EntityPla
             });
         }
     }
+}
+
+/// The columns of `sensitive_columns` and those read by fields marked `sensitive = true`.
+pub(super) fn sensitive_columns(m: &LoadedMapping) -> Vec<String> {
+    let mut columns = m.file.sensitive_columns.clone();
+    for em in &m.file.entities {
+        for fm in em.fields.values() {
+            let f = fm.get_ref();
+            if let (true, Some(from)) = (f.sensitive, &f.from)
+                && !columns.contains(from.get_ref())
+            {
+                columns.push(from.get_ref().clone());
+            }
+        }
+    }
+    columns
 }
