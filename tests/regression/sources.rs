@@ -470,24 +470,30 @@ name = { from = "name" }
 gl_department = { from = "gl" }
 "#;
 
+/// Run `FIXED_JOB` over this text as `cc.txt`.
+fn run_fixed(d: &Dir, text: &str) -> std::process::Output {
+    d.write("cc.txt", text);
+    d.write("cc.job.toml", FIXED_JOB);
+    d.run(&["run", "cc.job.toml"])
+}
+
+fn cost_centers(d: &Dir) -> Vec<Vec<String>> {
+    d.query(
+        "target.db",
+        "SELECT cost_center_id, gl_department FROM cost_center ORDER BY 1",
+    )
+}
+
 #[test]
 fn a_fixed_width_line_ending_before_a_column_is_a_reject_not_padding() {
     let d = Dir::new();
-    d.write(
-        "cc.txt",
+    let o = run_fixed(
+        &d,
         "4100  Cardiology          610\n4200  Radiology\n4300  Oncology            62\n",
     );
-    d.write("cc.job.toml", FIXED_JOB);
-    let o = d.run(&["run", "cc.job.toml"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     // The last line ends inside the last column: trailing spaces trimmed by the exporter.
-    assert_eq!(
-        d.query(
-            "target.db",
-            "SELECT cost_center_id, gl_department FROM cost_center ORDER BY 1"
-        ),
-        [["4100", "610"], ["4300", "62"]]
-    );
+    assert_eq!(cost_centers(&d), [["4100", "610"], ["4300", "62"]]);
     let rejects = d.query("opsync.db", "SELECT line, message FROM rejects");
     assert_eq!(rejects.len(), 1, "{rejects:?}");
     assert_eq!(rejects[0][0], "2");
@@ -719,20 +725,9 @@ fn transform_of_extracted_records_refuses_a_name_the_header_held_twice() {
 #[test]
 fn a_fixed_width_file_with_cr_line_endings_reads_every_line() {
     let d = Dir::new();
-    d.write(
-        "cc.txt",
-        "4100  Cardiology          610\r4200  Radiology           620\r",
-    );
-    d.write("cc.job.toml", FIXED_JOB);
-    let o = d.run(&["run", "cc.job.toml"]);
+    let o = run_fixed(&d, "4100  Cardiology          610\r4200  Radiology           620\r");
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert_eq!(
-        d.query(
-            "target.db",
-            "SELECT cost_center_id, gl_department FROM cost_center ORDER BY 1"
-        ),
-        [["4100", "610"], ["4200", "620"]]
-    );
+    assert_eq!(cost_centers(&d), [["4100", "610"], ["4200", "620"]]);
 }
 
 /// A sheet row of inline-string cells: `("A2", "A1")` puts the text `A1` in cell A2.
@@ -874,14 +869,9 @@ fn an_excel_error_cell_is_a_malformed_row_not_a_blank_value() {
 fn a_fixed_width_file_cut_off_inside_its_last_value_is_a_reject_not_a_smaller_number() {
     let d = Dir::new();
     // Lines padded to the layout; the extract stopped after "62" of the last line's "620 ".
-    d.write("cc.txt", "4100  Cardiology          610 \n4200  Radiology           62");
-    d.write("cc.job.toml", FIXED_JOB);
-    let o = d.run(&["run", "cc.job.toml"]);
+    let o = run_fixed(&d, "4100  Cardiology          610 \n4200  Radiology           62");
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert_eq!(
-        d.query("target.db", "SELECT cost_center_id, gl_department FROM cost_center"),
-        [["4100", "610"]]
-    );
+    assert_eq!(cost_centers(&d), [["4100", "610"]]);
     let rejects = d.query("opsync.db", "SELECT line, message FROM rejects");
     assert_eq!(rejects.len(), 1, "{rejects:?}");
     assert_eq!(rejects[0][0], "2");
@@ -892,9 +882,7 @@ fn a_fixed_width_file_cut_off_inside_its_last_value_is_a_reject_not_a_smaller_nu
 
     // A file whose lines are trimmed of trailing blanks reads its last line as the others.
     let d = Dir::new();
-    d.write("cc.txt", "4100  Cardiology          610\n4200  Radiology           620");
-    d.write("cc.job.toml", FIXED_JOB);
-    let o = d.run(&["run", "cc.job.toml"]);
+    let o = run_fixed(&d, "4100  Cardiology          610\n4200  Radiology           620");
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(d.count("target.db", "SELECT count(*) FROM cost_center"), 2);
 }
