@@ -476,12 +476,16 @@ fn the_job_lock_belongs_to_the_ledger_file_not_the_path_typed() {
     let d = items("");
     std::fs::create_dir_all(d.join("real")).unwrap();
     std::os::unix::fs::symlink(d.join("real"), d.join("link")).unwrap();
+    std::os::unix::fs::symlink(d.join("real/opsync.db"), d.join("other.db")).unwrap();
     ok(&d, &["--ledger", "real/opsync.db", "run", "items.job.toml"]);
     let lock = d.join("real/opsync.db.locks/items.lock");
     let held = std::fs::File::open(&lock).unwrap();
     held.try_lock().unwrap();
-    let o = d.run(&["--ledger", "link/opsync.db", "run", "items.job.toml"]);
-    assert_eq!(code(&o), 5, "{}", stderr(&o));
+    // Through a linked folder and through a link to the ledger file itself: one lock.
+    for ledger in ["link/opsync.db", "other.db"] {
+        let o = d.run(&["--ledger", ledger, "run", "items.job.toml"]);
+        assert_eq!(code(&o), 5, "{ledger}: {}", stderr(&o));
+    }
 }
 
 #[test]
