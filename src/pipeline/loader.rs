@@ -57,6 +57,8 @@ pub struct LoadSettings {
 pub struct Loader<'l> {
     ledger: &'l mut Ledger,
     ledger_id: String,
+    /// The run's token, in the markers of its batches.
+    token: String,
     target: Box<dyn Target>,
     target_id: String,
     run: i64,
@@ -96,6 +98,7 @@ impl<'l> Loader<'l> {
         wait: &dyn Fn(&str),
     ) -> Result<Self, PipelineError> {
         let ledger_id = ledger.id()?;
+        let token = ledger.run_token(run)?;
         let claim = Claim {
             ledger: &ledger_id,
             job: &settings.job,
@@ -122,6 +125,7 @@ impl<'l> Loader<'l> {
         Ok(Loader {
             ledger,
             ledger_id,
+            token,
             target,
             target_id,
             run,
@@ -451,6 +455,7 @@ impl<'l> Loader<'l> {
         let target_batch = TargetBatch {
             ledger: &self.ledger_id,
             run: self.run,
+            token: &self.token,
             seq,
             writes,
             unchanged,
@@ -506,6 +511,13 @@ impl<'l> Loader<'l> {
             self.flush_entity(i)?;
         }
         self.flush_rejects()
+    }
+
+    /// Runs the target holds batches of that the ledger never recorded, each reported once: the
+    /// ledger was restored from a backup (or copied) after they ran.
+    pub fn foreign_runs(&mut self) -> Result<Vec<i64>, PipelineError> {
+        let marked = self.target.marked_runs(&self.ledger_id)?;
+        Ok(self.ledger.foreign_runs(&self.target_id, &marked, self.run)?)
     }
 
     /// Put file targets' files in place: their hashes are recorded in the ledger first.

@@ -203,6 +203,22 @@ fn open_loader<'l>(
     let wait = |m: &str| obs.warning(m);
     let mut loader = Loader::new(ledger, target, entities, ctx.run_id, settings, &wait)?;
     loader.mask_fields(sensitive);
+    let foreign = loader.foreign_runs()?;
+    if !foreign.is_empty() {
+        let ids: Vec<String> = foreign.iter().map(i64::to_string).collect();
+        let ledger_path = loader.ledger().path().display().to_string();
+        let w = format!(
+            "target {} holds batches of run(s) {} that the ledger {} did not record: the ledger was restored from \
+             a backup, or copied, after they ran. This run loads correctly (the target's own state decides what \
+             is unchanged, and each batch is matched by its run's token, not its id), but those runs' counts, \
+             changes and rejects are not in this ledger; restore a newer copy of the ledger if you need them",
+            loader.target_id(),
+            ids.join(", "),
+            ledger_path
+        );
+        obs.warning(&w);
+        ctx.warnings.push(w);
+    }
     Ok(loader)
 }
 

@@ -461,10 +461,13 @@ impl Target for FileTarget {
     fn committed(
         &mut self,
         _ledger: &str,
-        _run: i64,
+        _run: super::RunMark<'_>,
         e: &'static Entity,
         swap_hash: Option<&str>,
     ) -> Result<Committed, TargetError> {
+        // No markers to collide: the hash is the ledger's own record of this run (`run_swaps`, by
+        // run id), so a ledger restored from a backup has none for the runs it lost, and a file
+        // matching a hash holds exactly what the run meant to swap in, whoever wrote it.
         let Some(expected) = swap_hash else {
             return Ok(Committed::Nothing);
         };

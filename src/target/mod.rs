@@ -100,9 +100,11 @@ pub enum WriteKind {
 /// One batch of writes for one entity.
 #[derive(Debug)]
 pub struct TargetBatch<'a> {
-    /// The ledger's id, the run and the batch's sequence number: the marker committed with it.
+    /// The ledger's id, the run, its token and the batch's sequence number: the marker committed
+    /// with it. The token makes the marker the run's alone, should its id be handed out again.
     pub ledger: &'a str,
     pub run: i64,
+    pub token: &'a str,
     pub seq: u64,
     pub writes: Vec<(&'a CanonicalRecord, Hash, WriteKind)>,
     /// Records of the extract that are unchanged (file targets rewrite them; SQLite skips them).
@@ -125,6 +127,24 @@ impl Committed {
             Committed::All => true,
             Committed::Nothing => false,
             Committed::Some(s) => s.contains(&seq),
+        }
+    }
+}
+
+/// A run as its batch markers name it.
+#[derive(Debug, Clone, Copy)]
+pub struct RunMark<'a> {
+    pub id: i64,
+    pub token: &'a str,
+}
+
+impl RunMark<'_> {
+    /// The token its markers carry: none for a run recorded before runs had tokens.
+    pub fn marker_token(&self) -> &str {
+        if self.token.starts_with("legacy-") {
+            ""
+        } else {
+            self.token
         }
     }
 }
@@ -227,15 +247,20 @@ pub trait Target {
     fn swap(&mut self) -> Result<(), TargetError> {
         Ok(())
     }
-    /// Which batches of a run (of the ledger `ledger`) this target holds for an entity; file
-    /// targets judge by the hash recorded before the swap.
+    /// Which batches of a run (of the ledger `ledger`, with its token) this target holds for an
+    /// entity; file targets judge by the hash recorded before the swap.
     fn committed(
         &mut self,
         ledger: &str,
-        run: i64,
+        run: RunMark<'_>,
         entity: &'static Entity,
         swap_hash: Option<&str>,
     ) -> Result<Committed, TargetError>;
+    /// The runs of the ledger `ledger` this target holds batch markers of: (run id, token; empty
+    /// for markers written before tokens). File targets keep no markers.
+    fn marked_runs(&mut self, _ledger: &str) -> Result<Vec<(i64, String)>, TargetError> {
+        Ok(Vec::new())
+    }
 }
 
 /// Open the target a job describes; paths are relative to `base` (the job file's folder).

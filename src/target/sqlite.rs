@@ -32,7 +32,7 @@ const STATE_COLUMNS: &[(&str, &str)] = &[
     ("_line", "INTEGER"),
 ];
 
-const META_TABLES: &str = "
+const META_BATCHES: &str = "
 CREATE TABLE IF NOT EXISTS _opsync_batches (
     ledger TEXT NOT NULL,
     run INTEGER NOT NULL,
@@ -41,8 +41,11 @@ CREATE TABLE IF NOT EXISTS _opsync_batches (
     inserted INTEGER NOT NULL,
     updated INTEGER NOT NULL,
     deleted INTEGER NOT NULL,
-    PRIMARY KEY (ledger, run, entity, seq)
-) WITHOUT ROWID;
+    token TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (ledger, run, entity, seq, token)
+) WITHOUT ROWID;";
+
+const META_TABLES: &str = "
 CREATE TABLE IF NOT EXISTS _opsync_jobs (
     entity TEXT NOT NULL,
     ledger TEXT NOT NULL,
@@ -212,6 +215,42 @@ impl SqliteTarget {
         Ok(())
     }
 
+    /// Give a target made before runs had tokens a `token` column in its batch markers (part of
+    /// the key: two runs of one id, one lost with a restored ledger, each keep their markers).
+    /// Markers already there get an empty token.
+    fn add_marker_tokens(&self) -> Result<(), TargetError> {
+        let has_token = |conn: &Connection| -> rusqlite::Result<bool> {
+            conn.query_row(
+                "SELECT count(*) FROM pragma_table_info('_opsync_batches') WHERE name = 'token'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+        };
+        if has_token(&self.conn).map_err(|x| self.err(x))? {
+            return Ok(());
+        }
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(|x| self.err(x))?;
+        let result = has_token(&self.conn).and_then(|done| {
+            if done {
+                return Ok(());
+            }
+            self.conn.execute_batch(&format!(
+                "ALTER TABLE _opsync_batches RENAME TO _opsync_batches_v1; {META_BATCHES} \
+                 INSERT INTO _opsync_batches (ledger, run, entity, seq, inserted, updated, deleted, token) \
+                 SELECT ledger, run, entity, seq, inserted, updated, deleted, '' FROM _opsync_batches_v1; \
+                 DROP TABLE _opsync_batches_v1;"
+            ))
+        });
+        match result {
+            Ok(()) => self.conn.execute_batch("COMMIT").map_err(|x| self.err(x)),
+            Err(x) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(self.err(x))
+            }
+        }
+    }
+
     /// Register `claim` as a writer of `e`, refusing a claim that would let one job's snapshot
     /// delete another job's records.
     fn register(&self, e: &Entity, claim: &Claim<'_>) -> Result<(), TargetError> {
@@ -285,7 +324,9 @@ impl Target for SqliteTarget {
             })?;
             self.locks.push(lock);
         }
+        self.conn.execute_batch(META_BATCHES).map_err(|x| self.err(x))?;
         self.conn.execute_batch(META_TABLES).map_err(|x| self.err(x))?;
+        self.add_marker_tokens()?;
         for e in entities {
             self.create_table(e)?;
             self.register(e, claim)?;
@@ -520,8 +561,8 @@ impl Target for SqliteTarget {
         }
         self.conn
             .prepare_cached(
-                "INSERT INTO _opsync_batches (ledger, run, entity, seq, inserted, updated, deleted) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO _opsync_batches (ledger, run, entity, seq, inserted, updated, deleted, token) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -531,7 +572,8 @@ impl Target for SqliteTarget {
                     batch.seq as i64,
                     counts.0,
                     counts.1,
-                    counts.2
+                    counts.2,
+                    batch.token
                 ])
             })
             .map_err(|x| self.err(x))?;
@@ -568,7 +610,7 @@ impl Target for SqliteTarget {
     fn committed(
         &mut self,
         ledger: &str,
-        run: i64,
+        run: super::RunMark<'_>,
         e: &'static Entity,
         _swap_hash: Option<&str>,
     ) -> Result<Committed, TargetError> {
@@ -584,15 +626,26 @@ impl Target for SqliteTarget {
         if exists.is_none() {
             return Ok(Committed::Nothing);
         }
+        // A killed run is settled before the target is prepared: markers may predate tokens.
+        self.add_marker_tokens()?;
         let seqs: HashSet<u64> = self
             .conn
-            .prepare("SELECT seq FROM _opsync_batches WHERE ledger = ?1 AND run = ?2 AND entity = ?3")
+            .prepare("SELECT seq FROM _opsync_batches WHERE ledger = ?1 AND run = ?2 AND entity = ?3 AND token = ?4")
             .and_then(|mut s| {
-                s.query_map(params![ledger, run, e.name], |r| r.get::<_, i64>(0))?
-                    .map(|x| x.map(|v| v.max(0) as u64))
-                    .collect()
+                s.query_map(params![ledger, run.id, e.name, run.marker_token()], |r| {
+                    r.get::<_, i64>(0)
+                })?
+                .map(|x| x.map(|v| v.max(0) as u64))
+                .collect()
             })
             .map_err(|x| self.err(x))?;
         Ok(Committed::Some(seqs))
+    }
+
+    fn marked_runs(&mut self, ledger: &str) -> Result<Vec<(i64, String)>, TargetError> {
+        self.conn
+            .prepare("SELECT DISTINCT run, token FROM _opsync_batches WHERE ledger = ?1 ORDER BY run")
+            .and_then(|mut s| s.query_map([ledger], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .map_err(|x| self.err(x))
     }
 }

@@ -814,3 +814,134 @@ fn two_snapshot_jobs_feeding_one_entity_of_a_file_target_are_refused_too() {
     );
     assert_eq!(file_rows(&d, "out/item.csv").len(), 2, "site-a's record is still there");
 }
+
+/// Copy the ledger (and its WAL companions) aside, or back.
+fn copy_ledger(d: &Dir, from: &str, to: &str) {
+    for suffix in ["", "-wal", "-shm"] {
+        let (src, dst) = (d.join(&format!("{from}{suffix}")), d.join(&format!("{to}{suffix}")));
+        let _ = std::fs::remove_file(&dst);
+        if src.exists() {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_ledger_restored_from_a_backup_does_not_take_the_lost_runs_markers_for_its_own() {
+    let d = Dir::new();
+    d.write("items.csv", "code,name,cost,gtin,uom\nA,a,1,,EA\nB,b,1,,EA\n");
+    d.write("items.job.toml", item_job("items", "items.csv", "", ITEM_FIELDS));
+    ok(&d, &["run", "items.job.toml"]);
+    copy_ledger(&d, "opsync.db", "backup.db");
+    d.write(
+        "items.csv",
+        "code,name,cost,gtin,uom\nA,a,2,,EA\nB,b,2,,EA\nC,c,1,,EA\n",
+    );
+    ok(&d, &["run", "items.job.toml"]);
+    copy_ledger(&d, "backup.db", "opsync.db");
+
+    // Run 2 again, killed after recording its first batch and before the target committed it:
+    // the target holds a batch 1 of the lost run 2.
+    d.write(
+        "items.csv",
+        "code,name,cost,gtin,uom\nX,x,9,,EA\nY,y,9,,EA\nZ,z,9,,EA\n",
+    );
+    let o = d
+        .cmd(&["run", "items.job.toml"])
+        .env("OPSYNC_FAILPOINT", "batch_recorded:1")
+        .output()
+        .unwrap();
+    assert_ne!(code(&o), 0, "the failpoint kills the run");
+    d.write("items.csv", "code,name,cost,gtin,uom\nA,a,2,,EA\n");
+    let o = ok(&d, &["run", "items.job.toml"]);
+    assert!(
+        stderr(&o).contains("the ledger was restored from a backup"),
+        "{}",
+        stderr(&o)
+    );
+
+    assert_eq!(
+        d.count(
+            "target.db",
+            "SELECT count(*) FROM item WHERE item_id IN ('X', 'Y', 'Z')"
+        ),
+        0
+    );
+    // The killed run loaded nothing, and the ledger says so.
+    assert_eq!(
+        d.query("opsync.db", "SELECT status, inserted FROM runs WHERE id = 2"),
+        vec![vec!["interrupted", "0"]]
+    );
+    assert_eq!(
+        d.count("opsync.db", "SELECT count(*) FROM run_batches WHERE run = 2"),
+        0
+    );
+    let o = ok(&d, &["runs", "show", "2", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(doc["run"]["inserted"], 0, "{doc}");
+}
+
+#[test]
+fn a_plain_run_after_a_ledger_restore_loads_and_says_the_ledger_was_restored() {
+    let d = Dir::new();
+    d.write("items.csv", "code,name,cost,gtin,uom\nA,a,1,,EA\nB,b,1,,EA\n");
+    d.write("items.job.toml", item_job("items", "items.csv", "", ITEM_FIELDS));
+    ok(&d, &["run", "items.job.toml"]);
+    copy_ledger(&d, "opsync.db", "backup.db");
+    d.write(
+        "items.csv",
+        "code,name,cost,gtin,uom\nA,a,2,,EA\nB,b,2,,EA\nC,c,1,,EA\n",
+    );
+    ok(&d, &["run", "items.job.toml"]);
+    copy_ledger(&d, "backup.db", "opsync.db");
+    d.write(
+        "items.csv",
+        "code,name,cost,gtin,uom\nA,a,3,,EA\nB,b,2,,EA\nC,c,1,,EA\nD,d,1,,EA\n",
+    );
+    let o = ok(&d, &["run", "items.job.toml"]);
+    let err = stderr(&o);
+    assert!(
+        err.contains("holds batches of run(s) 2") && err.contains("opsync.db"),
+        "{err}"
+    );
+    assert_eq!(
+        d.query(
+            "opsync.db",
+            "SELECT status, inserted, updated, unchanged FROM runs WHERE id = 2"
+        ),
+        vec![vec!["succeeded", "1", "1", "2"]]
+    );
+    assert_eq!(
+        live_items(&d, "target.db")
+            .iter()
+            .map(|r| r[2].clone())
+            .collect::<Vec<_>>(),
+        ["3", "2", "1", "1"]
+    );
+    // Reported once: the next run has nothing new to say.
+    let o = ok(&d, &["run", "items.job.toml"]);
+    assert!(!stderr(&o).contains("restored"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_target_whose_batch_markers_predate_run_tokens_is_upgraded_and_still_loads() {
+    let d = items("");
+    ok(&d, &["run", "items.job.toml"]);
+    let conn = rusqlite::Connection::open(d.join("target.db")).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE old AS SELECT ledger, run, entity, seq, inserted, updated, deleted FROM _opsync_batches;
+         DROP TABLE _opsync_batches;
+         CREATE TABLE _opsync_batches (ledger TEXT NOT NULL, run INTEGER NOT NULL, entity TEXT NOT NULL,
+           seq INTEGER NOT NULL, inserted INTEGER NOT NULL, updated INTEGER NOT NULL, deleted INTEGER NOT NULL,
+           PRIMARY KEY (ledger, run, entity, seq)) WITHOUT ROWID;
+         INSERT INTO _opsync_batches SELECT * FROM old; DROP TABLE old;",
+    )
+    .unwrap();
+    drop(conn);
+    d.write("items.csv", ITEMS.replace("1.25", "1.30"));
+    ok(&d, &["run", "items.job.toml"]);
+    assert_eq!(
+        d.query("target.db", "SELECT run, token = '' FROM _opsync_batches ORDER BY run"),
+        vec![vec!["1", "1"], vec!["2", "0"]]
+    );
+}

@@ -10,7 +10,7 @@ use crate::ledger::Ledger;
 use crate::ledger::state::{BatchCounts, BatchRecord};
 use crate::model::Entity;
 use crate::pipeline::PipelineError;
-use crate::target::{Target, TargetBatch};
+use crate::target::{RunMark, Target, TargetBatch};
 
 impl Loader<'_> {
     /// Snapshot deletes: whether each entity may delete, and the guard against wiping a table.
@@ -111,6 +111,7 @@ impl Loader<'_> {
         let target_batch = TargetBatch {
             ledger: &self.ledger_id,
             run: self.run,
+            token: &self.token,
             seq,
             writes: Vec::new(),
             unchanged: Vec::new(),
@@ -132,6 +133,8 @@ pub fn reconcile_run(
     run: i64,
 ) -> Result<usize, PipelineError> {
     let batches = ledger.run_batches(run)?;
+    let token = ledger.run_token(run)?;
+    let mark = RunMark { id: run, token: &token };
     let mut by_stream: BTreeMap<i64, Vec<_>> = BTreeMap::new();
     for b in batches {
         by_stream.entry(b.stream).or_default().push(b);
@@ -142,7 +145,7 @@ pub fn reconcile_run(
             continue;
         };
         let swap = ledger.swap_hash(run, stream)?;
-        let held = target.committed(ledger_id, run, entity, swap.as_deref())?;
+        let held = target.committed(ledger_id, mark, entity, swap.as_deref())?;
         for b in batches.iter().filter(|b| !held.has(b.seq)) {
             ledger.discard_batch(run, stream, b.seq)?;
             dropped += 1;
