@@ -373,7 +373,7 @@ impl Ledger {
                     e.unchanged as i64,
                     e.deleted as i64,
                     l.live_before as i64,
-                    l.live_after as i64
+                    l.live_after.map(|n| n as i64)
                 ])
                 .map_err(err)?;
             }

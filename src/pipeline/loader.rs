@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+mod handed;
 mod snapshot;
 
 use super::{PipelineError, failpoint, verdict::Verdict};
@@ -19,6 +20,7 @@ use crate::ledger::{Ledger, RunCounts, Stream};
 use crate::model::record::check_values;
 use crate::model::{CanonicalRecord, Entity, Reason, Reject};
 use crate::target::{Claim, Hash, KeyRef, Target, TargetBatch, WriteKind};
+pub use handed::Handed;
 pub use snapshot::reconcile_run;
 
 /// Rejects are written to the ledger this many at a time.
@@ -80,12 +82,13 @@ pub struct Loader<'l> {
     pool: Option<std::sync::Arc<crate::model::RecordPool>>,
 }
 
-/// What the loader counted for one entity, with the target's live rows before and after.
+/// What the loader counted for one entity, with the target's live rows before and after (`None`
+/// when the target could not be read after a failure: unknown, not a made-up number).
 #[derive(Debug, Clone, Default)]
 pub struct EntityLoad {
     pub counts: RunCounts,
     pub live_before: u64,
-    pub live_after: u64,
+    pub live_after: Option<u64>,
 }
 
 impl<'l> Loader<'l> {
@@ -258,7 +261,7 @@ impl<'l> Loader<'l> {
         Ok(())
     }
 
-    fn flush_rejects(&mut self) -> Result<(), PipelineError> {
+    pub(crate) fn flush_rejects(&mut self) -> Result<(), PipelineError> {
         let rejects = std::mem::take(&mut self.rejects);
         self.ledger.insert_rejects(self.run, &rejects)?;
         Ok(())
@@ -571,7 +574,7 @@ impl<'l> Loader<'l> {
                 EntityLoad {
                     counts: b.counts.clone(),
                     live_before: b.live_before,
-                    live_after,
+                    live_after: Some(live_after),
                 },
             );
         }
@@ -589,30 +592,11 @@ impl<'l> Loader<'l> {
                     EntityLoad {
                         counts: b.counts.clone(),
                         live_before: b.live_before,
-                        live_after: 0,
+                        live_after: None,
                     },
                 )
             })
             .collect()
-    }
-
-    /// The counts of a run that failed, its loaded records counted from the batches the ledger
-    /// keeps once reconciled with the target (what the target holds, not what was attempted).
-    pub fn held_counts(&mut self) -> Result<BTreeMap<&'static str, EntityLoad>, PipelineError> {
-        self.reconcile()?;
-        let mut held: HashMap<String, BatchCounts> = HashMap::new();
-        for b in self.ledger.run_batches(self.run)? {
-            held.entry(b.entity).or_default().add(&b.counts);
-        }
-        let mut out = self.counts();
-        for (name, load) in out.iter_mut() {
-            let h = held.remove(*name).unwrap_or_default();
-            let c = &mut load.counts;
-            (c.inserted, c.updated, c.unchanged, c.deduplicated, c.deleted) =
-                (h.inserted, h.updated, h.unchanged, h.deduplicated, h.deleted);
-            c.valid = h.inserted + h.updated + h.unchanged;
-        }
-        Ok(out)
     }
 }
 

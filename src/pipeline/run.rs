@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use super::loader::reconcile_run;
+use super::loader::{Handed, reconcile_run};
 use super::{
     Driven, EntityLoad, LoadSettings, Loader, Observer, PipelineError, RowEvent, RunOptions, Summary, drive,
     drive_parallel, open_and_bind,
@@ -391,7 +391,7 @@ fn fail_load(
         (true, Err(e)) => e,
         _ => error,
     };
-    let per_entity = loader.held_counts().unwrap_or_else(|_| loader.counts());
+    let per_entity = loader.failed_counts();
     let rejected_rows = driven.rejected_rows + loader.extra_rejected_rows;
     let mut warnings = std::mem::take(&mut ctx.warnings);
     let summary = summarize(
@@ -423,20 +423,22 @@ pub fn run_job(
         let entities: Vec<_> = mapping.entities.iter().map(|e| e.entity).collect();
         let mut loader = open_loader(job, ledger, ctx, &entities, mapping.sensitive_fields(), opts, obs)?;
         loader.recycle_into(mapping.pool.clone());
-        let (driven, result) =
-            drive_parallel(
-                source.as_mut(),
-                &mapping,
-                &binding,
-                opts.limit,
-                obs,
-                |row, event| match event {
+        let mut handed = Handed::default();
+        let (mut driven, result) =
+            drive_parallel(source.as_mut(), &mapping, &binding, opts.limit, obs, |row, event| {
+                handed.note(row, &event);
+                let result = match event {
                     RowEvent::Record(r) => loader.push(row, r),
                     RowEvent::Reject(r) => loader.reject(Some(row), r),
                     RowEvent::Malformed(r) => loader.reject_malformed(row, r),
-                },
-            );
+                };
+                handed.failed |= result.is_err();
+                result
+            });
         if let Err(e) = result {
+            if handed.failed {
+                handed.count_into(&mut driven);
+            }
             let flush = !matches!(e, PipelineError::Interrupted(_));
             return Err(fail_load(job, loader, ctx, &driven, e, flush));
         }

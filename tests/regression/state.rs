@@ -945,3 +945,44 @@ fn a_target_whose_batch_markers_predate_run_tokens_is_upgraded_and_still_loads()
         vec![vec!["1", "1"], vec!["2", "0"]]
     );
 }
+
+#[test]
+fn a_run_whose_target_write_fails_counts_the_rows_handed_to_the_loader_and_the_live_rows_after() {
+    let d = Dir::new();
+    d.write("items.csv", "code,name,cost,gtin,uom\nB1,b,1,,EA\n");
+    let job = item_job("items", "items.csv", "", ITEM_FIELDS)
+        .replace("path = \"target.db\"", "path = \"target.db\"\nbatch_size = 3");
+    d.write("items.job.toml", job);
+    ok(&d, &["run", "items.job.toml"]);
+    // The target refuses A7, as a full disk would refuse a batch: the third batch fails.
+    let conn = rusqlite::Connection::open(d.join("target.db")).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER refuse BEFORE INSERT ON item WHEN NEW.item_id = 'A7' BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+    )
+    .unwrap();
+    drop(conn);
+    let mut csv = String::from("code,name,cost,gtin,uom\nA1,a,1,,EA\nX1,x,abc,,EA\n");
+    for i in 2..=40 {
+        csv.push_str(&format!("A{i},a,1,,EA\n"));
+    }
+    d.write("items.csv", csv);
+    let o = d.run(&["run", "items.job.toml"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(d.count("target.db", "SELECT count(*) FROM item WHERE _deleted = 0"), 7);
+    // Rows 1 to 10 reached the loader (the third batch, A7 to A9, ends at row 10); the drive had
+    // read all 41 ahead of it.
+    assert_eq!(
+        d.query(
+            "opsync.db",
+            "SELECT status, read, rejected, inserted FROM runs WHERE id = 2"
+        ),
+        vec![vec!["failed", "10", "1", "6"]]
+    );
+    assert_eq!(
+        d.query(
+            "opsync.db",
+            "SELECT read, filtered, rejected, inserted, live_before, live_after FROM run_entities WHERE run = 2"
+        ),
+        vec![vec!["10", "0", "1", "6", "1", "7"]]
+    );
+}

@@ -1,11 +1,11 @@
-//! A load's end: snapshot deletes behind their guards, and keeping in the ledger exactly the
-//! batches the target holds.
+//! A load's end: snapshot deletes behind their guards, keeping in the ledger exactly the batches
+//! the target holds, and the true counts of a run that failed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rust_decimal::Decimal;
 
-use super::{Loader, failpoint};
+use super::{EntityLoad, Loader, failpoint};
 use crate::ledger::Ledger;
 use crate::ledger::state::{BatchCounts, BatchRecord};
 use crate::model::Entity;
@@ -122,6 +122,46 @@ impl Loader<'_> {
         failpoint::hit("batch_committed");
         self.buffers[i].counts.deleted += keys.len() as u64;
         Ok(true)
+    }
+
+    /// The counts of a run that failed, true whatever the failure left: its loaded records
+    /// counted from the batches the ledger keeps once reconciled with the target (what the target
+    /// holds, not what was attempted), its rejects as the ledger holds them, and the target's live
+    /// records read back (unknown when the target cannot be read).
+    pub fn failed_counts(&mut self) -> BTreeMap<&'static str, EntityLoad> {
+        // Best effort: rejects still buffered reach the ledger if it can take them.
+        let _ = self.flush_rejects();
+        let mut out = self.held_counts().unwrap_or_else(|_| self.counts());
+        if let Ok(ledger_rejects) = self.ledger.reject_counts(self.run) {
+            for (name, load) in out.iter_mut() {
+                load.counts.rejected = ledger_rejects.get(*name).copied().unwrap_or(0);
+            }
+        }
+        for b in &self.buffers {
+            if let Some(load) = out.get_mut(b.entity.name) {
+                load.live_after = self.target.live_count(b.entity).ok();
+            }
+        }
+        out
+    }
+
+    /// The counts of a run that failed, its loaded records counted from the batches the ledger
+    /// keeps once reconciled with the target.
+    fn held_counts(&mut self) -> Result<BTreeMap<&'static str, EntityLoad>, PipelineError> {
+        self.reconcile()?;
+        let mut held: HashMap<String, BatchCounts> = HashMap::new();
+        for b in self.ledger.run_batches(self.run)? {
+            held.entry(b.entity).or_default().add(&b.counts);
+        }
+        let mut out = self.counts();
+        for (name, load) in out.iter_mut() {
+            let h = held.remove(*name).unwrap_or_default();
+            let c = &mut load.counts;
+            (c.inserted, c.updated, c.unchanged, c.deduplicated, c.deleted) =
+                (h.inserted, h.updated, h.unchanged, h.deduplicated, h.deleted);
+            c.valid = h.inserted + h.updated + h.unchanged;
+        }
+        Ok(out)
     }
 }
 
