@@ -986,3 +986,52 @@ fn a_run_whose_target_write_fails_counts_the_rows_handed_to_the_loader_and_the_l
         vec![vec!["10", "0", "1", "6", "1", "7"]]
     );
 }
+
+fn set_mode(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn a_read_only_target_file_is_named_read_only_with_what_to_do() {
+    let d = items("");
+    ok(&d, &["run", "items.job.toml"]);
+    // Marked read-only on purpose: refused even to root, who could write it anyway.
+    set_mode(&d.join("target.db"), 0o444);
+    let o = d.run(&["run", "items.job.toml"]);
+    set_mode(&d.join("target.db"), 0o644);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    insta::assert_snapshot!(redact(&d, &stderr(&o)));
+}
+
+#[test]
+fn a_read_only_target_folder_is_named_read_only_with_what_to_do() {
+    let d = items("");
+    let job = std::fs::read_to_string(d.join("items.job.toml"))
+        .unwrap()
+        .replace("path = \"target.db\"", "path = \"out/target.db\"");
+    d.write("items.job.toml", job);
+    ok(&d, &["run", "items.job.toml"]);
+    set_mode(&d.join("out"), 0o555);
+    let o = d.run(&["run", "items.job.toml"]);
+    set_mode(&d.join("out"), 0o755);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    insta::assert_snapshot!(redact(&d, &stderr(&o)));
+}
+
+#[test]
+fn a_read_only_folder_of_a_csv_target_is_named_read_only() {
+    let d = items("");
+    csv_job(&d, "");
+    ok(&d, &["run", "items.job.toml"]);
+    let dir = d.join("out");
+    set_mode(&dir, 0o555);
+    let o = d.run(&["run", "items.job.toml"]);
+    set_mode(&dir, 0o755);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("target folder out is read-only") && err.contains("Make it writable"),
+        "{err}"
+    );
+}
