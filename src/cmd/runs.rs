@@ -117,7 +117,7 @@ pub fn show(g: &Global, id: i64, format: TableFormat) -> anyhow::Result<u8> {
     print_rows(format, &["", ""], &rows)?;
     if !entities.is_empty() {
         let n = |v: u64| v.to_string();
-        let live = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
+        let live = |v: Option<i64>| v.map_or_else(|| "unknown".to_string(), |x| x.to_string());
         let rows: Vec<Vec<String>> = entities
             .iter()
             .map(|e| {

@@ -195,9 +195,28 @@ ALTER TABLE runs ADD COLUMN malformed INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN rejected_rows INTEGER NOT NULL DEFAULT 0;
 "#;
 
+/// Version 3: every run gets a random token, written in the markers a target keeps of its batches,
+/// so that a marker matches only the run that wrote it: a ledger restored from a backup hands out
+/// run ids again, and the target may hold markers of the lost runs under those ids. Runs recorded
+/// before V3 get a `legacy-` token: their markers carry no token. `foreign_runs` keeps the runs a
+/// target holds batches of that this ledger never recorded (found after a restore), so each is
+/// reported once.
+const V3: &str = r#"
+ALTER TABLE runs ADD COLUMN token TEXT;
+UPDATE runs SET token = 'legacy-' || lower(hex(randomblob(16)));
+
+CREATE TABLE foreign_runs (
+    target TEXT NOT NULL,
+    run INTEGER NOT NULL,
+    token TEXT NOT NULL,
+    found_by INTEGER NOT NULL,
+    PRIMARY KEY (target, run, token)
+);
+"#;
+
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
 }
 
 #[cfg(test)]
@@ -205,5 +224,29 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().unwrap();
+    }
+
+    #[test]
+    fn runs_recorded_before_v3_get_distinct_legacy_tokens() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        super::migrations().to_version(&mut conn, 2).unwrap();
+        for _ in 0..2 {
+            conn.execute(
+                "INSERT INTO runs (job, command, started_at, status, opsync_version) VALUES ('j', 'run', 'now', 'succeeded', '0')",
+                [],
+            )
+            .unwrap();
+        }
+        super::migrations().to_latest(&mut conn).unwrap();
+        let tokens: Vec<String> = conn
+            .prepare("SELECT token FROM runs ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(tokens.len(), 2);
+        assert!(tokens.iter().all(|t| t.starts_with("legacy-") && t.len() > 20));
+        assert_ne!(tokens[0], tokens[1]);
     }
 }

@@ -114,4 +114,20 @@ impl Ledger {
             .map_err(|e| self.err(e))?;
         Ok((Some(run), rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?))
     }
+
+    /// A run's rejected records per entity as the ledger holds them, rows that could not be read
+    /// as rows (`malformed_row`, counted apart) left out.
+    pub fn reject_counts(&self, run: i64) -> Result<std::collections::BTreeMap<String, u64>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT entity, count(*) FROM rejects WHERE run = ?1 AND coalesce(rule, '') <> 'malformed_row' \
+                 GROUP BY entity",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([run], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
 }

@@ -193,7 +193,8 @@ impl Ledger {
         self.conn
             .execute(
                 "INSERT INTO runs (job, command, job_file, started_at, status, target, mapping_hash, mapping_version, \
-                 model_version, opsync_version, user, host, args) VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 model_version, opsync_version, user, host, args, token) VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6, ?7, ?8, ?9, \
+                 ?10, ?11, ?12, lower(hex(randomblob(16))))",
                 params![
                     s.job,
                     s.command,
@@ -211,6 +212,53 @@ impl Ledger {
             )
             .map_err(|e| self.err(e))?;
         Ok(self.conn.last_insert_rowid())
+    }
+
+    /// A run's random token, which the markers a target keeps of the run's batches carry: a run
+    /// id alone can come back (a ledger restored from a backup), a token cannot.
+    pub fn run_token(&self, run: i64) -> Result<String, LedgerError> {
+        self.conn
+            .query_row("SELECT token FROM runs WHERE id = ?1", [run], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Of the runs a target holds batches of (run id, token; an empty token for markers written
+    /// before tokens), those this ledger never recorded and has not reported yet: they are
+    /// remembered, found by `run`, and returned. A run killed before it could report them does
+    /// not count as having reported them.
+    pub fn foreign_runs(&self, target: &str, marked: &[(i64, String)], run: i64) -> Result<Vec<i64>, LedgerError> {
+        let mut new = Vec::new();
+        for (id, token) in marked {
+            let known: Option<String> = self
+                .conn
+                .query_row("SELECT token FROM runs WHERE id = ?1", [id], |r| r.get(0))
+                .optional()
+                .map_err(|e| self.err(e))?;
+            let ours = match known {
+                Some(t) if token.is_empty() => t.starts_with("legacy-"),
+                Some(t) => t == *token,
+                None => false,
+            };
+            if ours {
+                continue;
+            }
+            let added = self
+                .conn
+                .execute(
+                    "INSERT INTO foreign_runs (target, run, token, found_by) VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT (target, run, token) DO UPDATE SET found_by = excluded.found_by \
+                     WHERE coalesce((SELECT status FROM runs r WHERE r.id = foreign_runs.found_by), 'interrupted') \
+                       IN ('running', 'interrupted')",
+                    params![target, id, token, run],
+                )
+                .map_err(|e| self.err(e))?;
+            if added > 0 {
+                new.push(*id);
+            }
+        }
+        new.sort_unstable();
+        new.dedup();
+        Ok(new)
     }
 
     /// Runs of a job still recorded as running. Called with the job's lock held, so none of them
@@ -325,7 +373,7 @@ impl Ledger {
                     e.unchanged as i64,
                     e.deleted as i64,
                     l.live_before as i64,
-                    l.live_after as i64
+                    l.live_after.map(|n| n as i64)
                 ])
                 .map_err(err)?;
             }

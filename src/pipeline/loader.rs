@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+mod handed;
 mod snapshot;
 
 use super::{PipelineError, failpoint, verdict::Verdict};
@@ -19,6 +20,7 @@ use crate::ledger::{Ledger, RunCounts, Stream};
 use crate::model::record::check_values;
 use crate::model::{CanonicalRecord, Entity, Reason, Reject};
 use crate::target::{Claim, Hash, KeyRef, Target, TargetBatch, WriteKind};
+pub use handed::Handed;
 pub use snapshot::reconcile_run;
 
 /// Rejects are written to the ledger this many at a time.
@@ -57,6 +59,8 @@ pub struct LoadSettings {
 pub struct Loader<'l> {
     ledger: &'l mut Ledger,
     ledger_id: String,
+    /// The run's token, in the markers of its batches.
+    token: String,
     target: Box<dyn Target>,
     target_id: String,
     run: i64,
@@ -78,12 +82,13 @@ pub struct Loader<'l> {
     pool: Option<std::sync::Arc<crate::model::RecordPool>>,
 }
 
-/// What the loader counted for one entity, with the target's live rows before and after.
+/// What the loader counted for one entity, with the target's live rows before and after (`None`
+/// when the target could not be read after a failure: unknown, not a made-up number).
 #[derive(Debug, Clone, Default)]
 pub struct EntityLoad {
     pub counts: RunCounts,
     pub live_before: u64,
-    pub live_after: u64,
+    pub live_after: Option<u64>,
 }
 
 impl<'l> Loader<'l> {
@@ -96,6 +101,7 @@ impl<'l> Loader<'l> {
         wait: &dyn Fn(&str),
     ) -> Result<Self, PipelineError> {
         let ledger_id = ledger.id()?;
+        let token = ledger.run_token(run)?;
         let claim = Claim {
             ledger: &ledger_id,
             job: &settings.job,
@@ -122,6 +128,7 @@ impl<'l> Loader<'l> {
         Ok(Loader {
             ledger,
             ledger_id,
+            token,
             target,
             target_id,
             run,
@@ -254,7 +261,7 @@ impl<'l> Loader<'l> {
         Ok(())
     }
 
-    fn flush_rejects(&mut self) -> Result<(), PipelineError> {
+    pub(crate) fn flush_rejects(&mut self) -> Result<(), PipelineError> {
         let rejects = std::mem::take(&mut self.rejects);
         self.ledger.insert_rejects(self.run, &rejects)?;
         Ok(())
@@ -451,6 +458,7 @@ impl<'l> Loader<'l> {
         let target_batch = TargetBatch {
             ledger: &self.ledger_id,
             run: self.run,
+            token: &self.token,
             seq,
             writes,
             unchanged,
@@ -508,6 +516,13 @@ impl<'l> Loader<'l> {
         self.flush_rejects()
     }
 
+    /// Runs the target holds batches of that the ledger never recorded, each reported once: the
+    /// ledger was restored from a backup (or copied) after they ran.
+    pub fn foreign_runs(&mut self) -> Result<Vec<i64>, PipelineError> {
+        let marked = self.target.marked_runs(&self.ledger_id)?;
+        Ok(self.ledger.foreign_runs(&self.target_id, &marked, self.run)?)
+    }
+
     /// Put file targets' files in place: their hashes are recorded in the ledger first.
     pub fn swap(&mut self) -> Result<(), PipelineError> {
         let hashes = self.target.prepare_swap()?;
@@ -559,7 +574,7 @@ impl<'l> Loader<'l> {
                 EntityLoad {
                     counts: b.counts.clone(),
                     live_before: b.live_before,
-                    live_after,
+                    live_after: Some(live_after),
                 },
             );
         }
@@ -577,30 +592,11 @@ impl<'l> Loader<'l> {
                     EntityLoad {
                         counts: b.counts.clone(),
                         live_before: b.live_before,
-                        live_after: 0,
+                        live_after: None,
                     },
                 )
             })
             .collect()
-    }
-
-    /// The counts of a run that failed, its loaded records counted from the batches the ledger
-    /// keeps once reconciled with the target (what the target holds, not what was attempted).
-    pub fn held_counts(&mut self) -> Result<BTreeMap<&'static str, EntityLoad>, PipelineError> {
-        self.reconcile()?;
-        let mut held: HashMap<String, BatchCounts> = HashMap::new();
-        for b in self.ledger.run_batches(self.run)? {
-            held.entry(b.entity).or_default().add(&b.counts);
-        }
-        let mut out = self.counts();
-        for (name, load) in out.iter_mut() {
-            let h = held.remove(*name).unwrap_or_default();
-            let c = &mut load.counts;
-            (c.inserted, c.updated, c.unchanged, c.deduplicated, c.deleted) =
-                (h.inserted, h.updated, h.unchanged, h.deduplicated, h.deleted);
-            c.valid = h.inserted + h.updated + h.unchanged;
-        }
-        Ok(out)
     }
 }
 

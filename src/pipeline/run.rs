@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use super::loader::reconcile_run;
+use super::loader::{Handed, reconcile_run};
 use super::{
     Driven, EntityLoad, LoadSettings, Loader, Observer, PipelineError, RowEvent, RunOptions, Summary, drive,
     drive_parallel, open_and_bind,
@@ -203,6 +203,22 @@ fn open_loader<'l>(
     let wait = |m: &str| obs.warning(m);
     let mut loader = Loader::new(ledger, target, entities, ctx.run_id, settings, &wait)?;
     loader.mask_fields(sensitive);
+    let foreign = loader.foreign_runs()?;
+    if !foreign.is_empty() {
+        let ids: Vec<String> = foreign.iter().map(i64::to_string).collect();
+        let ledger_path = loader.ledger().path().display().to_string();
+        let w = format!(
+            "target {} holds batches of run(s) {} that the ledger {} did not record: the ledger was restored from \
+             a backup, or copied, after they ran. This run loads correctly (the target's own state decides what \
+             is unchanged, and each batch is matched by its run's token, not its id), but those runs' counts, \
+             changes and rejects are not in this ledger; restore a newer copy of the ledger if you need them",
+            loader.target_id(),
+            ids.join(", "),
+            ledger_path
+        );
+        obs.warning(&w);
+        ctx.warnings.push(w);
+    }
     Ok(loader)
 }
 
@@ -375,7 +391,7 @@ fn fail_load(
         (true, Err(e)) => e,
         _ => error,
     };
-    let per_entity = loader.held_counts().unwrap_or_else(|_| loader.counts());
+    let per_entity = loader.failed_counts();
     let rejected_rows = driven.rejected_rows + loader.extra_rejected_rows;
     let mut warnings = std::mem::take(&mut ctx.warnings);
     let summary = summarize(
@@ -407,20 +423,22 @@ pub fn run_job(
         let entities: Vec<_> = mapping.entities.iter().map(|e| e.entity).collect();
         let mut loader = open_loader(job, ledger, ctx, &entities, mapping.sensitive_fields(), opts, obs)?;
         loader.recycle_into(mapping.pool.clone());
-        let (driven, result) =
-            drive_parallel(
-                source.as_mut(),
-                &mapping,
-                &binding,
-                opts.limit,
-                obs,
-                |row, event| match event {
+        let mut handed = Handed::default();
+        let (mut driven, result) =
+            drive_parallel(source.as_mut(), &mapping, &binding, opts.limit, obs, |row, event| {
+                handed.note(row, &event);
+                let result = match event {
                     RowEvent::Record(r) => loader.push(row, r),
                     RowEvent::Reject(r) => loader.reject(Some(row), r),
                     RowEvent::Malformed(r) => loader.reject_malformed(row, r),
-                },
-            );
+                };
+                handed.failed |= result.is_err();
+                result
+            });
         if let Err(e) = result {
+            if handed.failed {
+                handed.count_into(&mut driven);
+            }
             let flush = !matches!(e, PipelineError::Interrupted(_));
             return Err(fail_load(job, loader, ctx, &driven, e, flush));
         }

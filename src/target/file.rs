@@ -124,6 +124,32 @@ impl FileTarget {
         file.commit().map_err(|x| Self::io(&path, x))
     }
 
+    /// Lock, register and read the entities' files into the workspace.
+    fn prepare_files(
+        &mut self,
+        entities: &[&'static Entity],
+        claim: &Claim<'_>,
+        wait: &dyn Fn(&str),
+    ) -> Result<(), TargetError> {
+        std::fs::create_dir_all(&self.dir).map_err(|x| Self::io(&self.dir, x))?;
+        let lock_dir = self.dir.join(".opsync.locks");
+        for e in entities {
+            let holder = format!("{} in {}", e.name, self.dir.display());
+            let lock = super::lock_file(&lock_dir, e.name, wait, &holder).map_err(|x| Self::io(&lock_dir, x))?;
+            self.locks.push(lock);
+        }
+        self.register(entities, claim, wait)?;
+        let mut work = SqliteTarget::workspace()?;
+        work.prepare(entities, claim, &|_| {})?;
+        self.work = Some(work);
+        self.entities = entities.to_vec();
+        for e in entities {
+            self.load_existing(e)?;
+            self.work()?.reindex(e)?;
+        }
+        Ok(())
+    }
+
     fn work(&mut self) -> Result<&mut SqliteTarget, TargetError> {
         self.work
             .as_mut()
@@ -360,23 +386,10 @@ impl Target for FileTarget {
         claim: &Claim<'_>,
         wait: &dyn Fn(&str),
     ) -> Result<(), TargetError> {
-        std::fs::create_dir_all(&self.dir).map_err(|x| Self::io(&self.dir, x))?;
-        let lock_dir = self.dir.join(".opsync.locks");
-        for e in entities {
-            let holder = format!("{} in {}", e.name, self.dir.display());
-            let lock = super::lock_file(&lock_dir, e.name, wait, &holder).map_err(|x| Self::io(&lock_dir, x))?;
-            self.locks.push(lock);
-        }
-        self.register(entities, claim, wait)?;
-        let mut work = SqliteTarget::workspace()?;
-        work.prepare(entities, claim, &|_| {})?;
-        self.work = Some(work);
-        self.entities = entities.to_vec();
-        for e in entities {
-            self.load_existing(e)?;
-            self.work()?.reindex(e)?;
-        }
-        Ok(())
+        super::refuse_marked(&self.dir, true)?;
+        let dir = self.dir.clone();
+        self.prepare_files(entities, claim, wait)
+            .map_err(|e| super::explain_denied(&dir, true, e))
     }
 
     fn live_count(&mut self, e: &'static Entity) -> Result<u64, TargetError> {
@@ -461,10 +474,13 @@ impl Target for FileTarget {
     fn committed(
         &mut self,
         _ledger: &str,
-        _run: i64,
+        _run: super::RunMark<'_>,
         e: &'static Entity,
         swap_hash: Option<&str>,
     ) -> Result<Committed, TargetError> {
+        // No markers to collide: the hash is the ledger's own record of this run (`run_swaps`, by
+        // run id), so a ledger restored from a backup has none for the runs it lost, and a file
+        // matching a hash holds exactly what the run meant to swap in, whoever wrote it.
         let Some(expected) = swap_hash else {
             return Ok(Committed::Nothing);
         };

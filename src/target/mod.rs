@@ -48,6 +48,9 @@ pub enum TargetError {
     /// Two jobs claim one entity of a target in a way that would make one undo the other.
     #[error("{0}")]
     Conflict(String),
+    /// The target, or its folder, cannot be written: the message names it and what to do.
+    #[error("{0}")]
+    ReadOnly(String),
     /// A write did not have the effect its verdict expected: the target and the run disagree.
     #[error("{0}")]
     Accounting(String),
@@ -100,9 +103,11 @@ pub enum WriteKind {
 /// One batch of writes for one entity.
 #[derive(Debug)]
 pub struct TargetBatch<'a> {
-    /// The ledger's id, the run and the batch's sequence number: the marker committed with it.
+    /// The ledger's id, the run, its token and the batch's sequence number: the marker committed
+    /// with it. The token makes the marker the run's alone, should its id be handed out again.
     pub ledger: &'a str,
     pub run: i64,
+    pub token: &'a str,
     pub seq: u64,
     pub writes: Vec<(&'a CanonicalRecord, Hash, WriteKind)>,
     /// Records of the extract that are unchanged (file targets rewrite them; SQLite skips them).
@@ -125,6 +130,24 @@ impl Committed {
             Committed::All => true,
             Committed::Nothing => false,
             Committed::Some(s) => s.contains(&seq),
+        }
+    }
+}
+
+/// A run as its batch markers name it.
+#[derive(Debug, Clone, Copy)]
+pub struct RunMark<'a> {
+    pub id: i64,
+    pub token: &'a str,
+}
+
+impl RunMark<'_> {
+    /// The token its markers carry: none for a run recorded before runs had tokens.
+    pub fn marker_token(&self) -> &str {
+        if self.token.starts_with("legacy-") {
+            ""
+        } else {
+            self.token
         }
     }
 }
@@ -227,15 +250,20 @@ pub trait Target {
     fn swap(&mut self) -> Result<(), TargetError> {
         Ok(())
     }
-    /// Which batches of a run (of the ledger `ledger`) this target holds for an entity; file
-    /// targets judge by the hash recorded before the swap.
+    /// Which batches of a run (of the ledger `ledger`, with its token) this target holds for an
+    /// entity; file targets judge by the hash recorded before the swap.
     fn committed(
         &mut self,
         ledger: &str,
-        run: i64,
+        run: RunMark<'_>,
         entity: &'static Entity,
         swap_hash: Option<&str>,
     ) -> Result<Committed, TargetError>;
+    /// The runs of the ledger `ledger` this target holds batch markers of: (run id, token; empty
+    /// for markers written before tokens). File targets keep no markers.
+    fn marked_runs(&mut self, _ledger: &str) -> Result<Vec<(i64, String)>, TargetError> {
+        Ok(Vec::new())
+    }
 }
 
 /// Open the target a job describes; paths are relative to `base` (the job file's folder).
@@ -246,7 +274,8 @@ pub fn open(config: &TargetConfig, base: &Path) -> Result<Box<dyn Target>, Targe
                 Some(p) => p.into(),
                 None => crate::config::resolve(base, &c.path),
             };
-            Box::new(SqliteTarget::open(&path)?)
+            refuse_marked(&path, false)?;
+            Box::new(SqliteTarget::open(&path).map_err(|e| explain_denied(&path, false, e))?)
         }
         TargetConfig::Csv(c) => Box::new(file::FileTarget::new(
             &crate::config::resolve(base, &c.dir),
@@ -257,6 +286,114 @@ pub fn open(config: &TargetConfig, base: &Path) -> Result<Box<dyn Target>, Targe
             file::Format::Jsonl,
         )),
     })
+}
+
+/// Whether an I/O error says the file system or the permissions refuse a write.
+fn io_denied(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+    )
+}
+
+/// Whether a target error may come from a path that cannot be written (then worth explaining).
+fn maybe_denied(e: &TargetError) -> bool {
+    match e {
+        TargetError::Io { source, .. } => io_denied(source),
+        TargetError::Sqlite {
+            source: rusqlite::Error::SqliteFailure(f, _),
+            ..
+        } => matches!(
+            f.code,
+            rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::PermissionDenied
+        ),
+        _ => false,
+    }
+}
+
+/// A path whose permissions have no write bit. Refused even to a user (root) who could write it
+/// anyway: someone made it read-only on purpose, as the ledger does.
+fn marked_read_only(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().readonly())
+}
+
+/// The message for a target that cannot be written: `what` is the target's file (or folder, for
+/// file targets) or the folder it is in, with `why`.
+pub fn read_only_message(target: &Path, what: &Path, is_folder: bool, why: &str) -> String {
+    let (t, w) = (target.display(), what.display());
+    if what == target && !is_folder {
+        format!(
+            "target {t} is read-only ({why}): opsync writes each run's rows into it. Make it writable \
+             (chmod u+w {t}), or set path in [target] to another file"
+        )
+    } else if what == target {
+        format!(
+            "target folder {t} is read-only ({why}): opsync writes each entity's file there. Make it writable, \
+             or set dir in [target] to a writable folder"
+        )
+    } else {
+        format!(
+            "target {t} cannot be written: its folder {w} is read-only ({why}), and opsync writes the database \
+             there with its -wal and -shm files. Make the folder writable, or set path in [target] to a file in a \
+             writable folder"
+        )
+    }
+}
+
+/// The folder a target path is in.
+fn folder_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Refuse a target whose file (`is_folder`: whose folder) or whose folder is marked read-only.
+pub(crate) fn refuse_marked(path: &Path, is_folder: bool) -> Result<(), TargetError> {
+    if marked_read_only(path) {
+        return Err(TargetError::ReadOnly(read_only_message(
+            path,
+            path,
+            is_folder,
+            "it has no write permission",
+        )));
+    }
+    let dir = folder_of(path);
+    if !is_folder && marked_read_only(&dir) {
+        return Err(TargetError::ReadOnly(read_only_message(
+            path,
+            &dir,
+            true,
+            "it has no write permission",
+        )));
+    }
+    Ok(())
+}
+
+/// After an error that may mean "cannot write": find what cannot be written (the folder, by
+/// creating and removing a file in it; then the file itself) and say so, or keep the error.
+pub(crate) fn explain_denied(path: &Path, is_folder: bool, e: TargetError) -> TargetError {
+    if !maybe_denied(&e) {
+        return e;
+    }
+    let dir = if is_folder { path.to_path_buf() } else { folder_of(path) };
+    let probe = dir.join(format!(".opsync-probe.{}", std::process::id()));
+    match std::fs::OpenOptions::new().write(true).create_new(true).open(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+        }
+        Err(x) if io_denied(&x) => {
+            return TargetError::ReadOnly(read_only_message(path, &dir, is_folder, &x.to_string()));
+        }
+        Err(_) => return e,
+    }
+    if !is_folder
+        && let Err(x) = std::fs::OpenOptions::new().write(true).open(path)
+        && io_denied(&x)
+    {
+        return TargetError::ReadOnly(read_only_message(path, path, false, &x.to_string()));
+    }
+    e
 }
 
 /// Records per transaction for a target configuration.

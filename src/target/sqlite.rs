@@ -18,6 +18,7 @@ use super::{Claim, Committed, KeyRef, Stored, Target, TargetBatch, TargetError, 
 use crate::model::{CanonicalRecord, Entity, Lineage};
 
 mod lineage;
+mod markers;
 
 pub use lineage::RowLineage;
 
@@ -32,7 +33,7 @@ const STATE_COLUMNS: &[(&str, &str)] = &[
     ("_line", "INTEGER"),
 ];
 
-const META_TABLES: &str = "
+const META_BATCHES: &str = "
 CREATE TABLE IF NOT EXISTS _opsync_batches (
     ledger TEXT NOT NULL,
     run INTEGER NOT NULL,
@@ -41,8 +42,11 @@ CREATE TABLE IF NOT EXISTS _opsync_batches (
     inserted INTEGER NOT NULL,
     updated INTEGER NOT NULL,
     deleted INTEGER NOT NULL,
-    PRIMARY KEY (ledger, run, entity, seq)
-) WITHOUT ROWID;
+    token TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (ledger, run, entity, seq, token)
+) WITHOUT ROWID;";
+
+const META_TABLES: &str = "
 CREATE TABLE IF NOT EXISTS _opsync_jobs (
     entity TEXT NOT NULL,
     ledger TEXT NOT NULL,
@@ -285,7 +289,9 @@ impl Target for SqliteTarget {
             })?;
             self.locks.push(lock);
         }
+        self.conn.execute_batch(META_BATCHES).map_err(|x| self.err(x))?;
         self.conn.execute_batch(META_TABLES).map_err(|x| self.err(x))?;
+        self.add_marker_tokens()?;
         for e in entities {
             self.create_table(e)?;
             self.register(e, claim)?;
@@ -520,8 +526,8 @@ impl Target for SqliteTarget {
         }
         self.conn
             .prepare_cached(
-                "INSERT INTO _opsync_batches (ledger, run, entity, seq, inserted, updated, deleted) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO _opsync_batches (ledger, run, entity, seq, inserted, updated, deleted, token) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -531,7 +537,8 @@ impl Target for SqliteTarget {
                     batch.seq as i64,
                     counts.0,
                     counts.1,
-                    counts.2
+                    counts.2,
+                    batch.token
                 ])
             })
             .map_err(|x| self.err(x))?;
@@ -568,7 +575,7 @@ impl Target for SqliteTarget {
     fn committed(
         &mut self,
         ledger: &str,
-        run: i64,
+        run: super::RunMark<'_>,
         e: &'static Entity,
         _swap_hash: Option<&str>,
     ) -> Result<Committed, TargetError> {
@@ -584,15 +591,26 @@ impl Target for SqliteTarget {
         if exists.is_none() {
             return Ok(Committed::Nothing);
         }
+        // A killed run is settled before the target is prepared: markers may predate tokens.
+        self.add_marker_tokens()?;
         let seqs: HashSet<u64> = self
             .conn
-            .prepare("SELECT seq FROM _opsync_batches WHERE ledger = ?1 AND run = ?2 AND entity = ?3")
+            .prepare("SELECT seq FROM _opsync_batches WHERE ledger = ?1 AND run = ?2 AND entity = ?3 AND token = ?4")
             .and_then(|mut s| {
-                s.query_map(params![ledger, run, e.name], |r| r.get::<_, i64>(0))?
-                    .map(|x| x.map(|v| v.max(0) as u64))
-                    .collect()
+                s.query_map(params![ledger, run.id, e.name, run.marker_token()], |r| {
+                    r.get::<_, i64>(0)
+                })?
+                .map(|x| x.map(|v| v.max(0) as u64))
+                .collect()
             })
             .map_err(|x| self.err(x))?;
         Ok(Committed::Some(seqs))
+    }
+
+    fn marked_runs(&mut self, ledger: &str) -> Result<Vec<(i64, String)>, TargetError> {
+        self.conn
+            .prepare("SELECT DISTINCT run, token FROM _opsync_batches WHERE ledger = ?1 ORDER BY run")
+            .and_then(|mut s| s.query_map([ledger], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .map_err(|x| self.err(x))
     }
 }

@@ -818,3 +818,224 @@ fn two_snapshot_jobs_feeding_one_entity_of_a_file_target_are_refused_too() {
     );
     assert_eq!(file_rows(&d, "out/item.csv").len(), 2, "site-a's record is still there");
 }
+
+/// Copy the ledger (and its WAL companions) aside, or back.
+fn copy_ledger(d: &Dir, from: &str, to: &str) {
+    for suffix in ["", "-wal", "-shm"] {
+        let (src, dst) = (d.join(&format!("{from}{suffix}")), d.join(&format!("{to}{suffix}")));
+        let _ = std::fs::remove_file(&dst);
+        if src.exists() {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_ledger_restored_from_a_backup_does_not_take_the_lost_runs_markers_for_its_own() {
+    let d = Dir::new();
+    d.write("items.csv", "code,name,cost,gtin,uom\nA,a,1,,EA\nB,b,1,,EA\n");
+    d.write("items.job.toml", item_job("items", "items.csv", "", ITEM_FIELDS));
+    ok(&d, &["run", "items.job.toml"]);
+    copy_ledger(&d, "opsync.db", "backup.db");
+    d.write(
+        "items.csv",
+        "code,name,cost,gtin,uom\nA,a,2,,EA\nB,b,2,,EA\nC,c,1,,EA\n",
+    );
+    ok(&d, &["run", "items.job.toml"]);
+    copy_ledger(&d, "backup.db", "opsync.db");
+
+    // Run 2 again, killed after recording its first batch and before the target committed it:
+    // the target holds a batch 1 of the lost run 2.
+    d.write(
+        "items.csv",
+        "code,name,cost,gtin,uom\nX,x,9,,EA\nY,y,9,,EA\nZ,z,9,,EA\n",
+    );
+    let o = d
+        .cmd(&["run", "items.job.toml"])
+        .env("OPSYNC_FAILPOINT", "batch_recorded:1")
+        .output()
+        .unwrap();
+    assert_ne!(code(&o), 0, "the failpoint kills the run");
+    d.write("items.csv", "code,name,cost,gtin,uom\nA,a,2,,EA\n");
+    let o = ok(&d, &["run", "items.job.toml"]);
+    assert!(
+        stderr(&o).contains("the ledger was restored from a backup"),
+        "{}",
+        stderr(&o)
+    );
+
+    assert_eq!(
+        d.count(
+            "target.db",
+            "SELECT count(*) FROM item WHERE item_id IN ('X', 'Y', 'Z')"
+        ),
+        0
+    );
+    // The killed run loaded nothing, and the ledger says so.
+    assert_eq!(
+        d.query("opsync.db", "SELECT status, inserted FROM runs WHERE id = 2"),
+        vec![vec!["interrupted", "0"]]
+    );
+    assert_eq!(
+        d.count("opsync.db", "SELECT count(*) FROM run_batches WHERE run = 2"),
+        0
+    );
+    let o = ok(&d, &["runs", "show", "2", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(doc["run"]["inserted"], 0, "{doc}");
+}
+
+#[test]
+fn a_plain_run_after_a_ledger_restore_loads_and_says_the_ledger_was_restored() {
+    let d = Dir::new();
+    d.write("items.csv", "code,name,cost,gtin,uom\nA,a,1,,EA\nB,b,1,,EA\n");
+    d.write("items.job.toml", item_job("items", "items.csv", "", ITEM_FIELDS));
+    ok(&d, &["run", "items.job.toml"]);
+    copy_ledger(&d, "opsync.db", "backup.db");
+    d.write(
+        "items.csv",
+        "code,name,cost,gtin,uom\nA,a,2,,EA\nB,b,2,,EA\nC,c,1,,EA\n",
+    );
+    ok(&d, &["run", "items.job.toml"]);
+    copy_ledger(&d, "backup.db", "opsync.db");
+    d.write(
+        "items.csv",
+        "code,name,cost,gtin,uom\nA,a,3,,EA\nB,b,2,,EA\nC,c,1,,EA\nD,d,1,,EA\n",
+    );
+    let o = ok(&d, &["run", "items.job.toml"]);
+    let err = stderr(&o);
+    assert!(
+        err.contains("holds batches of run(s) 2") && err.contains("opsync.db"),
+        "{err}"
+    );
+    assert_eq!(
+        d.query(
+            "opsync.db",
+            "SELECT status, inserted, updated, unchanged FROM runs WHERE id = 2"
+        ),
+        vec![vec!["succeeded", "1", "1", "2"]]
+    );
+    assert_eq!(
+        live_items(&d, "target.db")
+            .iter()
+            .map(|r| r[2].clone())
+            .collect::<Vec<_>>(),
+        ["3", "2", "1", "1"]
+    );
+    // Reported once: the next run has nothing new to say.
+    let o = ok(&d, &["run", "items.job.toml"]);
+    assert!(!stderr(&o).contains("restored"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_target_whose_batch_markers_predate_run_tokens_is_upgraded_and_still_loads() {
+    let d = items("");
+    ok(&d, &["run", "items.job.toml"]);
+    let conn = rusqlite::Connection::open(d.join("target.db")).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE old AS SELECT ledger, run, entity, seq, inserted, updated, deleted FROM _opsync_batches;
+         DROP TABLE _opsync_batches;
+         CREATE TABLE _opsync_batches (ledger TEXT NOT NULL, run INTEGER NOT NULL, entity TEXT NOT NULL,
+           seq INTEGER NOT NULL, inserted INTEGER NOT NULL, updated INTEGER NOT NULL, deleted INTEGER NOT NULL,
+           PRIMARY KEY (ledger, run, entity, seq)) WITHOUT ROWID;
+         INSERT INTO _opsync_batches SELECT * FROM old; DROP TABLE old;",
+    )
+    .unwrap();
+    drop(conn);
+    d.write("items.csv", ITEMS.replace("1.25", "1.30"));
+    ok(&d, &["run", "items.job.toml"]);
+    assert_eq!(
+        d.query("target.db", "SELECT run, token = '' FROM _opsync_batches ORDER BY run"),
+        vec![vec!["1", "1"], vec!["2", "0"]]
+    );
+}
+
+#[test]
+fn a_run_whose_target_write_fails_counts_the_rows_handed_to_the_loader_and_the_live_rows_after() {
+    let d = Dir::new();
+    d.write("items.csv", "code,name,cost,gtin,uom\nB1,b,1,,EA\n");
+    let job = item_job("items", "items.csv", "", ITEM_FIELDS)
+        .replace("path = \"target.db\"", "path = \"target.db\"\nbatch_size = 3");
+    d.write("items.job.toml", job);
+    ok(&d, &["run", "items.job.toml"]);
+    // The target refuses A7, as a full disk would refuse a batch: the third batch fails.
+    let conn = rusqlite::Connection::open(d.join("target.db")).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER refuse BEFORE INSERT ON item WHEN NEW.item_id = 'A7' BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+    )
+    .unwrap();
+    drop(conn);
+    let mut csv = String::from("code,name,cost,gtin,uom\nA1,a,1,,EA\nX1,x,abc,,EA\n");
+    for i in 2..=40 {
+        csv.push_str(&format!("A{i},a,1,,EA\n"));
+    }
+    d.write("items.csv", csv);
+    let o = d.run(&["run", "items.job.toml"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(d.count("target.db", "SELECT count(*) FROM item WHERE _deleted = 0"), 7);
+    // Rows 1 to 10 reached the loader (the third batch, A7 to A9, ends at row 10); the drive had
+    // read all 41 ahead of it.
+    assert_eq!(
+        d.query(
+            "opsync.db",
+            "SELECT status, read, rejected, inserted FROM runs WHERE id = 2"
+        ),
+        vec![vec!["failed", "10", "1", "6"]]
+    );
+    assert_eq!(
+        d.query(
+            "opsync.db",
+            "SELECT read, filtered, rejected, inserted, live_before, live_after FROM run_entities WHERE run = 2"
+        ),
+        vec![vec!["10", "0", "1", "6", "1", "7"]]
+    );
+}
+
+fn set_mode(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn a_read_only_target_file_is_named_read_only_with_what_to_do() {
+    let d = items("");
+    ok(&d, &["run", "items.job.toml"]);
+    // Marked read-only on purpose: refused even to root, who could write it anyway.
+    set_mode(&d.join("target.db"), 0o444);
+    let o = d.run(&["run", "items.job.toml"]);
+    set_mode(&d.join("target.db"), 0o644);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    insta::assert_snapshot!(redact(&d, &stderr(&o)));
+}
+
+#[test]
+fn a_read_only_target_folder_is_named_read_only_with_what_to_do() {
+    let d = items("");
+    let job = std::fs::read_to_string(d.join("items.job.toml"))
+        .unwrap()
+        .replace("path = \"target.db\"", "path = \"out/target.db\"");
+    d.write("items.job.toml", job);
+    ok(&d, &["run", "items.job.toml"]);
+    set_mode(&d.join("out"), 0o555);
+    let o = d.run(&["run", "items.job.toml"]);
+    set_mode(&d.join("out"), 0o755);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    insta::assert_snapshot!(redact(&d, &stderr(&o)));
+}
+
+#[test]
+fn a_read_only_folder_of_a_csv_target_is_named_read_only() {
+    let d = items("");
+    csv_job(&d, "");
+    ok(&d, &["run", "items.job.toml"]);
+    let dir = d.join("out");
+    set_mode(&dir, 0o555);
+    let o = d.run(&["run", "items.job.toml"]);
+    set_mode(&dir, 0o755);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("target folder out is read-only") && err.contains("Make it writable"),
+        "{err}"
+    );
+}

@@ -1,16 +1,16 @@
-//! A load's end: snapshot deletes behind their guards, and keeping in the ledger exactly the
-//! batches the target holds.
+//! A load's end: snapshot deletes behind their guards, keeping in the ledger exactly the batches
+//! the target holds, and the true counts of a run that failed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rust_decimal::Decimal;
 
-use super::{Loader, failpoint};
+use super::{EntityLoad, Loader, failpoint};
 use crate::ledger::Ledger;
 use crate::ledger::state::{BatchCounts, BatchRecord};
 use crate::model::Entity;
 use crate::pipeline::PipelineError;
-use crate::target::{Target, TargetBatch};
+use crate::target::{RunMark, Target, TargetBatch};
 
 impl Loader<'_> {
     /// Snapshot deletes: whether each entity may delete, and the guard against wiping a table.
@@ -111,6 +111,7 @@ impl Loader<'_> {
         let target_batch = TargetBatch {
             ledger: &self.ledger_id,
             run: self.run,
+            token: &self.token,
             seq,
             writes: Vec::new(),
             unchanged: Vec::new(),
@@ -122,6 +123,46 @@ impl Loader<'_> {
         self.buffers[i].counts.deleted += keys.len() as u64;
         Ok(true)
     }
+
+    /// The counts of a run that failed, true whatever the failure left: its loaded records
+    /// counted from the batches the ledger keeps once reconciled with the target (what the target
+    /// holds, not what was attempted), its rejects as the ledger holds them, and the target's live
+    /// records read back (unknown when the target cannot be read).
+    pub fn failed_counts(&mut self) -> BTreeMap<&'static str, EntityLoad> {
+        // Best effort: rejects still buffered reach the ledger if it can take them.
+        let _ = self.flush_rejects();
+        let mut out = self.held_counts().unwrap_or_else(|_| self.counts());
+        if let Ok(ledger_rejects) = self.ledger.reject_counts(self.run) {
+            for (name, load) in out.iter_mut() {
+                load.counts.rejected = ledger_rejects.get(*name).copied().unwrap_or(0);
+            }
+        }
+        for b in &self.buffers {
+            if let Some(load) = out.get_mut(b.entity.name) {
+                load.live_after = self.target.live_count(b.entity).ok();
+            }
+        }
+        out
+    }
+
+    /// The counts of a run that failed, its loaded records counted from the batches the ledger
+    /// keeps once reconciled with the target.
+    fn held_counts(&mut self) -> Result<BTreeMap<&'static str, EntityLoad>, PipelineError> {
+        self.reconcile()?;
+        let mut held: HashMap<String, BatchCounts> = HashMap::new();
+        for b in self.ledger.run_batches(self.run)? {
+            held.entry(b.entity).or_default().add(&b.counts);
+        }
+        let mut out = self.counts();
+        for (name, load) in out.iter_mut() {
+            let h = held.remove(*name).unwrap_or_default();
+            let c = &mut load.counts;
+            (c.inserted, c.updated, c.unchanged, c.deduplicated, c.deleted) =
+                (h.inserted, h.updated, h.unchanged, h.deduplicated, h.deleted);
+            c.valid = h.inserted + h.updated + h.unchanged;
+        }
+        Ok(out)
+    }
 }
 
 /// Drop a run's ledger batches that `target` does not hold; returns how many were dropped.
@@ -132,6 +173,8 @@ pub fn reconcile_run(
     run: i64,
 ) -> Result<usize, PipelineError> {
     let batches = ledger.run_batches(run)?;
+    let token = ledger.run_token(run)?;
+    let mark = RunMark { id: run, token: &token };
     let mut by_stream: BTreeMap<i64, Vec<_>> = BTreeMap::new();
     for b in batches {
         by_stream.entry(b.stream).or_default().push(b);
@@ -142,7 +185,7 @@ pub fn reconcile_run(
             continue;
         };
         let swap = ledger.swap_hash(run, stream)?;
-        let held = target.committed(ledger_id, run, entity, swap.as_deref())?;
+        let held = target.committed(ledger_id, mark, entity, swap.as_deref())?;
         for b in batches.iter().filter(|b| !held.has(b.seq)) {
             ledger.discard_batch(run, stream, b.seq)?;
             dropped += 1;
