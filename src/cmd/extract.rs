@@ -14,6 +14,13 @@ pub fn run(out: &Output, job: &Path, file: Option<&Path>, limit: Option<u64>) ->
     let job = super::load_job(job)?;
     let mut source = source::open(job.source(), job.dir()).map_err(PipelineError::Source)?;
     let columns = source.columns().to_vec();
+    // Damage in columns the mapping never reads (an Excel error cell) is let through, as `run`
+    // lets it through, so that extract then transform reads the rows a run reads.
+    if let Ok(mapping) = crate::mapping::compile(&job.mapping, job.source().is_json())
+        && let Ok(binding) = mapping.bind_source(source.as_ref(), job.source().path())
+    {
+        source.columns_read(&binding.columns_read(&mapping));
+    }
     // A file is written beside its path and put in place only when the command completes.
     let mut staged = file
         .map(|f| crate::target::StagedFile::create(f).with_context(|| format!("cannot create {}", f.display())))

@@ -251,9 +251,9 @@ pub struct ExcelSource {
     /// 1-based row holding the column names.
     #[serde(default = "one")]
     pub header_row: usize,
-    /// What a cell holding an error value (`#DIV/0!`, `#N/A`, `#REF!` ...) does: `reject` its row
-    /// as malformed (the default: an error is no value, and a blank would load as one), or read
-    /// as `blank` (for sheets whose error cells are all in columns no field reads).
+    /// What a cell holding an error value (`#DIV/0!`, `#N/A`, `#REF!` ...) in a column the mapping
+    /// reads does: `reject` its row as malformed (the default: an error is no value, and a blank
+    /// would load as one), or read as `blank`. Error cells in columns no field reads are ignored.
     #[serde(default)]
     pub error_cells: ErrorCells,
 }

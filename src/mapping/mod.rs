@@ -199,6 +199,21 @@ pub struct Binding {
 }
 
 impl Binding {
+    /// Which header columns the mapping reads: its slots' columns, or every column when an
+    /// expression or filter reads `row` (it may read any column by a name computed at run time).
+    pub fn columns_read(&self, mapping: &Mapping) -> Vec<bool> {
+        if mapping.uses_row {
+            return vec![true; self.header.len()];
+        }
+        let mut read = vec![false; self.header.len()];
+        for p in self.positions.iter().flatten() {
+            if let Some(r) = read.get_mut(*p) {
+                *r = true;
+            }
+        }
+        read
+    }
+
     /// The warning for a header that holds a name more than once, for the run summary and ledger.
     pub fn shared_names_warning(&self, source: &str) -> Option<String> {
         if self.shared.is_empty() {

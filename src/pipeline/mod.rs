@@ -181,9 +181,10 @@ pub fn ragged_reject(err: &SourceError, entity: &str, binding: &Binding) -> Opti
 /// record is read. Schema drift (a mapped column missing) is a configuration error here.
 pub fn open_and_bind(job: &LoadedJob) -> Result<(Mapping, Box<dyn Source>, Binding), PipelineError> {
     let mapping = mapping::compile(&job.mapping, job.source().is_json())?;
-    let source = source::open(job.source(), job.dir())?;
+    let mut source = source::open(job.source(), job.dir())?;
     let label = job.source().path().to_string();
     let binding = mapping.bind_source(source.as_ref(), &label)?;
+    source.columns_read(&binding.columns_read(&mapping));
     Ok((mapping, source, binding))
 }
 

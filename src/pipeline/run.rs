@@ -560,6 +560,7 @@ pub fn transform(
         let mapping = mapping::compile(&job.mapping, job.source().is_json())?;
         let label = job.source().path().to_string();
         let binding = mapping.bind_source(source, &label)?;
+        source.columns_read(&binding.columns_read(&mapping));
         record_mapping_and_columns(job, ledger, ctx.run_id, &mapping, &binding, obs, &mut ctx.warnings)?;
         let mut per_entity: BTreeMap<&'static str, EntityLoad> = BTreeMap::new();
         for e in &mapping.entities {

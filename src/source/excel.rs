@@ -66,6 +66,8 @@ pub struct ExcelReader {
     cells: Peekable<std::vec::IntoIter<CellText>>,
     /// Places of the cells holding an error value, sorted (empty with `error_cells = "blank"`).
     errors: Vec<(u32, u32)>,
+    /// The columns a mapping reads, once told: an error cell elsewhere is harmless.
+    read: Option<Vec<bool>>,
     total_cells: usize,
     taken_cells: usize,
     file_len: u64,
@@ -178,6 +180,7 @@ impl ExcelReader {
                 errors.sort_unstable();
                 errors
             },
+            read: None,
             total_cells,
             taken_cells,
             file_len,
@@ -192,11 +195,18 @@ impl ExcelReader {
     /// Why a row is refused when one of its cells holds an error value.
     fn error_in(&self, sheet_row: u32, values: &[String]) -> Option<String> {
         let at = self.errors.partition_point(|e| e.0 < sheet_row);
-        let &(_, col) = self.errors.get(at).filter(|e| e.0 == sheet_row)?;
-        let i = col.checked_sub(self.first_col)? as usize;
+        let (col, i) = self.errors[at..]
+            .iter()
+            .take_while(|e| e.0 == sheet_row)
+            .filter_map(|&(_, col)| Some((col, col.checked_sub(self.first_col)? as usize)))
+            .find(|&(_, i)| {
+                self.read
+                    .as_ref()
+                    .is_none_or(|read| read.get(i).copied().unwrap_or(false))
+            })?;
         Some(format!(
             "sheet {:?}: cell {} (column {:?}) holds the error {}, which is no value: correct the formula in the \
-             workbook, or set error_cells = \"blank\" in [source] if no field reads that column",
+             workbook, or set error_cells = \"blank\" in [source] to read such cells as blank",
             self.sheet,
             cell_name(sheet_row, col),
             self.columns.get(i).map(String::as_str).unwrap_or("?"),
@@ -208,6 +218,10 @@ impl ExcelReader {
 impl Source for ExcelReader {
     fn columns(&self) -> &[String] {
         &self.columns
+    }
+
+    fn columns_read(&mut self, read: &[bool]) {
+        self.read = Some(read.to_vec());
     }
 
     fn shared_names(&self) -> &[super::SharedName] {

@@ -44,6 +44,9 @@ pub trait Source: Send {
     fn bytes_read(&self) -> u64;
     /// Hand a record back once it has been mapped, so that its buffers can hold the next one.
     fn recycle(&mut self, _record: RawRecord) {}
+    /// The columns a mapping reads (by position in [`Source::columns`]), told once it is bound:
+    /// damage confined to the other columns (an Excel error cell nobody reads) is harmless.
+    fn columns_read(&mut self, _read: &[bool]) {}
 }
 
 /// What can go wrong reading a source.
