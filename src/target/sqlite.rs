@@ -454,18 +454,33 @@ impl Target for SqliteTarget {
             key_where(e, 2, None)
         );
         let mut counts = (0i64, 0i64, 0i64);
-        for (r, hash, kind) in &batch.writes {
-            let source = self.source_id(&r.lineage.source)?;
-            let sql = match kind {
-                WriteKind::Insert => &insert,
-                WriteKind::Update => &update_live,
-                WriteKind::Reinsert => &update_deleted,
-                WriteKind::Rehash => &rehash,
+        // Source ids first (a batch mostly comes from one file), so that the four statements can
+        // be prepared once and held for the whole batch rather than looked up for every row.
+        let mut sources = Vec::with_capacity(batch.writes.len());
+        let mut last: Option<(&Arc<str>, i64)> = None;
+        for (r, _, _) in &batch.writes {
+            let id = match last {
+                Some((s, id)) if Arc::ptr_eq(s, &r.lineage.source) => id,
+                _ => self.source_id(&r.lineage.source)?,
             };
-            let mut stmt = self.conn.prepare_cached(sql).map_err(|x| self.err(x))?;
+            last = Some((&r.lineage.source, id));
+            sources.push(id);
+        }
+        let mut statements: [Option<rusqlite::CachedStatement<'_>>; 4] = [None, None, None, None];
+        for ((r, hash, kind), &source) in batch.writes.iter().zip(&sources) {
+            let (slot, sql) = match kind {
+                WriteKind::Insert => (0, &insert),
+                WriteKind::Update => (1, &update_live),
+                WriteKind::Reinsert => (2, &update_deleted),
+                WriteKind::Rehash => (3, &rehash),
+            };
+            let stmt = match &mut statements[slot] {
+                Some(stmt) => stmt,
+                empty => empty.insert(self.conn.prepare_cached(sql).map_err(|x| self.err(x))?),
+            };
             let result = if *kind == WriteKind::Rehash {
                 stmt.raw_bind_parameter(1, &hash[..])
-                    .and_then(|_| bind_record_key(&mut stmt, 2, e, r))
+                    .and_then(|_| bind_record_key(stmt, 2, e, r))
                     .and_then(|_| stmt.raw_execute())
             } else {
                 let mut bound = Ok(());
