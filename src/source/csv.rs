@@ -346,6 +346,7 @@ impl Source for CsvReader {
         let bytes = self.record.as_slice();
         let whole = std::str::from_utf8(bytes).ok();
         let suspect = whole.is_none() || memchr::memchr2(0, 0xEF, bytes).is_some();
+        let multiline = memchr::memchr(b'\n', bytes).is_some();
         let mut odd = None;
         for (i, field) in self.record.iter().enumerate() {
             let text = match (suspect, whole, self.record.range(i)) {
@@ -401,7 +402,8 @@ impl Source for CsvReader {
             );
             return Err(self.ragged(line, reason, values));
         }
-        if !self.trust_multiline
+        if multiline
+            && !self.trust_multiline
             && let Some((i, _)) = values.iter().enumerate().find(|(_, v)| {
                 v.split_once('\n')
                     .is_some_and(|(_, after)| after.contains(self.delimiter))
