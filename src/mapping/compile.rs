@@ -156,7 +156,22 @@ impl Compiler<'_> {
             Step::Trim => CStep::Trim,
             Step::Case { to } => CStep::Case(*to),
             Step::Default { value } => CStep::Default(value.clone()),
-            Step::Replace { pattern, with } => CStep::Replace(regex(self, pattern)?, with.clone()),
+            Step::Replace { pattern, with } => {
+                let re = regex(self, pattern)?;
+                if let Some(name) = values::unknown_group(&re, with) {
+                    self.problem(
+                        Some(span.clone()),
+                        format!("with = {with:?} names the group ${name}, which {pattern:?} does not have"),
+                    )
+                    .hint = Some(
+                        "a name after $ runs on over letters, digits and _: write ${1}_ for group 1 followed by _, \
+                         and $$ for a dollar sign"
+                            .to_string(),
+                    );
+                    return None;
+                }
+                CStep::Replace(re, with.clone())
+            }
             Step::RegexExtract { pattern, group } => {
                 let re = regex(self, pattern)?;
                 if *group >= re.captures_len() {

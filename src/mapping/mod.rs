@@ -298,9 +298,19 @@ impl Mapping {
                     }
                     let found = header.iter().position(|h| h == name);
                     if found.is_none() && !lenient {
-                        let hint = match closest(name, header.iter().map(String::as_str)) {
-                            Some(c) => format!("the closest header is {c:?}"),
-                            None => format!("the header is: {}", header.join(", ")),
+                        // A file without its header row shows a data row here: with sensitive
+                        // columns in the mapping, its values are not quoted.
+                        let hint = if !self.sensitive_columns.is_empty() {
+                            format!(
+                                "the header has {} columns, not quoted here as the mapping has sensitive columns; \
+                                 `opsync inspect` shows them",
+                                header.len()
+                            )
+                        } else {
+                            match closest(name, header.iter().map(String::as_str)) {
+                                Some(c) => format!("the closest header is {c:?}"),
+                                None => format!("the header is: {}", header.join(", ")),
+                            }
                         };
                         problems.push(
                             Diagnostic {

@@ -80,6 +80,10 @@ impl Rule {
             }
             Rule::MaxLength(max) if text.chars().count() <= *max => Ok(()),
             Rule::MaxLength(max) => Err(format!("{} is longer than {max} characters", shown())),
+            Rule::Gtin if text.bytes().all(|b| b == b'0') && !text.is_empty() => Err(format!(
+                "{} is all zeros: a placeholder for \"no barcode\", not a GTIN; leave the value blank",
+                shown()
+            )),
             Rule::Gtin if gtin_is_valid(&text) => Ok(()),
             Rule::Gtin => Err(format!(
                 "{} is not a valid GTIN (8, 12, 13 or 14 digits with a GS1 check digit)",

@@ -342,11 +342,15 @@ pub fn apply(step: &CStep, value: Value, cx: &mut StepContext<'_>) -> Result<Val
                 });
             };
             let factor = match convert::read_decimal(factor_text, false) {
-                Ok(f) if !f.is_zero() => f,
-                Ok(_) => {
+                Ok(f) if f.is_sign_positive() && !f.is_zero() => f,
+                Ok(f) => {
                     return Err(fail(
                         "uom",
-                        format!("unit {uom:?} has the factor 0 in lookup table {:?}", factors.name),
+                        format!(
+                            "unit {uom:?} has the factor {f} in lookup table {:?}: a unit holds a positive number \
+                             of base units",
+                            factors.name
+                        ),
                     ));
                 }
                 Err(e) => {

@@ -110,6 +110,35 @@ pub fn open_decoded(path: &Path, label: Option<&str>) -> Result<(Decoder, Arc<At
         path: path.display().to_string(),
         source: e,
     })?;
+    if let Some(declared) = encoding
+        && declared != encoding_rs::UTF_16LE
+        && declared != encoding_rs::UTF_16BE
+    {
+        let mut head = Vec::with_capacity(65536);
+        (&file)
+            .take(65536)
+            .read_to_end(&mut head)
+            .map_err(|e| SourceError::Io {
+                path: path.display().to_string(),
+                source: e,
+            })?;
+        if let Some(why) = reads_as_utf8(&head) {
+            return Err(SourceError::Encoding {
+                path: path.display().to_string(),
+                line: 1,
+                encoding: label_of(declared),
+                hint: format!(
+                    "; {why}, which a {} file does not: remove encoding from [source] (UTF-8 is the default)",
+                    label_of(declared)
+                ),
+                guess: Some("utf-8".into()),
+            });
+        }
+        (&file).seek(SeekFrom::Start(0)).map_err(|e| SourceError::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+    }
     if encoding.is_none() {
         let mut head = Vec::with_capacity(4096);
         (&file).take(4096).read_to_end(&mut head).map_err(|e| SourceError::Io {
@@ -142,6 +171,25 @@ pub fn open_decoded(path: &Path, label: Option<&str>) -> Result<(Decoder, Arc<At
         .strip_bom(true)
         .build(counting);
     Ok((reader, count))
+}
+
+/// Why the first bytes of a file declared in a single-byte legacy encoding are UTF-8: a UTF-8
+/// byte-order mark, or characters beyond ASCII that all form UTF-8 sequences (in a legacy file an
+/// accented letter is one byte, which is never a whole UTF-8 sequence; read as the legacy
+/// encoding, UTF-8's `ü` becomes `Ã¼`).
+fn reads_as_utf8(head: &[u8]) -> Option<&'static str> {
+    if head.starts_with(b"\xEF\xBB\xBF") {
+        return Some("the file starts with a UTF-8 byte-order mark");
+    }
+    if head.is_ascii() {
+        return None;
+    }
+    // The sample may end inside a character: only a complete prefix counts.
+    let valid = match std::str::from_utf8(head) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none() && !head[..e.valid_up_to()].is_ascii(),
+    };
+    valid.then_some("its characters beyond ASCII are all UTF-8 sequences")
 }
 
 /// UTF-16 without a byte-order mark: most bytes at one parity are zero (the high byte of ASCII

@@ -594,12 +594,14 @@ fn format_datetime(t: NaiveDateTime) -> String {
     }
 }
 
-/// Excel times are binary fractions of a day: 09:30 comes back as 09:29:59.999 or so.
+/// Excel times are binary fractions of a day: 09:30 comes back as 09:29:59.999 or so. Never
+/// across midnight: 23:59:59.999 (a typical `valid_to`) stays on its day, as Excel shows it.
 fn round_to_second(t: NaiveDateTime) -> NaiveDateTime {
     let nanos = t.nanosecond();
     let whole = t.with_nanosecond(0).unwrap_or(t);
-    if nanos >= 500_000_000 {
-        whole + TimeDelta::seconds(1)
+    let up = whole + TimeDelta::seconds(1);
+    if nanos >= 500_000_000 && up.date() == whole.date() {
+        up
     } else {
         whole
     }

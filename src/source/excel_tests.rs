@@ -271,6 +271,10 @@ fn cell_text_rules() {
     assert_eq!(cell_text(&Data::Int(-7)), "-7");
     let date = |v: f64| ExcelDateTime::new(v, calamine::ExcelDateTimeType::DateTime, false);
     assert_eq!(datetime_text(&date(45366.0)), "2024-03-15");
+    // The last instants of a day stay on it (a contract's valid_to), rounding up only within it.
+    assert_eq!(datetime_text(&date(45382.99999999)), "2024-03-31T23:59:59");
+    assert_eq!(datetime_text(&date(45382.999994)), "2024-03-31T23:59:59");
+    assert_eq!(datetime_text(&date(45382.5 - 0.1 / 86400.0)), "2024-03-31T12:00:00");
     assert_eq!(datetime_text(&date(45367.395833333)), "2024-03-16T09:30:00");
     assert_eq!(datetime_text(&date(0.75)), "18:00:00");
     let duration = ExcelDateTime::new(1.5, calamine::ExcelDateTimeType::TimeDelta, false);

@@ -189,14 +189,34 @@ impl SqliteTarget {
             key_columns(e)
         );
         self.conn.execute_batch(&sql).map_err(|x| self.err(x))?;
-        let existing: Vec<String> = self
+        let columns: Vec<(String, String)> = self
             .conn
             .prepare(&format!(
-                "SELECT name FROM pragma_table_info({})",
+                "SELECT name, type FROM pragma_table_info({})",
                 ident(e.name).replace('"', "'")
             ))
-            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
             .map_err(|x| self.err(x))?;
+        // A table made by someone else may declare a type whose affinity changes what is stored
+        // (`NUMERIC` turns the text "007" into 7, `REAL` rounds a decimal): refused, not used.
+        for f in e.fields {
+            if let Some((_, declared)) = columns.iter().find(|(n, _)| n == f.name)
+                && !keeps_values(sql_type(f.ty), declared)
+            {
+                return Err(TargetError::Conflict(format!(
+                    "{}: column {}.{} is declared {declared:?}, whose SQLite type affinity would change the {} \
+                     values opsync stores as {}; recreate the table (opsync creates it when it is missing) or \
+                     change the column's type to {}",
+                    self.path,
+                    e.name,
+                    f.name,
+                    f.ty,
+                    sql_type(f.ty),
+                    sql_type(f.ty)
+                )));
+            }
+        }
+        let existing: Vec<&String> = columns.iter().map(|(n, _)| n).collect();
         let missing = e
             .fields
             .iter()
@@ -261,6 +281,27 @@ impl SqliteTarget {
             .map_err(|x| self.err(x))?;
         self.sources.insert(source.clone(), id);
         Ok(id)
+    }
+}
+
+/// Whether a column declared `declared` stores the values opsync binds for a `ours` column
+/// (`TEXT` or `INTEGER`) unchanged, by SQLite's rules for a declared type's affinity.
+fn keeps_values(ours: &str, declared: &str) -> bool {
+    let d = declared.to_ascii_uppercase();
+    let affinity = if d.contains("INT") {
+        "INTEGER"
+    } else if ["CHAR", "CLOB", "TEXT"].iter().any(|t| d.contains(t)) {
+        "TEXT"
+    } else if d.is_empty() || d.contains("BLOB") {
+        "BLOB"
+    } else if ["REAL", "FLOA", "DOUB"].iter().any(|t| d.contains(t)) {
+        "REAL"
+    } else {
+        "NUMERIC"
+    };
+    match ours {
+        "TEXT" => matches!(affinity, "TEXT" | "BLOB"),
+        _ => matches!(affinity, "INTEGER" | "NUMERIC" | "BLOB"),
     }
 }
 

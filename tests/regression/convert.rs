@@ -448,3 +448,48 @@ unit_cost = { expr = "parse_float(row[\"total\"]) / parse_float(row[\"qty\"])" }
         );
     }
 }
+
+#[test]
+fn a_dash_after_the_decimal_separator_is_a_reject_not_a_negative_price() {
+    let d = Dir::new();
+    // "12,-" and "12.-" are whole prices in German and Swiss notation; "12.00-" is a negative.
+    let rows = "A1,Gauze,12.-,EA\nA2,Tape,\"1,234.-\",EA\nA3,Pad,12.00-,EA\n";
+    let o = run_costs(&d, rows, r#"{ from = "cost", steps = [{ step = "to_decimal" }] }"#);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // Before: -12 and -1234 were loaded.
+    assert_eq!(loaded_costs(&d), vec![vec!["A3".to_string(), "-12".to_string()]]);
+    assert!(
+        reject_message(&d, "A1").contains("a '-' right after '.' is not a minus sign"),
+        "{}",
+        reject_message(&d, "A1")
+    );
+    assert!(reject_message(&d, "A2").contains("is not a minus sign"));
+}
+
+#[test]
+fn a_negative_unit_factor_is_a_reject_not_a_negative_quantity() {
+    let d = Dir::new();
+    d.write("uom.csv", "uom,factor\nBX,-10\nEA,1\n");
+    d.write("items.csv", "code,name,pack,uom\nA1,Gauze,2,BX\nA2,Tape,3,EA\n");
+    let fields = r#"item_id = { from = "code" }
+description = { from = "name" }
+uom = { const = "EA" }
+pack_qty = { from = "pack", steps = [{ step = "to_decimal" }, { step = "uom_convert", uom_column = "uom", factors = "uom" }] }
+
+[lookups.uom]
+path = "uom.csv"
+key = "uom"
+value = "factor"
+"#;
+    d.write("job.toml", item_job("items", "items.csv", "", fields));
+    let o = d.run(&["run", "job.toml"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // Before: A1 loaded with a pack of -20.
+    let got = d.query("target.db", "SELECT item_id, pack_qty FROM item");
+    assert_eq!(got, vec![vec!["A2".to_string(), "3".to_string()]]);
+    assert!(
+        reject_message(&d, "A1").contains("has the factor -10"),
+        "{}",
+        reject_message(&d, "A1")
+    );
+}

@@ -499,3 +499,71 @@ duns = { from = "tax", steps = [{ step = "replace", pattern = "-", with = "" }],
         assert!(!ledger.contains(secret), "{secret} in the ledger:\n{ledger}");
     }
 }
+
+#[test]
+fn a_replacement_naming_a_group_the_pattern_lacks_is_a_validate_error() {
+    let d = Dir::new();
+    d.write("in.csv", "code,name\nAB-12,Alpha\nCD-12,Beta\n");
+    let fields = r#"item_id = { from = "code", steps = [{ step = "replace", pattern = "([A-Z]+)-([0-9]+)", with = "$1_$2" }] }
+description = { from = "name" }
+"#;
+    d.write("job.toml", job("replace", CSV, &item_mapping(fields)));
+    let v = d.run(&["validate", "job.toml"]);
+    // Before: validate passed and `$1_` (the group "1_") expanded to nothing: AB-12 and CD-12 both became 12.
+    assert_eq!(code(&v), 2, "{}", stdout(&v));
+    assert!(stdout(&v).contains("names the group $1_"), "{}", stdout(&v));
+    assert!(stdout(&v).contains("write ${1}_"), "{}", stdout(&v));
+    let fixed = fields.replace("$1_$2", "${1}_$2");
+    d.write("job.toml", job("replace", CSV, &item_mapping(&fixed)));
+    let o = d.run(&["run", "job.toml"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        d.query("target.db", "SELECT item_id FROM item ORDER BY 1"),
+        [["AB_12"], ["CD_12"]]
+    );
+}
+
+#[test]
+fn an_all_zero_gtin_is_a_reject() {
+    let d = Dir::new();
+    d.write(
+        "in.csv",
+        "code,name,gtin\nA,Alpha,00000000000000\nB,Beta,00000000\nC,Gamma,4006381333931\n",
+    );
+    let fields = r#"item_id = { from = "code" }
+description = { from = "name" }
+gtin = { from = "gtin", validate = [{ rule = "gtin" }] }
+"#;
+    d.write("job.toml", job("gtin", CSV, &item_mapping(fields)));
+    let o = d.run(&["run", "job.toml"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(d.query("target.db", "SELECT item_id FROM item"), [["C"]]);
+    let r = rejects(&d);
+    assert_eq!(r.len(), 2, "{r:?}");
+    assert!(
+        r.iter()
+            .all(|(f, rule, m)| f == "gtin" && rule == "gtin" && m.contains("all zeros")),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn a_file_without_its_header_row_does_not_show_sensitive_values_as_header_names() {
+    let d = Dir::new();
+    d.write("in.csv", "S1,Acme,TAXSECRET1\nS2,Beta,TAXSECRET2\n");
+    let mapping = "[[entity]]\nname = \"supplier\"\n[entity.fields]\nsupplier_id = { from = \"Id\" }\nname = { from = \"Name\" }\ntax_id = { from = \"Tax\", sensitive = true }\n";
+    d.write("job.toml", job("sup", CSV, mapping));
+    let mut shown = String::new();
+    for args in [
+        &["--log-format", "json", "run", "job.toml"][..],
+        &["preview", "job.toml"],
+        &["runs", "show", "1"],
+    ] {
+        let out = d.run(args);
+        shown.push_str(&format!("{}{}", stdout(&out), stderr(&out)));
+    }
+    assert!(shown.contains("is not in the header"), "{shown}");
+    // Before: "the closest header is \"TAXSECRET1\"" on stderr, in the JSON log and the ledger.
+    assert!(!shown.contains("TAXSECRET"), "{shown}");
+    assert!(!dump(&d, "opsync.db").contains("TAXSECRET"));
+}

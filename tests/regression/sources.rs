@@ -235,6 +235,28 @@ fn a_windows_1252_job_reading_mac_roman_bytes_is_an_error_suggesting_macintosh()
 }
 
 #[test]
+fn a_utf8_file_under_a_declared_legacy_encoding_is_refused_not_loaded_as_mojibake() {
+    for (what, bytes) in [
+        ("UTF-8 text", &b"code,name,cost,gtin,uom\nA1,M\xc3\xbcller,1,,EA\n"[..]),
+        (
+            "a UTF-8 byte-order mark",
+            &b"\xef\xbb\xbfcode,name,cost,gtin,uom\nA1,Muller,1,,EA\n"[..],
+        ),
+    ] {
+        let d = Dir::new();
+        d.write("items.csv", bytes);
+        let o = items(&d, "items.csv", "", "encoding = \"windows-1252\"");
+        // Before: exit 0 and "MÃ¼ller" in the target.
+        assert_eq!(code(&o), 1, "{what}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("remove encoding from [source]"),
+            "{what}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
 fn a_utf8_job_reading_mac_roman_bytes_is_pointed_at_macintosh_not_windows_1252() {
     let d = Dir::new();
     d.write("items.csv", b"code,name,cost,gtin,uom\nA1,Caf\x8e cr\x8fme,1,,EA\n");

@@ -1039,3 +1039,25 @@ fn a_read_only_folder_of_a_csv_target_is_named_read_only() {
         "{err}"
     );
 }
+
+#[test]
+fn a_target_table_whose_column_types_would_change_values_is_refused() {
+    let d = items("");
+    d.write(
+        "items.csv",
+        "code,name,cost,gtin,uom\n007,Gauze,12345678901234.5678,,EA\n",
+    );
+    let conn = rusqlite::Connection::open(d.join("target.db")).unwrap();
+    conn.execute_batch("CREATE TABLE item (item_id TEXT PRIMARY KEY, description NUMERIC, unit_cost REAL)")
+        .unwrap();
+    drop(conn);
+    let o = d.run(&["run", "items.job.toml"]);
+    // Before: exit 0 with 7 and 12345678901234.6 stored.
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("column item.description is declared \"NUMERIC\""),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(d.count("target.db", "SELECT count(*) FROM item"), 0);
+}

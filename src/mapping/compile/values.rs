@@ -119,3 +119,56 @@ impl Compiler<'_> {
         })
     }
 }
+
+/// The first group a `replace` replacement names that the regex does not have, read as the
+/// regex crate reads it: `$$` is a dollar sign, `${name}` and `$name` name a group, where a bare
+/// name runs on over letters, digits and `_` (so `$1_` names the group `1_`, which expands to
+/// nothing).
+pub(super) fn unknown_group(re: &Regex, with: &str) -> Option<String> {
+    let named: Vec<&str> = re.capture_names().flatten().collect();
+    let known = |name: &str| match name.parse::<usize>() {
+        Ok(i) => i < re.captures_len(),
+        Err(_) => named.contains(&name),
+    };
+    let mut rest = with;
+    while let Some(at) = rest.find('$') {
+        rest = &rest[at + 1..];
+        if let Some(after) = rest.strip_prefix('$') {
+            rest = after;
+            continue;
+        }
+        let name = if let Some(braced) = rest.strip_prefix('{') {
+            let Some(end) = braced.find('}') else { continue };
+            rest = &braced[end + 1..];
+            &braced[..end]
+        } else {
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            let name = &rest[..end];
+            rest = &rest[end..];
+            name
+        };
+        if !name.is_empty() && !known(name) {
+            return Some(name.to_string());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replacement_groups_are_read_as_the_regex_crate_reads_them() {
+        let re = Regex::new(r"(?<prefix>[A-Z]+)-(\d+)").unwrap();
+        assert_eq!(unknown_group(&re, "$1_$2"), Some("1_".into()));
+        assert_eq!(unknown_group(&re, "$2USD"), Some("2USD".into()));
+        assert_eq!(unknown_group(&re, "$3"), Some("3".into()));
+        assert_eq!(unknown_group(&re, "${1}_${2}"), None);
+        assert_eq!(unknown_group(&re, "$prefix $2 $$5 $"), None);
+        assert_eq!(unknown_group(&re, "${nope}"), Some("nope".into()));
+        assert_eq!(unknown_group(&re, "no groups"), None);
+    }
+}

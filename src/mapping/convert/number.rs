@@ -45,6 +45,9 @@ pub enum NumberProblem {
     NotWhole,
     /// Beyond a 64-bit integer.
     TooLargeForInteger,
+    /// A `-` right after a separator (`12,-`, `12.-`): a whole price in German and Swiss
+    /// notation, not a negative one.
+    DashAfterSeparator(char),
 }
 
 fn shown(c: char) -> String {
@@ -65,6 +68,11 @@ impl NumberError {
             NumberProblem::NotWhole => "not a whole number".into(),
             NumberProblem::TooLarge => format!("too large for a decimal (at most {})", Decimal::MAX),
             NumberProblem::TooLargeForInteger => format!("too large for an integer (at most {})", i64::MAX),
+            NumberProblem::DashAfterSeparator(c) => format!(
+                "a '-' right after {} is not a minus sign (12{c}- is a whole price in German and Swiss notation); \
+                 write the number without it, or 12{c}00",
+                shown(c)
+            ),
             NumberProblem::TooPrecise => "more significant digits than a decimal holds (29, at most 28 after the \
                                           point); refused rather than rounded"
                 .into(),
@@ -199,6 +207,9 @@ fn read_general(text: &str, decimal_comma: bool) -> Result<Decimal, NumberProble
             } else if let Some(rest) = s.strip_prefix('+') {
                 (s, negative) = (rest.trim_start(), Some(false));
             } else if let Some(rest) = s.strip_suffix('-') {
+                if let Some(c) = rest.chars().last().filter(|c| matches!(c, '.' | ',')) {
+                    return Err(NumberProblem::DashAfterSeparator(c));
+                }
                 (s, negative) = (rest.trim_end(), Some(true));
             } else if let Some(inner) = s.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
                 (s, negative) = (inner.trim(), Some(true));
