@@ -245,10 +245,34 @@ impl Compiler<'_> {
             Step::ToBoolean {
                 true_values,
                 false_values,
-            } => CStep::ToBoolean {
-                yes: true_values.clone(),
-                no: false_values.clone(),
-            },
+            } => {
+                // A spelling that is both yes and no reads as neither: every value a reject.
+                let yes = true_values
+                    .iter()
+                    .map(String::as_str)
+                    .chain(super::convert::TRUE_WORDS.iter().copied());
+                let no: Vec<&str> = false_values
+                    .iter()
+                    .map(String::as_str)
+                    .chain(super::convert::FALSE_WORDS.iter().copied())
+                    .collect();
+                if let Some(both) = yes
+                    .into_iter()
+                    .find(|y| no.iter().any(|n| n.trim().eq_ignore_ascii_case(y.trim())))
+                {
+                    self.problem(
+                        Some(span.clone()),
+                        format!(
+                            "to_boolean reads {both:?} as both yes and no (true: true, t, yes, y, 1, on, x and \
+                             true_values; false: false, f, no, n, 0, off and false_values), so it would reject it"
+                        ),
+                    );
+                }
+                CStep::ToBoolean {
+                    yes: true_values.clone(),
+                    no: false_values.clone(),
+                }
+            }
             Step::Lookup {
                 table,
                 on_miss,

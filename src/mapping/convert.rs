@@ -31,8 +31,8 @@ pub fn parse_integer(text: &str) -> Option<i64> {
     read_integer(text, false).ok()
 }
 
-const TRUE_WORDS: &[&str] = &["true", "t", "yes", "y", "1", "on", "x"];
-const FALSE_WORDS: &[&str] = &["false", "f", "no", "n", "0", "off"];
+pub const TRUE_WORDS: &[&str] = &["true", "t", "yes", "y", "1", "on", "x"];
+pub const FALSE_WORDS: &[&str] = &["false", "f", "no", "n", "0", "off"];
 
 /// Parse a yes/no value; extra spellings may be given (compared without case).
 pub fn parse_boolean(text: &str, extra_true: &[String], extra_false: &[String]) -> Option<bool> {

@@ -233,7 +233,8 @@ impl Binding {
             })
             .collect();
         Some(format!(
-            "the header of {source} holds a name more than once: {}; from = \"Name (2)\" reads the second",
+            "the header of {source} holds a name more than once: {}; `from` reads each by the name shown, and the \
+             first by from_index",
             list.join("; ")
         ))
     }

@@ -567,3 +567,22 @@ fn a_file_without_its_header_row_does_not_show_sensitive_values_as_header_names(
     assert!(!shown.contains("TAXSECRET"), "{shown}");
     assert!(!dump(&d, "opsync.db").contains("TAXSECRET"));
 }
+
+#[test]
+fn a_yes_no_spelling_listed_as_both_is_a_validate_error() {
+    let d = Dir::new();
+    d.write("in.csv", "code,name,s\nA,Alpha,N\n");
+    let fields = r#"item_id = { from = "code" }
+description = { from = "name" }
+sterile = { from = "s", steps = [{ step = "to_boolean", true_values = ["N"] }] }
+"#;
+    d.write("job.toml", job("bool", CSV, &item_mapping(fields)));
+    let v = d.run(&["validate", "job.toml"]);
+    // Before: validate passed and every "N" was rejected as "not a yes/no value".
+    assert_eq!(code(&v), 2, "{}", stdout(&v));
+    assert!(
+        stdout(&v).contains("to_boolean reads \"N\" as both yes and no"),
+        "{}",
+        stdout(&v)
+    );
+}
