@@ -1039,3 +1039,102 @@ fn a_read_only_folder_of_a_csv_target_is_named_read_only() {
         "{err}"
     );
 }
+
+/// A purchase order job whose line entity comes first in the mapping (so a row's line is handed
+/// over before its header), with `extra` on the line entity and a batch of `batch` records.
+fn po_job(d: &Dir, line_extra: &str, batch: usize) {
+    d.write(
+        "po.job.toml",
+        format!(
+            r#"[job]
+name = "po"
+
+[source]
+kind = "csv"
+path = "po.csv"
+
+[target]
+kind = "sqlite"
+path = "target.db"
+batch_size = {batch}
+
+[[entity]]
+name = "purchase_order_line"
+{line_extra}
+[entity.fields]
+po_number = {{ from = "PO" }}
+line_no = {{ from = "Line", steps = [{{ step = "to_integer" }}] }}
+item_id = {{ from = "Item" }}
+quantity = {{ from = "Qty", steps = [{{ step = "to_decimal" }}] }}
+
+[[entity]]
+name = "purchase_order"
+[entity.fields]
+po_number = {{ from = "PO" }}
+supplier_id = {{ from = "Sup" }}
+"#
+        ),
+    );
+}
+
+#[test]
+fn a_po_line_is_rejected_when_its_header_of_the_same_row_is_a_duplicate_key() {
+    for batch in [1, 2, 1000] {
+        let d = Dir::new();
+        d.write(
+            "po.csv",
+            "PO,Sup,Line,Item,Qty\nP1,S1,1,I1,1\nP1,S2,2,I2,2\nP1,S1,3,I3,3\nP2,S3,1,I4,4\n",
+        );
+        po_job(&d, "", batch);
+        // preview decides as run does.
+        let o = ok(&d, &["preview", "po.job.toml"]);
+        let preview = stdout(&o);
+        assert!(
+            preview
+                .lines()
+                .any(|l| l.contains("P1|2") && l.contains("parent_rejected")),
+            "{preview}"
+        );
+        ok(&d, &["run", "po.job.toml"]);
+        // Row 2 says supplier S2 for P1: its header is a duplicate key, and its line is not
+        // loaded under the header of another supplier.
+        assert_eq!(
+            d.query(
+                "target.db",
+                "SELECT po_number, line_no FROM purchase_order_line ORDER BY 1, 2"
+            ),
+            [["P1", "1"], ["P1", "3"], ["P2", "1"]],
+            "batch {batch}"
+        );
+        let rejects = d.query(
+            "opsync.db",
+            "SELECT row, entity, key, rule, message FROM rejects ORDER BY row, entity",
+        );
+        assert_eq!(rejects.len(), 2, "batch {batch}: {rejects:?}");
+        assert_eq!(rejects[0][..4], ["2", "purchase_order", "P1", "duplicate_key"]);
+        assert_eq!(rejects[1][..4], ["2", "purchase_order_line", "P1|2", "parent_rejected"]);
+        assert!(
+            rejects[1][4].starts_with("parent purchase_order \"P1\" was rejected: po_number: key \"P1\" appears again"),
+            "{}",
+            rejects[1][4]
+        );
+        assert_eq!(
+            d.query("opsync.db", "SELECT rejected_rows, inserted FROM runs"),
+            [["1", "5"]],
+            "batch {batch}"
+        );
+    }
+}
+
+#[test]
+fn a_po_line_whose_mapping_says_load_is_loaded_when_its_header_is_a_duplicate_key() {
+    let d = Dir::new();
+    d.write("po.csv", "PO,Sup,Line,Item,Qty\nP1,S1,1,I1,1\nP1,S2,2,I2,2\n");
+    po_job(&d, "on_parent_reject = \"load\"", 1);
+    ok(&d, &["run", "po.job.toml"]);
+    assert_eq!(d.count("target.db", "SELECT count(*) FROM purchase_order_line"), 2);
+    assert_eq!(
+        d.query("opsync.db", "SELECT entity, rule FROM rejects"),
+        [["purchase_order", "duplicate_key"]]
+    );
+}
