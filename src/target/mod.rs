@@ -430,11 +430,14 @@ pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
 
 /// A file written beside its final path and renamed over it only once complete, so that a
 /// command refused or stopped part-way leaves what was there before (`--out` of `extract` and
-/// `transform`). Dropped without [`StagedFile::commit`], the partial file is removed.
+/// `transform`). Dropped without a [`StagedFile::commit`] that succeeded, the partial file is
+/// removed: a full disk must not keep the space it took, nor leave files behind.
 pub struct StagedFile {
     tmp: PathBuf,
     path: PathBuf,
     out: Option<std::io::BufWriter<std::fs::File>>,
+    /// Renamed into place.
+    placed: bool,
 }
 
 impl StagedFile {
@@ -449,7 +452,32 @@ impl StagedFile {
             tmp,
             path: path.to_path_buf(),
             out: Some(std::io::BufWriter::new(file)),
+            placed: false,
         })
+    }
+
+    /// Remove the temporary files that killed processes left for `path` (best effort). Only for
+    /// a path written under a lock, where no other living process can be writing one.
+    pub fn remove_stale(path: &Path) {
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+            return;
+        };
+        let prefix = format!(".{}.", name.to_string_lossy());
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let n = entry.file_name().to_string_lossy().into_owned();
+            let pid = n.strip_prefix(&prefix).and_then(|r| r.strip_suffix(".tmp"));
+            if pid.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// Flush the file to disk and put it in place.
@@ -458,7 +486,9 @@ impl StagedFile {
             let file = out.into_inner().map_err(|e| e.into_error())?;
             file.sync_all()?;
         }
-        std::fs::rename(&self.tmp, &self.path)
+        std::fs::rename(&self.tmp, &self.path)?;
+        self.placed = true;
+        Ok(())
     }
 }
 
@@ -477,7 +507,8 @@ impl std::io::Write for StagedFile {
 
 impl Drop for StagedFile {
     fn drop(&mut self) {
-        if self.out.take().is_some() {
+        if !self.placed {
+            drop(self.out.take());
             let _ = std::fs::remove_file(&self.tmp);
         }
     }
@@ -504,5 +535,46 @@ pub fn lock_file(dir: &Path, name: &str, wait: &dyn Fn(&str), holder: &str) -> s
             Ok(file)
         }
         Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn a_staged_file_that_cannot_be_put_in_place_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        // A folder in the way: the rename fails after the file was written.
+        let path = dir.path().join("out.csv");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("inside"), "x").unwrap();
+        let mut f = StagedFile::create(&path).unwrap();
+        f.write_all(b"a,b\n").unwrap();
+        assert!(f.commit().is_err());
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left, ["out.csv"]);
+    }
+
+    #[test]
+    fn stale_staged_files_of_killed_processes_are_removed_and_others_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("list.json");
+        for name in [".list.json.123.tmp", ".list.json.tmp", ".list.json.x1.tmp", "list.json"] {
+            std::fs::write(dir.path().join(name), "x").unwrap();
+        }
+        StagedFile::remove_stale(&path);
+        let mut left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        left.sort();
+        assert_eq!(left, [".list.json.tmp", ".list.json.x1.tmp", "list.json"]);
     }
 }

@@ -1138,3 +1138,23 @@ fn a_po_line_whose_mapping_says_load_is_loaded_when_its_header_is_a_duplicate_ke
         [["purchase_order", "duplicate_key"]]
     );
 }
+
+#[test]
+fn temporary_files_left_by_a_killed_run_do_not_stay_in_a_file_target() {
+    let d = items("");
+    csv_job(&d, "");
+    ok(&d, &["run", "items.job.toml"]);
+    // What a run killed while writing (or on a full disk) left behind.
+    d.write("out/.item.csv.tmp", "code,name\nhalf");
+    d.write("out/..opsync-jobs.json.999999.tmp", "{\"item\": [");
+    ok(&d, &["run", "items.job.toml"]);
+    let mut left: Vec<String> = std::fs::read_dir(d.join("out"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    left.sort();
+    assert_eq!(left, Vec::<String>::new());
+    assert_eq!(file_rows(&d, "out/item.csv").len(), 6);
+}
