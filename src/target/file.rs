@@ -103,13 +103,20 @@ impl FileTarget {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
             Err(e) => return Err(Self::io(&path, e)),
         };
-        let forget = format!("remove its entry from {}", path.display());
+        let forget = format!(
+            "remove the entry with \"job\": \"{{job}}\" and \"ledger\": \"{{ledger}}\" from the list of this entity in {}",
+            path.display()
+        );
         for e in entities {
             let writers = jobs.entry(e.name.to_string()).or_default();
-            let others: Vec<(String, String)> = writers
+            let others: Vec<super::OtherWriter> = writers
                 .iter()
                 .filter(|w| !(w.ledger == claim.ledger && w.job == claim.job))
-                .map(|w| (w.job.clone(), w.mode.clone()))
+                .map(|w| super::OtherWriter {
+                    job: w.job.clone(),
+                    mode: w.mode.clone(),
+                    ledger: w.ledger.clone(),
+                })
                 .collect();
             claim.check(&self.dir.display().to_string(), e.name, &others, &forget)?;
             writers.retain(|w| !(w.ledger == claim.ledger && w.job == claim.job));

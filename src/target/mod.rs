@@ -168,32 +168,55 @@ pub fn mode_name(mode: LoadMode) -> &'static str {
     }
 }
 
+/// Another writer of an entity, as a target's list of jobs holds it.
+#[derive(Debug, Clone)]
+pub struct OtherWriter {
+    pub job: String,
+    pub mode: String,
+    /// The id of the ledger that registered it.
+    pub ledger: String,
+}
+
 impl Claim<'_> {
-    /// Refuse this claim on `entity` of `target` when another job writing it (`others`: job and
-    /// mode) or this one is a snapshot: a snapshot deletes the keys its extract lacks, which
-    /// would be the other job's. `forget` says how to remove a job that no longer runs.
-    pub fn check(
-        &self,
-        target: &str,
-        entity: &str,
-        others: &[(String, String)],
-        forget: &str,
-    ) -> Result<(), TargetError> {
-        let conflict = others
+    /// Refuse this claim on `entity` of `target` when another job writing it (`others`) or this
+    /// one is a snapshot: a snapshot deletes the keys its extract lacks, which would be the other
+    /// job's. `forget` says how to remove a writer that no longer runs (`{job}` and `{ledger}`
+    /// stand for its job and ledger id).
+    pub fn check(&self, target: &str, entity: &str, others: &[OtherWriter], forget: &str) -> Result<(), TargetError> {
+        let Some(other) = others
             .iter()
-            .find(|(_, mode)| self.mode == LoadMode::Snapshot || mode == "snapshot");
-        match conflict {
-            Some((other, other_mode)) => Err(TargetError::Conflict(format!(
-                "target {target}: {entity} is also written by job {other} ({other_mode} mode), and job {} runs in {} \
-                 mode; a snapshot deletes the keys its extract lacks, so a snapshot job must be the only writer of an \
-                 entity. Give each job its own target, or set mode = \"upsert\" in both. If job {other} no longer \
-                 runs: {}",
-                self.job,
-                mode_name(self.mode),
-                forget.replace("{job}", other)
-            ))),
-            None => Ok(()),
+            .find(|o| self.mode == LoadMode::Snapshot || o.mode == "snapshot")
+        else {
+            return Ok(());
+        };
+        let forget = forget.replace("{job}", &other.job).replace("{ledger}", &other.ledger);
+        if other.job == self.job {
+            // Writers are registered per ledger: the same name from another ledger is this job
+            // run with a ledger that was lost or replaced, or another deployment of the job.
+            return Err(TargetError::Conflict(format!(
+                "target {target}: {entity} is registered to job {job} ({other_mode} mode) of another ledger (id \
+                 {other_ledger}), not of this run's ledger (id {this_ledger}). Jobs are told apart by the ledger \
+                 that runs them: a ledger that was deleted, lost or replaced (or another --ledger) makes the same \
+                 job look like a second writer, and as one snapshot job must be the only writer of an entity, \
+                 this run is refused. If the target was written with another ledger, run with that ledger \
+                 (--ledger, OPSYNC_LEDGER or opsync.toml). If this ledger replaces it for good, hand the entity \
+                 over to it: {forget}",
+                job = self.job,
+                other_mode = other.mode,
+                other_ledger = other.ledger,
+                this_ledger = self.ledger,
+            )));
         }
+        Err(TargetError::Conflict(format!(
+            "target {target}: {entity} is also written by job {other_job} ({other_mode} mode), and job {} runs in {} \
+             mode; a snapshot deletes the keys its extract lacks, so a snapshot job must be the only writer of an \
+             entity. Give each job its own target, or set mode = \"upsert\" in both. If job {other_job} no longer \
+             runs: {forget}",
+            self.job,
+            mode_name(self.mode),
+            other_job = other.job,
+            other_mode = other.mode,
+        )))
     }
 }
 

@@ -1158,3 +1158,29 @@ fn temporary_files_left_by_a_killed_run_do_not_stay_in_a_file_target() {
     assert_eq!(left, Vec::<String>::new());
     assert_eq!(file_rows(&d, "out/item.csv").len(), 6);
 }
+
+#[test]
+fn a_snapshot_job_run_with_a_new_ledger_is_told_the_target_is_registered_to_another_ledger() {
+    let d = items("mode = \"snapshot\"");
+    ok(&d, &["run", "items.job.toml"]);
+    for f in ["opsync.db", "opsync.db-wal", "opsync.db-shm"] {
+        let _ = std::fs::remove_file(d.join(f));
+    }
+    let o = d.run(&["run", "items.job.toml"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let ids = regex::Regex::new(r"[0-9a-f]{32}").unwrap();
+    let err = redact(&d, &stderr(&o));
+    // The two ids are told apart: the one in the target's registry is the first.
+    let old: Vec<String> = d.query("target.db", "SELECT ledger FROM _opsync_jobs").concat();
+    let err = err.replace(&old[0], "[OLD_LEDGER_ID]");
+    insta::assert_snapshot!(ids.replace_all(&err, "[NEW_LEDGER_ID]"));
+    // The handover it names works: the next run loads.
+    let conn = rusqlite::Connection::open(d.join("target.db")).unwrap();
+    conn.execute(
+        "DELETE FROM _opsync_jobs WHERE entity = 'item' AND job = 'items' AND ledger = ?1",
+        [&old[0]],
+    )
+    .unwrap();
+    drop(conn);
+    ok(&d, &["run", "items.job.toml"]);
+}
