@@ -86,6 +86,7 @@ pub fn run(out: &Output, job: &Path, rows: u64) -> anyhow::Result<u8> {
         }
         decided.insert(name, kept);
     }
+    crate::pipeline::verdict::reject_orphans(&mapping, &mut decided, &mut rejects);
     let unmapped = mapping.unmapped_columns(&binding);
     println!(
         "preview of job {} ({} rows read, {} filtered, {} rejected, {} deduplicated; nothing written)",

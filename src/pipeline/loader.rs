@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 mod handed;
+mod parents;
 mod snapshot;
 
 use super::{PipelineError, failpoint, verdict::Verdict};
@@ -21,6 +22,7 @@ use crate::model::record::check_values;
 use crate::model::{CanonicalRecord, Entity, Reason, Reject};
 use crate::target::{Claim, Hash, KeyRef, Target, TargetBatch, WriteKind};
 pub use handed::Handed;
+pub use parents::ParentLink;
 pub use snapshot::reconcile_run;
 
 /// Rejects are written to the ledger this many at a time.
@@ -40,6 +42,8 @@ struct EntityBuffer {
     /// Sequence number of the last batch.
     seq: u64,
     counts: RunCounts,
+    /// Full, waiting for its row to be complete before it is written (a buffer with a parent).
+    due: bool,
     /// Rejects whose key could not be made: their keys may be among those a snapshot lacks.
     unkeyed: u64,
     live_before: u64,
@@ -80,6 +84,8 @@ pub struct Loader<'l> {
     pub tally: super::ReasonTally,
     /// Where the values of written records go back, to be refilled.
     pool: Option<std::sync::Arc<crate::model::RecordPool>>,
+    /// Which buffers' records belong to which others', and the parents rejected here.
+    parents: parents::Parents,
 }
 
 /// What the loader counted for one entity, with the target's live rows before and after (`None`
@@ -121,6 +127,7 @@ impl<'l> Loader<'l> {
                 records: 0,
                 seq: 0,
                 counts: RunCounts::default(),
+                due: false,
                 unkeyed: 0,
                 live_before,
             });
@@ -141,6 +148,7 @@ impl<'l> Loader<'l> {
             extra_rejected_rows: 0,
             tally: super::ReasonTally::default(),
             pool: None,
+            parents: parents::Parents::default(),
         })
     }
 
@@ -152,6 +160,12 @@ impl<'l> Loader<'l> {
     /// Hand the values of records, once written, back to this pool.
     pub fn recycle_into(&mut self, pool: std::sync::Arc<crate::model::RecordPool>) {
         self.pool = Some(pool);
+    }
+
+    /// The parent of each entity, in the order of the entities given to [`Loader::new`]: a
+    /// record whose parent from the same row the loader rejects is rejected too.
+    pub fn link_parents(&mut self, links: Vec<Option<ParentLink>>) {
+        self.parents = parents::Parents::new(links);
     }
 
     pub fn target_id(&self) -> &str {
@@ -176,6 +190,7 @@ impl<'l> Loader<'l> {
     /// Queue a canonical record of source row `row`; writes a batch when it is full. A record
     /// that breaks the canonical model is a reject, whichever command made it.
     pub fn push(&mut self, row: u64, record: CanonicalRecord) -> Result<(), PipelineError> {
+        self.next_row(row)?;
         let i = self.buffer_index(record.entity.name)?;
         let name = record.entity.name;
         let shown = |field: &str, text: &str| {
@@ -198,15 +213,47 @@ impl<'l> Loader<'l> {
             };
             self.tally.add(&reject);
             self.own_rejected_row(row);
+            let shown = self.shown_key(&record);
+            self.parents.note(i, row, &record, &reject, shown);
             return self.reject(Some(row), reject);
         }
         let b = &mut self.buffers[i];
         b.items.push(Item::Record { row, record });
         b.records += 1;
         if b.records >= self.settings.batch_size {
-            self.flush_entity(i)?;
+            if self.parents.parent_of(i).is_some() {
+                // The parent of a record of this row may come after it: written once the row is done.
+                self.buffers[i].due = true;
+            } else {
+                self.flush_entity(i)?;
+            }
         }
         Ok(())
+    }
+
+    /// A row after the current one: every record of the rows before is in, so the buffers that
+    /// waited for their rows to be complete are written.
+    fn next_row(&mut self, row: u64) -> Result<(), PipelineError> {
+        if row > self.current_row {
+            for i in 0..self.buffers.len() {
+                if self.buffers[i].due {
+                    self.flush_entity(i)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A record's key as messages show it: masked when a key field is sensitive.
+    fn shown_key(&self, record: &CanonicalRecord) -> String {
+        let entity = record.entity;
+        if entity.key_fields().any(|(k, _)| record.values[k].is_null()) {
+            "(no key)".to_string()
+        } else if entity.key_fields().any(|(_, f)| self.is_sensitive(entity.name, f.name)) {
+            crate::mapping::MASK.to_string()
+        } else {
+            record.key()
+        }
     }
 
     /// Keep a key that was rejected upstream (by `opsync transform`) from snapshot deletes.
@@ -220,6 +267,7 @@ impl<'l> Loader<'l> {
     /// Record a row that could not be read as a row: no record of any entity came from it and no
     /// key is known, so it blocks every entity's snapshot deletes (unless the job allows them).
     pub fn reject_malformed(&mut self, row: u64, reject: Reject) -> Result<(), PipelineError> {
+        self.next_row(row)?;
         for b in &mut self.buffers {
             b.unkeyed += 1;
         }
@@ -242,6 +290,9 @@ impl<'l> Loader<'l> {
     /// Record a reject of source row `row` (`None`: not tied to one row of this run). The drive
     /// counts the rows it rejects; the loader only remembers them.
     pub fn reject(&mut self, row: Option<u64>, reject: Reject) -> Result<(), PipelineError> {
+        if let Some(row) = row {
+            self.next_row(row)?;
+        }
         if let Ok(i) = self.buffer_index(&reject.entity) {
             let b = &mut self.buffers[i];
             b.counts.rejected += 1;
@@ -283,14 +334,21 @@ impl<'l> Loader<'l> {
             .unwrap_or(self.current_row)
             .min(self.current_row);
         self.rejected_recent = self.rejected_recent.split_off(&oldest);
+        self.parents.prune(oldest);
     }
 
     fn flush_entity(&mut self, i: usize) -> Result<(), PipelineError> {
-        let items = std::mem::take(&mut self.buffers[i].items);
+        // A record is written only once its parent's verdict is known.
+        if let Some(p) = self.parents.parent_of(i) {
+            self.flush_entity(p)?;
+        }
+        let mut items = std::mem::take(&mut self.buffers[i].items);
         self.buffers[i].records = 0;
+        self.buffers[i].due = false;
         if items.is_empty() {
             return Ok(());
         }
+        self.reject_orphans(i, &mut items);
         self.target.begin()?;
         let mut recorded = None;
         let result = self.flush_items(i, &items, &mut recorded);
@@ -323,6 +381,29 @@ impl<'l> Loader<'l> {
         }
         self.prune_rejected_rows();
         Ok(())
+    }
+
+    /// Records whose parent from the same row this loader rejected are rejects too; their keys
+    /// stay, so that a snapshot does not delete them.
+    fn reject_orphans(&mut self, i: usize, items: &mut [Item]) {
+        if self.parents.parent_of(i).is_none() {
+            return;
+        }
+        for it in items.iter_mut() {
+            let Item::Record { row, record } = it else { continue };
+            let Some(mut reject) = self.parents.orphan(i, *row, record) else {
+                continue;
+            };
+            reject.raw = serde_json::Value::Object(self.masked_json(record));
+            let row = *row;
+            let shown = self.shown_key(record);
+            self.parents.note(i, row, record, &reject, shown);
+            *it = Item::Rejected(record.key());
+            self.tally.add(&reject);
+            self.own_rejected_row(row);
+            self.buffers[i].counts.rejected += 1;
+            self.rejects.push(reject);
+        }
     }
 
     /// Decide, record and write one batch inside the target's open transaction. Returns the
@@ -442,7 +523,10 @@ impl<'l> Loader<'l> {
                         (false, Some(r)) => format!("first at {}", r.lineage),
                         (false, None) => "first seen earlier in this extract".to_string(),
                     };
-                    dups.push((*row, self.duplicate_reject(record, &key, &where_first)));
+                    let reject = self.duplicate_reject(record, &key, &where_first);
+                    let shown = self.shown_key(record);
+                    self.parents.note(i, *row, record, &reject, shown);
+                    dups.push((*row, reject));
                 }
                 Some(Verdict::Compare { .. }) | None => {}
             }
@@ -478,11 +562,7 @@ impl<'l> Loader<'l> {
 
     fn duplicate_reject(&self, record: &CanonicalRecord, key: &str, where_first: &str) -> Reject {
         let entity = record.entity;
-        let shown = if entity.key_fields().any(|(_, f)| self.is_sensitive(entity.name, f.name)) {
-            crate::mapping::MASK.to_string()
-        } else {
-            key.to_string()
-        };
+        let shown = self.shown_key(record);
         Reject {
             entity: entity.name.to_string(),
             key: Some(key.to_string()),

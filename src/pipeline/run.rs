@@ -410,6 +410,21 @@ fn fail_load(
     }
 }
 
+/// The parent of each of the mapping's entities whose records are rejected with their parent
+/// (none where the mapping says `on_parent_reject = "load"`), in the mapping's order.
+fn parent_links(mapping: &Mapping) -> Vec<Option<super::loader::ParentLink>> {
+    mapping
+        .entities
+        .iter()
+        .map(|e| {
+            e.parent.as_ref().map(|p| super::loader::ParentLink {
+                parent: p.entity,
+                fields: p.fields.clone(),
+            })
+        })
+        .collect()
+}
+
 /// `opsync run`: extract, transform and load in one streaming pass.
 pub fn run_job(
     job: &LoadedJob,
@@ -423,6 +438,7 @@ pub fn run_job(
         let entities: Vec<_> = mapping.entities.iter().map(|e| e.entity).collect();
         let mut loader = open_loader(job, ledger, ctx, &entities, mapping.sensitive_fields(), opts, obs)?;
         loader.recycle_into(mapping.pool.clone());
+        loader.link_parents(parent_links(&mapping));
         let mut handed = Handed::default();
         let (mut driven, result) =
             drive_parallel(source.as_mut(), &mapping, &binding, opts.limit, obs, |row, event| {

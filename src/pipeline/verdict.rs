@@ -1,6 +1,10 @@
 //! How one record compares with what the run met before and what the target holds: the one
 //! decision `run`, `load` and `preview` share.
 
+use std::collections::BTreeMap;
+
+use crate::mapping::Mapping;
+use crate::model::{CanonicalRecord, Reason, Reject, key};
 use crate::target::{Hash, Sighting, Stored};
 
 /// What happens to one record of the extract.
@@ -58,6 +62,71 @@ impl Verdict {
             Verdict::Compare { .. } => "compare",
             Verdict::Deduplicated => "deduplicated",
             Verdict::Duplicate { .. } => "duplicate key",
+        }
+    }
+}
+
+/// The reason of a record rejected because its parent from the same row was: the parent's
+/// entity, key (as shown) and reasons. The same words as the mapping's `parent_rejected`.
+pub fn parent_rejected(parent: &str, shown_key: &str, parent_reasons: &[Reason]) -> Reason {
+    let why: Vec<String> = parent_reasons.iter().map(ToString::to_string).collect();
+    Reason {
+        field: "*".into(),
+        rule: "parent_rejected".into(),
+        value: None,
+        message: format!("parent {parent} {shown_key:?} was rejected: {}", why.join("; ")),
+    }
+}
+
+/// Records kept by `preview` whose parent from the same row is among `rejects` (a duplicate key
+/// decided after mapping) become rejects too, as `run` rejects them, unless the mapping says
+/// `on_parent_reject = "load"`.
+pub fn reject_orphans(
+    mapping: &Mapping,
+    decided: &mut BTreeMap<&'static str, Vec<(Verdict, CanonicalRecord)>>,
+    rejects: &mut Vec<Reject>,
+) {
+    // One pass per level of parents, so that a grandchild sees its parent's new reject.
+    for _ in 0..mapping.entities.len() {
+        let mut changed = false;
+        for plan in &mapping.entities {
+            let (Some(link), Some(list)) = (&plan.parent, decided.get_mut(plan.entity.name)) else {
+                continue;
+            };
+            let parent = mapping.entities[link.entity].entity;
+            let mut kept = Vec::with_capacity(list.len());
+            for (verdict, r) in list.drain(..) {
+                // The parent's key as this record names it.
+                let parts: Vec<Option<String>> = parent
+                    .key_fields()
+                    .map(|(k, _)| {
+                        let c = link.fields.iter().find(|(_, p)| *p == k).map(|(c, _)| *c)?;
+                        r.values.get(c)?.to_text()
+                    })
+                    .collect();
+                let key = key::join(parent, parts.iter().map(Option::as_deref));
+                let rejected = rejects.iter().find(|x| {
+                    x.entity == parent.name && x.lineage.row == r.lineage.row && x.key.as_deref() == Some(key.as_str())
+                });
+                match rejected {
+                    Some(p) => {
+                        let reason = parent_rejected(parent.name, &key, &p.reasons);
+                        rejects.push(Reject {
+                            entity: r.entity.name.to_string(),
+                            key: Some(r.key()),
+                            lineage: r.lineage.clone(),
+                            reasons: vec![reason],
+                            raw: serde_json::Value::Null,
+                        });
+                        changed = true;
+                    }
+                    None => kept.push((verdict, r)),
+                }
+            }
+            *list = kept;
+        }
+        if !changed {
+            break;
         }
     }
 }

@@ -103,13 +103,20 @@ impl FileTarget {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
             Err(e) => return Err(Self::io(&path, e)),
         };
-        let forget = format!("remove its entry from {}", path.display());
+        let forget = format!(
+            "remove the entry with \"job\": \"{{job}}\" and \"ledger\": \"{{ledger}}\" from the list of this entity in {}",
+            path.display()
+        );
         for e in entities {
             let writers = jobs.entry(e.name.to_string()).or_default();
-            let others: Vec<(String, String)> = writers
+            let others: Vec<super::OtherWriter> = writers
                 .iter()
                 .filter(|w| !(w.ledger == claim.ledger && w.job == claim.job))
-                .map(|w| (w.job.clone(), w.mode.clone()))
+                .map(|w| super::OtherWriter {
+                    job: w.job.clone(),
+                    mode: w.mode.clone(),
+                    ledger: w.ledger.clone(),
+                })
                 .collect();
             claim.check(&self.dir.display().to_string(), e.name, &others, &forget)?;
             writers.retain(|w| !(w.ledger == claim.ledger && w.job == claim.job));
@@ -119,6 +126,8 @@ impl FileTarget {
                 mode: super::mode_name(claim.mode).to_string(),
             });
         }
+        // Under the lock, a temporary list is a killed run's: it would only take space.
+        super::StagedFile::remove_stale(&path);
         let mut file = super::StagedFile::create(&path).map_err(|x| Self::io(&path, x))?;
         serde_json::to_writer_pretty(&mut file, &jobs).map_err(|x| other(&path, x))?;
         file.commit().map_err(|x| Self::io(&path, x))
@@ -137,6 +146,9 @@ impl FileTarget {
             let holder = format!("{} in {}", e.name, self.dir.display());
             let lock = super::lock_file(&lock_dir, e.name, wait, &holder).map_err(|x| Self::io(&lock_dir, x))?;
             self.locks.push(lock);
+            // A killed run's half-written file, under this lock no other run is writing it: it
+            // would only take the space this run needs.
+            let _ = std::fs::remove_file(self.tmp(e));
         }
         self.register(entities, claim, wait)?;
         let mut work = SqliteTarget::workspace()?;
@@ -450,9 +462,10 @@ impl Target for FileTarget {
         for e in self.entities.clone() {
             let (tmp, path) = (self.tmp(e), self.path(e));
             if self.changed.contains(e.name) || !path.exists() {
+                // Staged before it is written, so that a failed write (a full disk) is removed.
+                self.staged.push((tmp.clone(), path));
                 self.write_file(e, &tmp)?;
                 hashes.push((e.name, file_hash(&tmp)?));
-                self.staged.push((tmp, path));
             } else {
                 hashes.push((e.name, file_hash(&path)?));
             }
@@ -461,8 +474,13 @@ impl Target for FileTarget {
     }
 
     fn swap(&mut self) -> Result<(), TargetError> {
-        for (tmp, path) in std::mem::take(&mut self.staged) {
-            std::fs::rename(&tmp, &path).map_err(|x| Self::io(&path, x))?;
+        let staged = std::mem::take(&mut self.staged);
+        for (n, (tmp, path)) in staged.iter().enumerate() {
+            if let Err(x) = std::fs::rename(tmp, path) {
+                // The files not renamed are removed when the target is dropped.
+                self.staged = staged[n..].to_vec();
+                return Err(Self::io(path, x));
+            }
         }
         // The renames themselves survive a power loss once the folder is flushed.
         if let Ok(dir) = std::fs::File::open(&self.dir) {

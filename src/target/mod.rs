@@ -168,32 +168,55 @@ pub fn mode_name(mode: LoadMode) -> &'static str {
     }
 }
 
+/// Another writer of an entity, as a target's list of jobs holds it.
+#[derive(Debug, Clone)]
+pub struct OtherWriter {
+    pub job: String,
+    pub mode: String,
+    /// The id of the ledger that registered it.
+    pub ledger: String,
+}
+
 impl Claim<'_> {
-    /// Refuse this claim on `entity` of `target` when another job writing it (`others`: job and
-    /// mode) or this one is a snapshot: a snapshot deletes the keys its extract lacks, which
-    /// would be the other job's. `forget` says how to remove a job that no longer runs.
-    pub fn check(
-        &self,
-        target: &str,
-        entity: &str,
-        others: &[(String, String)],
-        forget: &str,
-    ) -> Result<(), TargetError> {
-        let conflict = others
+    /// Refuse this claim on `entity` of `target` when another job writing it (`others`) or this
+    /// one is a snapshot: a snapshot deletes the keys its extract lacks, which would be the other
+    /// job's. `forget` says how to remove a writer that no longer runs (`{job}` and `{ledger}`
+    /// stand for its job and ledger id).
+    pub fn check(&self, target: &str, entity: &str, others: &[OtherWriter], forget: &str) -> Result<(), TargetError> {
+        let Some(other) = others
             .iter()
-            .find(|(_, mode)| self.mode == LoadMode::Snapshot || mode == "snapshot");
-        match conflict {
-            Some((other, other_mode)) => Err(TargetError::Conflict(format!(
-                "target {target}: {entity} is also written by job {other} ({other_mode} mode), and job {} runs in {} \
-                 mode; a snapshot deletes the keys its extract lacks, so a snapshot job must be the only writer of an \
-                 entity. Give each job its own target, or set mode = \"upsert\" in both. If job {other} no longer \
-                 runs: {}",
-                self.job,
-                mode_name(self.mode),
-                forget.replace("{job}", other)
-            ))),
-            None => Ok(()),
+            .find(|o| self.mode == LoadMode::Snapshot || o.mode == "snapshot")
+        else {
+            return Ok(());
+        };
+        let forget = forget.replace("{job}", &other.job).replace("{ledger}", &other.ledger);
+        if other.job == self.job {
+            // Writers are registered per ledger: the same name from another ledger is this job
+            // run with a ledger that was lost or replaced, or another deployment of the job.
+            return Err(TargetError::Conflict(format!(
+                "target {target}: {entity} is registered to job {job} ({other_mode} mode) of another ledger (id \
+                 {other_ledger}), not of this run's ledger (id {this_ledger}). Jobs are told apart by the ledger \
+                 that runs them: a ledger that was deleted, lost or replaced (or another --ledger) makes the same \
+                 job look like a second writer, and as one snapshot job must be the only writer of an entity, \
+                 this run is refused. If the target was written with another ledger, run with that ledger \
+                 (--ledger, OPSYNC_LEDGER or opsync.toml). If this ledger replaces it for good, hand the entity \
+                 over to it: {forget}",
+                job = self.job,
+                other_mode = other.mode,
+                other_ledger = other.ledger,
+                this_ledger = self.ledger,
+            )));
         }
+        Err(TargetError::Conflict(format!(
+            "target {target}: {entity} is also written by job {other_job} ({other_mode} mode), and job {} runs in {} \
+             mode; a snapshot deletes the keys its extract lacks, so a snapshot job must be the only writer of an \
+             entity. Give each job its own target, or set mode = \"upsert\" in both. If job {other_job} no longer \
+             runs: {forget}",
+            self.job,
+            mode_name(self.mode),
+            other_job = other.job,
+            other_mode = other.mode,
+        )))
     }
 }
 
@@ -430,11 +453,14 @@ pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
 
 /// A file written beside its final path and renamed over it only once complete, so that a
 /// command refused or stopped part-way leaves what was there before (`--out` of `extract` and
-/// `transform`). Dropped without [`StagedFile::commit`], the partial file is removed.
+/// `transform`). Dropped without a [`StagedFile::commit`] that succeeded, the partial file is
+/// removed: a full disk must not keep the space it took, nor leave files behind.
 pub struct StagedFile {
     tmp: PathBuf,
     path: PathBuf,
     out: Option<std::io::BufWriter<std::fs::File>>,
+    /// Renamed into place.
+    placed: bool,
 }
 
 impl StagedFile {
@@ -449,7 +475,32 @@ impl StagedFile {
             tmp,
             path: path.to_path_buf(),
             out: Some(std::io::BufWriter::new(file)),
+            placed: false,
         })
+    }
+
+    /// Remove the temporary files that killed processes left for `path` (best effort). Only for
+    /// a path written under a lock, where no other living process can be writing one.
+    pub fn remove_stale(path: &Path) {
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+            return;
+        };
+        let prefix = format!(".{}.", name.to_string_lossy());
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let n = entry.file_name().to_string_lossy().into_owned();
+            let pid = n.strip_prefix(&prefix).and_then(|r| r.strip_suffix(".tmp"));
+            if pid.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// Flush the file to disk and put it in place.
@@ -458,7 +509,9 @@ impl StagedFile {
             let file = out.into_inner().map_err(|e| e.into_error())?;
             file.sync_all()?;
         }
-        std::fs::rename(&self.tmp, &self.path)
+        std::fs::rename(&self.tmp, &self.path)?;
+        self.placed = true;
+        Ok(())
     }
 }
 
@@ -477,7 +530,8 @@ impl std::io::Write for StagedFile {
 
 impl Drop for StagedFile {
     fn drop(&mut self) {
-        if self.out.take().is_some() {
+        if !self.placed {
+            drop(self.out.take());
             let _ = std::fs::remove_file(&self.tmp);
         }
     }
@@ -504,5 +558,46 @@ pub fn lock_file(dir: &Path, name: &str, wait: &dyn Fn(&str), holder: &str) -> s
             Ok(file)
         }
         Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn a_staged_file_that_cannot_be_put_in_place_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        // A folder in the way: the rename fails after the file was written.
+        let path = dir.path().join("out.csv");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("inside"), "x").unwrap();
+        let mut f = StagedFile::create(&path).unwrap();
+        f.write_all(b"a,b\n").unwrap();
+        assert!(f.commit().is_err());
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left, ["out.csv"]);
+    }
+
+    #[test]
+    fn stale_staged_files_of_killed_processes_are_removed_and_others_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("list.json");
+        for name in [".list.json.123.tmp", ".list.json.tmp", ".list.json.x1.tmp", "list.json"] {
+            std::fs::write(dir.path().join(name), "x").unwrap();
+        }
+        StagedFile::remove_stale(&path);
+        let mut left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        left.sort();
+        assert_eq!(left, [".list.json.tmp", ".list.json.x1.tmp", "list.json"]);
     }
 }

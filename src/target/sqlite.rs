@@ -239,17 +239,23 @@ impl SqliteTarget {
     /// Register `claim` as a writer of `e`, refusing a claim that would let one job's snapshot
     /// delete another job's records.
     fn register(&self, e: &Entity, claim: &Claim<'_>) -> Result<(), TargetError> {
-        let others: Vec<(String, String)> = self
+        let others: Vec<super::OtherWriter> = self
             .conn
-            .prepare("SELECT job, mode FROM _opsync_jobs WHERE entity = ?1 AND NOT (ledger = ?2 AND job = ?3)")
+            .prepare("SELECT job, mode, ledger FROM _opsync_jobs WHERE entity = ?1 AND NOT (ledger = ?2 AND job = ?3)")
             .and_then(|mut s| {
-                s.query_map(params![e.name, claim.ledger, claim.job], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect()
+                s.query_map(params![e.name, claim.ledger, claim.job], |r| {
+                    Ok(super::OtherWriter {
+                        job: r.get(0)?,
+                        mode: r.get(1)?,
+                        ledger: r.get(2)?,
+                    })
+                })?
+                .collect()
             })
             .map_err(|x| self.err(x))?;
         let forget = format!(
-            "sqlite3 {} \"DELETE FROM _opsync_jobs WHERE job = '{{job}}'\"",
-            self.path
+            "sqlite3 {} \"DELETE FROM _opsync_jobs WHERE entity = '{}' AND job = '{{job}}' AND ledger = '{{ledger}}'\"",
+            self.path, e.name
         );
         claim.check(&self.path, e.name, &others, &forget)?;
         self.conn

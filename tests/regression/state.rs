@@ -1060,4 +1060,148 @@ fn a_target_table_whose_column_types_would_change_values_is_refused() {
         stderr(&o)
     );
     assert_eq!(d.count("target.db", "SELECT count(*) FROM item"), 0);
+
+/// A purchase order job whose line entity comes first in the mapping (so a row's line is handed
+/// over before its header), with `extra` on the line entity and a batch of `batch` records.
+fn po_job(d: &Dir, line_extra: &str, batch: usize) {
+    d.write(
+        "po.job.toml",
+        format!(
+            r#"[job]
+name = "po"
+
+[source]
+kind = "csv"
+path = "po.csv"
+
+[target]
+kind = "sqlite"
+path = "target.db"
+batch_size = {batch}
+
+[[entity]]
+name = "purchase_order_line"
+{line_extra}
+[entity.fields]
+po_number = {{ from = "PO" }}
+line_no = {{ from = "Line", steps = [{{ step = "to_integer" }}] }}
+item_id = {{ from = "Item" }}
+quantity = {{ from = "Qty", steps = [{{ step = "to_decimal" }}] }}
+
+[[entity]]
+name = "purchase_order"
+[entity.fields]
+po_number = {{ from = "PO" }}
+supplier_id = {{ from = "Sup" }}
+"#
+        ),
+    );
+}
+
+#[test]
+fn a_po_line_is_rejected_when_its_header_of_the_same_row_is_a_duplicate_key() {
+    for batch in [1, 2, 1000] {
+        let d = Dir::new();
+        d.write(
+            "po.csv",
+            "PO,Sup,Line,Item,Qty\nP1,S1,1,I1,1\nP1,S2,2,I2,2\nP1,S1,3,I3,3\nP2,S3,1,I4,4\n",
+        );
+        po_job(&d, "", batch);
+        // preview decides as run does.
+        let o = ok(&d, &["preview", "po.job.toml"]);
+        let preview = stdout(&o);
+        assert!(
+            preview
+                .lines()
+                .any(|l| l.contains("P1|2") && l.contains("parent_rejected")),
+            "{preview}"
+        );
+        ok(&d, &["run", "po.job.toml"]);
+        // Row 2 says supplier S2 for P1: its header is a duplicate key, and its line is not
+        // loaded under the header of another supplier.
+        assert_eq!(
+            d.query(
+                "target.db",
+                "SELECT po_number, line_no FROM purchase_order_line ORDER BY 1, 2"
+            ),
+            [["P1", "1"], ["P1", "3"], ["P2", "1"]],
+            "batch {batch}"
+        );
+        let rejects = d.query(
+            "opsync.db",
+            "SELECT row, entity, key, rule, message FROM rejects ORDER BY row, entity",
+        );
+        assert_eq!(rejects.len(), 2, "batch {batch}: {rejects:?}");
+        assert_eq!(rejects[0][..4], ["2", "purchase_order", "P1", "duplicate_key"]);
+        assert_eq!(rejects[1][..4], ["2", "purchase_order_line", "P1|2", "parent_rejected"]);
+        assert!(
+            rejects[1][4].starts_with("parent purchase_order \"P1\" was rejected: po_number: key \"P1\" appears again"),
+            "{}",
+            rejects[1][4]
+        );
+        assert_eq!(
+            d.query("opsync.db", "SELECT rejected_rows, inserted FROM runs"),
+            [["1", "5"]],
+            "batch {batch}"
+        );
+    }
+}
+
+#[test]
+fn a_po_line_whose_mapping_says_load_is_loaded_when_its_header_is_a_duplicate_key() {
+    let d = Dir::new();
+    d.write("po.csv", "PO,Sup,Line,Item,Qty\nP1,S1,1,I1,1\nP1,S2,2,I2,2\n");
+    po_job(&d, "on_parent_reject = \"load\"", 1);
+    ok(&d, &["run", "po.job.toml"]);
+    assert_eq!(d.count("target.db", "SELECT count(*) FROM purchase_order_line"), 2);
+    assert_eq!(
+        d.query("opsync.db", "SELECT entity, rule FROM rejects"),
+        [["purchase_order", "duplicate_key"]]
+    );
+}
+
+#[test]
+fn temporary_files_left_by_a_killed_run_do_not_stay_in_a_file_target() {
+    let d = items("");
+    csv_job(&d, "");
+    ok(&d, &["run", "items.job.toml"]);
+    // What a run killed while writing (or on a full disk) left behind.
+    d.write("out/.item.csv.tmp", "code,name\nhalf");
+    d.write("out/..opsync-jobs.json.999999.tmp", "{\"item\": [");
+    ok(&d, &["run", "items.job.toml"]);
+    let mut left: Vec<String> = std::fs::read_dir(d.join("out"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    left.sort();
+    assert_eq!(left, Vec::<String>::new());
+    assert_eq!(file_rows(&d, "out/item.csv").len(), 6);
+}
+
+#[test]
+fn a_snapshot_job_run_with_a_new_ledger_is_told_the_target_is_registered_to_another_ledger() {
+    let d = items("mode = \"snapshot\"");
+    ok(&d, &["run", "items.job.toml"]);
+    for f in ["opsync.db", "opsync.db-wal", "opsync.db-shm"] {
+        let _ = std::fs::remove_file(d.join(f));
+    }
+    let o = d.run(&["run", "items.job.toml"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let ids = regex::Regex::new(r"[0-9a-f]{32}").unwrap();
+    let err = redact(&d, &stderr(&o));
+    // The two ids are told apart: the one in the target's registry is the first.
+    let old: Vec<String> = d.query("target.db", "SELECT ledger FROM _opsync_jobs").concat();
+    let err = err.replace(&old[0], "[OLD_LEDGER_ID]");
+    insta::assert_snapshot!(ids.replace_all(&err, "[NEW_LEDGER_ID]"));
+    // The handover it names works: the next run loads.
+    let conn = rusqlite::Connection::open(d.join("target.db")).unwrap();
+    conn.execute(
+        "DELETE FROM _opsync_jobs WHERE entity = 'item' AND job = 'items' AND ledger = ?1",
+        [&old[0]],
+    )
+    .unwrap();
+    drop(conn);
+    ok(&d, &["run", "items.job.toml"]);
 }
