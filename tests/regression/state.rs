@@ -1060,6 +1060,7 @@ fn a_target_table_whose_column_types_would_change_values_is_refused() {
         stderr(&o)
     );
     assert_eq!(d.count("target.db", "SELECT count(*) FROM item"), 0);
+}
 
 /// A purchase order job whose line entity comes first in the mapping (so a row's line is handed
 /// over before its header), with `extra` on the line entity and a batch of `batch` records.
