@@ -43,6 +43,8 @@ pub struct FixedWidthReader {
     terminated: bool,
     /// Whether a line so far reached the end of the layout's last column (the file pads its lines).
     padded: bool,
+    /// Characters up to the end of the layout's last column.
+    width: usize,
     line: u64,
     row: u64,
     bytes: Arc<AtomicU64>,
@@ -84,6 +86,12 @@ impl FixedWidthReader {
             buf: Vec::new(),
             terminated: true,
             padded: false,
+            width: config
+                .columns
+                .iter()
+                .map(|c| c.start.saturating_sub(1).saturating_add(c.length))
+                .max()
+                .unwrap_or(0),
             line: 0,
             row: 0,
             bytes,
@@ -186,12 +194,6 @@ impl Source for FixedWidthReader {
         // A line may end early when its trailing blanks were trimmed, but in a file whose lines
         // are padded to the layout, a last line with no line break that ends inside a column is
         // an extract cut off in the middle of a value.
-        let width = self
-            .layout
-            .iter()
-            .map(|c| (c.start - 1).saturating_add(c.length))
-            .max()
-            .unwrap_or(0);
         let cut = (!self.terminated && self.padded)
             .then(|| {
                 self.layout
@@ -212,7 +214,7 @@ impl Source for FixedWidthReader {
                 values,
             ));
         }
-        self.padded |= chars.len() >= width;
+        self.padded |= chars.len() >= self.width;
         if let Some(what) = odd {
             return Err(self.malformed(
                 format!(
