@@ -6,9 +6,10 @@
 //! descent per key), a key met twice can only be the one met just before, and the table's keys
 //! that the scan passes over without a match are the ones the extract lacks (kept in a small
 //! temporary table of gaps). The first key out of order turns the entity to the general way:
-//! every key met is noted in a temporary table, built at that moment from the table's keys up to
-//! the last one met, less the gaps. Both ways give the same verdicts; the sorted way writes
-//! nothing per key.
+//! every key met from then on is noted in a temporary table. The keys met before the turn are
+//! not copied there (at 10M keys that copy wrote 380 MB): they are the table's keys up to the
+//! last one met then (the boundary), less the gaps, and are found there when met again. Both
+//! ways give the same verdicts; the sorted way writes nothing per key.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -44,6 +45,9 @@ pub struct KeyIndex {
     empty_at_start: bool,
     /// Sorted mode: the last key met, and how it was first met.
     last: Option<(Vec<Value>, Sighting)>,
+    /// Unsorted mode after a sorted start: the last key met in sorted mode. The table's keys up
+    /// to it, less the gaps, were met before the turn.
+    boundary: Option<Vec<Value>>,
     seen: String,
     gaps: String,
 }
@@ -150,6 +154,7 @@ impl KeyIndex {
             mode: if keys_sortable { Mode::Sorted } else { Mode::Unsorted },
             empty_at_start,
             last: None,
+            boundary: None,
             seen,
             gaps,
         })
@@ -163,7 +168,7 @@ impl KeyIndex {
             if let Some(found) = self.lookup_sorted(conn, items, &parts)? {
                 return Ok(found);
             }
-            self.turn_unsorted(conn)?;
+            self.turn_unsorted();
         }
         self.lookup_unsorted(conn, items)
     }
@@ -311,32 +316,15 @@ impl KeyIndex {
         stmt.raw_execute().map_err(sql_err)
     }
 
-    /// Turn to the general way: note every key met so far (the table's keys up to the last one
-    /// met, less the gaps, with their hashes; rejected keys are noted already).
-    fn turn_unsorted(&mut self, conn: &Connection) -> Result<(), TargetError> {
-        let e = self.entity;
-        if let Some((last, _)) = self.last.take() {
-            let sql = format!(
-                "INSERT OR IGNORE INTO temp.{seen} ({cols}, _hash) SELECT {tcols}, t._hash FROM {t} t \
-                 WHERE ({tcols}) <= {upper} AND NOT EXISTS (SELECT 1 FROM temp.{gaps} g WHERE {join})",
-                seen = self.seen,
-                cols = key_columns(e),
-                tcols = qualified_keys(e, "t"),
-                t = ident(e.name),
-                upper = row_value(e, 1),
-                gaps = self.gaps,
-                join = joined(e, "g", "t"),
-            );
-            let mut stmt = conn.prepare(&sql).map_err(sql_err)?;
-            bind_key(&mut stmt, 1, &last).map_err(sql_err)?;
-            stmt.raw_execute().map_err(sql_err)?;
-        }
+    /// Turn to the general way. The keys met so far stay where they are (the table's keys up to
+    /// the last one met, less the gaps; rejected keys are noted already).
+    fn turn_unsorted(&mut self) {
+        self.boundary = self.last.take().map(|(k, _)| k);
         self.mode = Mode::Unsorted;
-        Ok(())
     }
 
     /// The general way: each key is noted in the table of keys met; a key already there was met
-    /// before.
+    /// before, and so was one the table holds up to the boundary outside the gaps.
     fn lookup_unsorted(&mut self, conn: &Connection, items: &[KeyRef<'_>]) -> Result<Vec<Looked>, TargetError> {
         let e = self.entity;
         let n = e.key_fields().count();
@@ -348,9 +336,28 @@ impl KeyIndex {
             n + 1
         );
         let select = format!("SELECT _hash FROM temp.{} WHERE {}", self.seen, key_where(e, 1, None));
-        let state = format!(
-            "SELECT _hash, _deleted FROM {} WHERE {}",
-            ident(e.name),
+        // What the table holds for a key, and whether it was met before the turn.
+        let state = match self.boundary {
+            Some(_) => format!(
+                "SELECT t._hash, t._deleted, ({}) <= {} AND NOT EXISTS (SELECT 1 FROM temp.{} g WHERE {}) \
+                 FROM {} t WHERE {}",
+                qualified_keys(e, "t"),
+                row_value(e, n + 1),
+                self.gaps,
+                joined(e, "g", "t"),
+                ident(e.name),
+                key_where(e, 1, Some("t"))
+            ),
+            None => format!(
+                "SELECT _hash, _deleted, 0 FROM {} WHERE {}",
+                ident(e.name),
+                key_where(e, 1, None)
+            ),
+        };
+        let restate = format!(
+            "UPDATE temp.{} SET _hash = ?{} WHERE {}",
+            self.seen,
+            n + 1,
             key_where(e, 1, None)
         );
         let mut out = Vec::with_capacity(items.len());
@@ -383,25 +390,48 @@ impl KeyIndex {
                 });
                 continue;
             }
-            let stored = if self.empty_at_start || matches!(item, KeyRef::Rejected(_)) {
-                None
-            } else {
+            let looked_up = self.boundary.is_some() || !(self.empty_at_start || matches!(item, KeyRef::Rejected(_)));
+            let mut found: Option<(Option<Vec<u8>>, bool, bool)> = None;
+            if looked_up {
                 let mut st = conn.prepare_cached(&state).map_err(sql_err)?;
                 bind_item_key(&mut st, e, item)?;
-                let mut rows = st.raw_query();
-                match rows.next().map_err(sql_err)? {
-                    Some(row) => {
-                        let hash: Option<Vec<u8>> = row.get(0).map_err(sql_err)?;
-                        let deleted: i64 = row.get(1).map_err(sql_err)?;
-                        Some(Stored {
-                            hash: hash_of(hash),
-                            deleted: deleted != 0,
-                        })
-                    }
-                    None => None,
+                if let Some(b) = &self.boundary {
+                    bind_key(&mut st, n + 1, b).map_err(sql_err)?;
                 }
-            };
-            out.push(Looked { sighting: None, stored });
+                let mut rows = st.raw_query();
+                if let Some(row) = rows.next().map_err(sql_err)? {
+                    let deleted: i64 = row.get(1).map_err(sql_err)?;
+                    let before: i64 = row.get(2).map_err(sql_err)?;
+                    found = Some((row.get(0).map_err(sql_err)?, deleted != 0, before != 0));
+                }
+            }
+            match found {
+                // Met before the turn: its first sighting is what the table holds now (rows met
+                // are written, rejected keys were noted), kept for its next sightings.
+                Some((hash, _, true)) => {
+                    let mut up = conn.prepare_cached(&restate).map_err(sql_err)?;
+                    bind_item_key(&mut up, e, item)?;
+                    up.raw_bind_parameter(n + 1, hash.as_deref()).map_err(sql_err)?;
+                    up.raw_execute().map_err(sql_err)?;
+                    out.push(Looked {
+                        sighting: Some(hash_of(hash).map_or(Sighting::Rejected, Sighting::Record)),
+                        stored: None,
+                    });
+                }
+                Some((hash, deleted, false)) if !(self.empty_at_start || matches!(item, KeyRef::Rejected(_))) => {
+                    out.push(Looked {
+                        sighting: None,
+                        stored: Some(Stored {
+                            hash: hash_of(hash),
+                            deleted,
+                        }),
+                    });
+                }
+                _ => out.push(Looked {
+                    sighting: None,
+                    stored: None,
+                }),
+            }
         }
         Ok(out)
     }
@@ -447,8 +477,16 @@ impl KeyIndex {
     fn unseen_query(&self, what: &str) -> (String, Option<&Vec<Value>>) {
         let e = self.entity;
         let t = ident(e.name);
-        match (self.mode, &self.last) {
-            (Mode::Unsorted, _) => (
+        let last = self.last.as_ref().map(|(k, _)| k);
+        match (
+            self.mode,
+            if self.mode == Mode::Sorted {
+                last
+            } else {
+                self.boundary.as_ref()
+            },
+        ) {
+            (Mode::Unsorted, None) => (
                 format!(
                     "SELECT {what} FROM {t} t WHERE t._deleted = 0 AND NOT EXISTS \
                      (SELECT 1 FROM temp.{} s WHERE {})",
@@ -457,8 +495,24 @@ impl KeyIndex {
                 ),
                 None,
             ),
+            // Keys up to the boundary outside the gaps were met before the turn.
+            (Mode::Unsorted, Some(b)) => (
+                format!(
+                    "SELECT {what} FROM {t} t WHERE t._deleted = 0 AND ({keys}) > {b} \
+                     AND NOT EXISTS (SELECT 1 FROM temp.{seen} s WHERE {st}) \
+                     UNION ALL SELECT {what} FROM temp.{gaps} g JOIN {t} t ON {gt} WHERE t._deleted = 0 \
+                     AND NOT EXISTS (SELECT 1 FROM temp.{seen} s WHERE {st})",
+                    keys = qualified_keys(e, "t"),
+                    b = row_value(e, 1),
+                    seen = self.seen,
+                    st = joined(e, "s", "t"),
+                    gaps = self.gaps,
+                    gt = joined(e, "g", "t"),
+                ),
+                Some(b),
+            ),
             (Mode::Sorted, None) => (format!("SELECT {what} FROM {t} t WHERE t._deleted = 0"), None),
-            (Mode::Sorted, Some((last, _))) => (
+            (Mode::Sorted, Some(last)) => (
                 format!(
                     "SELECT {what} FROM {t} t WHERE t._deleted = 0 AND ({}) > {} \
                      UNION ALL SELECT {what} FROM temp.{} g JOIN {t} t ON {} WHERE t._deleted = 0",
