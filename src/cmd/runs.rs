@@ -8,10 +8,35 @@ fn open(g: &Global) -> anyhow::Result<Ledger> {
     super::read_ledger(g)
 }
 
+/// What a killed run's ledger cannot know.
+const UNKNOWN_ROWS: [&str; 4] = ["read", "malformed", "filtered", "rejected_rows"];
+
+/// A count, or `unknown` where the run's rows are not known.
+fn count(known: bool, n: u64) -> String {
+    if known { n.to_string() } else { "unknown".to_string() }
+}
+
+/// A run (or an entity's counts) as JSON, with the counts it cannot know as null.
+fn json_counts(value: impl serde::Serialize, known: bool) -> anyhow::Result<serde_json::Value> {
+    let mut v = serde_json::to_value(value)?;
+    if !known && let Some(o) = v.as_object_mut() {
+        for k in UNKNOWN_ROWS {
+            if o.contains_key(k) {
+                o.insert(k.into(), serde_json::Value::Null);
+            }
+        }
+    }
+    Ok(v)
+}
+
 pub fn list(g: &Global, job: Option<&str>, limit: usize, format: TableFormat) -> anyhow::Result<u8> {
     let ledger = open(g)?;
     let runs = ledger.list_runs(job, limit)?;
     if format == TableFormat::Json {
+        let runs = runs
+            .iter()
+            .map(|r| json_counts(r, r.rows_known))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         println!("{}", serde_json::to_string_pretty(&runs)?);
         return Ok(0);
     }
@@ -25,7 +50,7 @@ pub fn list(g: &Global, job: Option<&str>, limit: usize, format: TableFormat) ->
                 r.command.clone(),
                 r.started_at.clone(),
                 r.status.clone(),
-                c.read.to_string(),
+                count(r.rows_known, c.read),
                 c.inserted.to_string(),
                 c.updated.to_string(),
                 c.unchanged.to_string(),
@@ -61,9 +86,10 @@ pub fn show(g: &Global, id: i64, format: TableFormat) -> anyhow::Result<u8> {
     let reasons = ledger.reject_reasons(id)?;
     let misses = ledger.misses(id)?;
     if format == TableFormat::Json {
+        let known = run.rows_known;
         let doc = serde_json::json!({
-            "run": run,
-            "entities": entities,
+            "run": json_counts(&run, known)?,
+            "entities": entities.iter().map(|e| json_counts(e, known)).collect::<anyhow::Result<Vec<_>>>()?,
             "changes": entities.iter().flat_map(|e| {
                 [("insert", e.counts.inserted), ("update", e.counts.updated), ("delete", e.counts.deleted)]
                     .into_iter()
@@ -102,7 +128,10 @@ pub fn show(g: &Global, id: i64, format: TableFormat) -> anyhow::Result<u8> {
             "rows".into(),
             format!(
                 "read {}, malformed {}, filtered {}, with a rejected record {}",
-                c.read, c.malformed, c.filtered, run.rejected_rows
+                count(run.rows_known, c.read),
+                count(run.rows_known, c.malformed),
+                count(run.rows_known, c.filtered),
+                count(run.rows_known, run.rejected_rows)
             ),
         ],
         vec![
@@ -124,9 +153,9 @@ pub fn show(g: &Global, id: i64, format: TableFormat) -> anyhow::Result<u8> {
                 let c = &e.counts;
                 vec![
                     e.entity.clone(),
-                    n(c.read),
-                    n(c.malformed),
-                    n(c.filtered),
+                    count(run.rows_known, c.read),
+                    count(run.rows_known, c.malformed),
+                    count(run.rows_known, c.filtered),
                     n(c.rejected),
                     n(c.deduplicated),
                     n(c.inserted),

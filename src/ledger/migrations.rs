@@ -214,9 +214,17 @@ CREATE TABLE foreign_runs (
 );
 "#;
 
+/// Version 4: a run a killed process left running is settled from the batches the target holds;
+/// the rows it read, found malformed or filtered are not known, and say so rather than 0. Runs
+/// settled before V4 are the interrupted ones that recorded no row read.
+const V4: &str = r#"
+ALTER TABLE runs ADD COLUMN rows_known INTEGER NOT NULL DEFAULT 1;
+UPDATE runs SET rows_known = 0 WHERE status = 'interrupted' AND read = 0;
+"#;
+
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
 }
 
 #[cfg(test)]

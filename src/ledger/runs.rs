@@ -115,6 +115,10 @@ pub struct RunRecord {
     pub counts: RunCounts,
     /// Source rows with at least one rejected record.
     pub rejected_rows: u64,
+    /// False for a run a killed process left running: the rows it read, found malformed,
+    /// filtered or rejected whole are unknown (its record counts are those of the batches the
+    /// target holds).
+    pub rows_known: bool,
     pub target: Option<String>,
     pub mapping_hash: Option<String>,
     pub mapping_version: Option<String>,
@@ -129,7 +133,7 @@ pub struct RunRecord {
 
 const RUN_COLUMNS: &str = "id, job, command, job_file, started_at, ended_at, status, read, valid, rejected, filtered, \
      deduplicated, inserted, updated, unchanged, deleted, target, mapping_hash, mapping_version, model_version, \
-     opsync_version, user, host, args, warnings, error, malformed, rejected_rows";
+     opsync_version, user, host, args, warnings, error, malformed, rejected_rows, rows_known";
 
 fn run_from_row(r: &Row<'_>) -> rusqlite::Result<RunRecord> {
     let u = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
@@ -155,6 +159,7 @@ fn run_from_row(r: &Row<'_>) -> rusqlite::Result<RunRecord> {
             malformed: u(26)?,
         },
         rejected_rows: u(27)?,
+        rows_known: r.get::<_, i64>(28)? != 0,
         target: r.get(16)?,
         mapping_hash: r.get(17)?,
         mapping_version: r.get(18)?,
@@ -291,7 +296,7 @@ impl Ledger {
         )
         .map_err(err)?;
         tx.execute(
-            "UPDATE runs SET status = 'interrupted', ended_at = coalesce(ended_at, ?2), error = ?3, \
+            "UPDATE runs SET status = 'interrupted', ended_at = coalesce(ended_at, ?2), error = ?3, rows_known = 0, \
                inserted = coalesce((SELECT sum(inserted) FROM run_batches WHERE run = ?1), 0), \
                updated = coalesce((SELECT sum(updated) FROM run_batches WHERE run = ?1), 0), \
                unchanged = coalesce((SELECT sum(unchanged) FROM run_batches WHERE run = ?1), 0), \

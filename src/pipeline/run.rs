@@ -296,29 +296,23 @@ fn check_rows(per_entity: &BTreeMap<&'static str, EntityLoad>) -> Vec<String> {
     problems
 }
 
-/// Close a load: snapshot deletes when the extract was complete and trustworthy, file swaps,
-/// the ledger and target agreeing, the accounting, the summary.
-fn finish_load(
+/// The steps of closing a load that write: snapshot deletes (unless a guard stops them, whose
+/// reason is returned), the file swap, the ledger agreeing with the target (batches dropped).
+fn close_load(
     job: &LoadedJob,
-    mut loader: Loader<'_>,
+    loader: &mut Loader<'_>,
     ctx: &mut RunCtx,
-    driven: Driven,
+    driven: &Driven,
     partial_extract: bool,
-) -> Result<Summary, Failure> {
-    // Everything buffered is written first: duplicates found in the last batch are rejects too.
-    loader.flush()?;
-    let mut driven = driven;
-    driven.tally.merge(&loader.tally);
-    let rejected_rows = driven.rejected_rows + loader.extra_rejected_rows;
-    let rejected: u64 = loader.counts().values().map(|c| c.counts.rejected).sum::<u64>() + driven.malformed;
-    let mut threshold = super::threshold_crossed(job, driven.read, rejected_rows, rejected);
+    threshold_crossed: bool,
+) -> Result<(Option<String>, usize), PipelineError> {
     let mut guard = None;
     if job.file.job.mode == LoadMode::Snapshot {
         let why = if driven.read == 0 {
             Some("the extract is empty")
         } else if partial_extract {
             Some("--limit read only part of the extract")
-        } else if threshold.is_some() {
+        } else if threshold_crossed {
             Some("rejects exceeded the job's threshold")
         } else {
             None
@@ -339,6 +333,33 @@ fn finish_load(
     }
     loader.swap()?;
     let dropped = loader.reconcile()?;
+    Ok((guard, dropped))
+}
+
+/// Close a load: snapshot deletes when the extract was complete and trustworthy, file swaps,
+/// the ledger and target agreeing, the accounting, the summary.
+fn finish_load(
+    job: &LoadedJob,
+    mut loader: Loader<'_>,
+    ctx: &mut RunCtx,
+    driven: Driven,
+    partial_extract: bool,
+) -> Result<Summary, Failure> {
+    // Everything buffered is written first: duplicates found in the last batch are rejects too.
+    // A step failing here ends the run with the counts of what the target holds, as any failure.
+    if let Err(e) = loader.flush() {
+        return Err(fail_load(job, loader, ctx, &driven, e, false));
+    }
+    let mut driven = driven;
+    driven.tally.merge(&loader.tally);
+    let rejected_rows = driven.rejected_rows + loader.extra_rejected_rows;
+    let rejected: u64 = loader.counts().values().map(|c| c.counts.rejected).sum::<u64>() + driven.malformed;
+    let mut threshold = super::threshold_crossed(job, driven.read, rejected_rows, rejected);
+    let closed = close_load(job, &mut loader, ctx, &driven, partial_extract, threshold.is_some());
+    let (guard, dropped) = match closed {
+        Ok(done) => done,
+        Err(e) => return Err(fail_load(job, loader, ctx, &driven, e, false)),
+    };
     let target_id = loader.target_id().to_string();
     let (per_entity, mut problems) = loader.finish()?;
     if dropped > 0 {

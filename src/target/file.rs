@@ -476,7 +476,11 @@ impl Target for FileTarget {
     fn swap(&mut self) -> Result<(), TargetError> {
         let staged = std::mem::take(&mut self.staged);
         for (n, (tmp, path)) in staged.iter().enumerate() {
-            if let Err(x) = std::fs::rename(tmp, path) {
+            let renamed = match crate::pipeline::failpoint::error("rename") {
+                Some(x) => Err(x),
+                None => std::fs::rename(tmp, path),
+            };
+            if let Err(x) = renamed {
                 // The files not renamed are removed when the target is dropped.
                 self.staged = staged[n..].to_vec();
                 return Err(Self::io(path, x));
