@@ -383,29 +383,6 @@ impl<'l> Loader<'l> {
         Ok(())
     }
 
-    /// Records whose parent from the same row this loader rejected are rejects too; their keys
-    /// stay, so that a snapshot does not delete them.
-    fn reject_orphans(&mut self, i: usize, items: &mut [Item]) {
-        if self.parents.parent_of(i).is_none() {
-            return;
-        }
-        for it in items.iter_mut() {
-            let Item::Record { row, record } = it else { continue };
-            let Some(mut reject) = self.parents.orphan(i, *row, record) else {
-                continue;
-            };
-            reject.raw = serde_json::Value::Object(self.masked_json(record));
-            let row = *row;
-            let shown = self.shown_key(record);
-            self.parents.note(i, row, record, &reject, shown);
-            *it = Item::Rejected(record.key());
-            self.tally.add(&reject);
-            self.own_rejected_row(row);
-            self.buffers[i].counts.rejected += 1;
-            self.rejects.push(reject);
-        }
-    }
-
     /// Decide, record and write one batch inside the target's open transaction. Returns the
     /// duplicate-key rejects (with their rows) to record once the batch is committed.
     fn flush_items(
@@ -594,72 +571,6 @@ impl<'l> Loader<'l> {
             self.flush_entity(i)?;
         }
         self.flush_rejects()
-    }
-
-    /// Runs the target holds batches of that the ledger never recorded, each reported once: the
-    /// ledger was restored from a backup (or copied) after they ran.
-    pub fn foreign_runs(&mut self) -> Result<Vec<i64>, PipelineError> {
-        let marked = self.target.marked_runs(&self.ledger_id)?;
-        Ok(self.ledger.foreign_runs(&self.target_id, &marked, self.run)?)
-    }
-
-    /// Put file targets' files in place: their hashes are recorded in the ledger first.
-    pub fn swap(&mut self) -> Result<(), PipelineError> {
-        let hashes = self.target.prepare_swap()?;
-        for (entity, hash) in &hashes {
-            if let Some(b) = self.buffers.iter().find(|b| b.entity.name == *entity) {
-                self.ledger.record_swap(self.run, b.stream.id, hash)?;
-            }
-        }
-        if !hashes.is_empty() {
-            failpoint::hit("swap_recorded");
-            self.target.swap()?;
-            failpoint::hit("swapped");
-        }
-        Ok(())
-    }
-
-    /// Drop the ledger's batches of this run that the target does not hold (a failed write, a
-    /// file target whose files were never swapped in), so the two agree. Returns how many.
-    pub fn reconcile(&mut self) -> Result<usize, PipelineError> {
-        reconcile_run(self.ledger, self.target.as_mut(), &self.ledger_id, self.run)
-    }
-
-    /// The counts and live rows of each entity, checked: the target's live rows must be those
-    /// before the run plus its inserts less its deletes.
-    pub fn finish(mut self) -> Result<(BTreeMap<&'static str, EntityLoad>, Vec<String>), PipelineError> {
-        let mut out = BTreeMap::new();
-        let mut problems = Vec::new();
-        for i in 0..self.buffers.len() {
-            let e = self.buffers[i].entity;
-            let b = &self.buffers[i];
-            // The table is locked for the run: when the run wrote nothing, nothing changed it.
-            let wrote = b.counts.inserted + b.counts.updated + b.counts.deleted > 0;
-            let live_after = if wrote {
-                self.target.live_count(e)?
-            } else {
-                b.live_before
-            };
-            let b = &self.buffers[i];
-            let expected = (b.live_before + b.counts.inserted).saturating_sub(b.counts.deleted);
-            if live_after != expected {
-                problems.push(format!(
-                    "{}: the target holds {live_after} live records, but {} before the run + {} inserted - {} \
-                     deleted = {expected}",
-                    e.name, b.live_before, b.counts.inserted, b.counts.deleted
-                ));
-            }
-            out.insert(
-                e.name,
-                EntityLoad {
-                    counts: b.counts.clone(),
-                    live_before: b.live_before,
-                    live_after: Some(live_after),
-                },
-            );
-        }
-        self.flush_rejects()?;
-        Ok((out, problems))
     }
 
     /// The counts so far.

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use super::Item;
 use crate::model::{CanonicalRecord, Reason, Reject, Value};
 use crate::pipeline::verdict::parent_rejected;
 
@@ -99,6 +100,31 @@ impl Parents {
     pub fn prune(&mut self, oldest: u64) {
         if !self.rejected.is_empty() {
             self.rejected = self.rejected.split_off(&oldest);
+        }
+    }
+}
+
+impl super::Loader<'_> {
+    /// Records whose parent from the same row this loader rejected are rejects too; their keys
+    /// stay, so that a snapshot does not delete them.
+    pub(super) fn reject_orphans(&mut self, i: usize, items: &mut [Item]) {
+        if self.parents.parent_of(i).is_none() {
+            return;
+        }
+        for it in items.iter_mut() {
+            let Item::Record { row, record } = it else { continue };
+            let Some(mut reject) = self.parents.orphan(i, *row, record) else {
+                continue;
+            };
+            reject.raw = serde_json::Value::Object(self.masked_json(record));
+            let row = *row;
+            let shown = self.shown_key(record);
+            self.parents.note(i, row, record, &reject, shown);
+            *it = Item::Rejected(record.key());
+            self.tally.add(&reject);
+            self.own_rejected_row(row);
+            self.buffers[i].counts.rejected += 1;
+            self.rejects.push(reject);
         }
     }
 }

@@ -13,6 +13,72 @@ use crate::pipeline::PipelineError;
 use crate::target::{RunMark, Target, TargetBatch};
 
 impl Loader<'_> {
+    /// Runs the target holds batches of that the ledger never recorded, each reported once: the
+    /// ledger was restored from a backup (or copied) after they ran.
+    pub fn foreign_runs(&mut self) -> Result<Vec<i64>, PipelineError> {
+        let marked = self.target.marked_runs(&self.ledger_id)?;
+        Ok(self.ledger.foreign_runs(&self.target_id, &marked, self.run)?)
+    }
+
+    /// Put file targets' files in place: their hashes are recorded in the ledger first.
+    pub fn swap(&mut self) -> Result<(), PipelineError> {
+        let hashes = self.target.prepare_swap()?;
+        for (entity, hash) in &hashes {
+            if let Some(b) = self.buffers.iter().find(|b| b.entity.name == *entity) {
+                self.ledger.record_swap(self.run, b.stream.id, hash)?;
+            }
+        }
+        if !hashes.is_empty() {
+            failpoint::hit("swap_recorded");
+            self.target.swap()?;
+            failpoint::hit("swapped");
+        }
+        Ok(())
+    }
+
+    /// Drop the ledger's batches of this run that the target does not hold (a failed write, a
+    /// file target whose files were never swapped in), so the two agree. Returns how many.
+    pub fn reconcile(&mut self) -> Result<usize, PipelineError> {
+        reconcile_run(self.ledger, self.target.as_mut(), &self.ledger_id, self.run)
+    }
+
+    /// The counts and live rows of each entity, checked: the target's live rows must be those
+    /// before the run plus its inserts less its deletes.
+    pub fn finish(mut self) -> Result<(BTreeMap<&'static str, EntityLoad>, Vec<String>), PipelineError> {
+        let mut out = BTreeMap::new();
+        let mut problems = Vec::new();
+        for i in 0..self.buffers.len() {
+            let e = self.buffers[i].entity;
+            let b = &self.buffers[i];
+            // The table is locked for the run: when the run wrote nothing, nothing changed it.
+            let wrote = b.counts.inserted + b.counts.updated + b.counts.deleted > 0;
+            let live_after = if wrote {
+                self.target.live_count(e)?
+            } else {
+                b.live_before
+            };
+            let b = &self.buffers[i];
+            let expected = (b.live_before + b.counts.inserted).saturating_sub(b.counts.deleted);
+            if live_after != expected {
+                problems.push(format!(
+                    "{}: the target holds {live_after} live records, but {} before the run + {} inserted - {} \
+                     deleted = {expected}",
+                    e.name, b.live_before, b.counts.inserted, b.counts.deleted
+                ));
+            }
+            out.insert(
+                e.name,
+                EntityLoad {
+                    counts: b.counts.clone(),
+                    live_before: b.live_before,
+                    live_after: Some(live_after),
+                },
+            );
+        }
+        self.flush_rejects()?;
+        Ok((out, problems))
+    }
+
     /// Snapshot deletes: whether each entity may delete, and the guard against wiping a table.
     /// Returns the entities to delete in, or the reason nothing may be deleted at all.
     pub fn plan_deletes(
