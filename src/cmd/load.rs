@@ -29,21 +29,11 @@ pub fn run(g: &Global, out: &Output, job: &Path, input: Option<&Path>, full_refr
             Ok(l) => l,
             Err(e) => return Some(Err(PipelineError::Input(format!("{name}:{}: {e}", n + 1)))),
         };
-        Some(
-            serde_json::from_str::<serde_json::Value>(&line)
-                .map_err(|e| e.to_string())
-                .and_then(|v| match (v.get("rejected"), v.get("entity"), v.get("key")) {
-                    (Some(serde_json::Value::Bool(true)), Some(e), Some(k)) => Ok(LoadItem::Rejected {
-                        entity: e.as_str().unwrap_or_default().to_string(),
-                        key: k.as_str().unwrap_or_default().to_string(),
-                    }),
-                    _ => CanonicalRecord::from_line(&v).map(|r| match r {
-                        Ok(record) => LoadItem::Record(record),
-                        Err(reject) => LoadItem::Invalid(reject),
-                    }),
-                })
-                .map_err(|e| PipelineError::Input(format!("{name}:{}: not a canonical record: {e}", n + 1))),
-        )
+        let v = match crate::source::json::parse(line.as_bytes(), &name, Some(n as u64 + 1)) {
+            Ok(v) => v,
+            Err(e) => return Some(Err(PipelineError::Input(format!("not a canonical record: {e}")))),
+        };
+        Some(line_item(&v).map_err(|e| PipelineError::Input(format!("{name}:{}: not a canonical record: {e}", n + 1))))
     });
     let mut ledger = super::open_ledger(g, Some(&job.path))?;
     let opts = RunOptions {
@@ -55,4 +45,23 @@ pub fn run(g: &Global, out: &Output, job: &Path, input: Option<&Path>, full_refr
         .with_context(|| format!("job {} ({}) failed", job.name, job.path.display()))?;
     out.summary(&summary);
     Ok(if summary.threshold.is_some() { 3 } else { 0 })
+}
+
+/// What one parsed line of canonical JSON Lines holds.
+fn line_item(v: &serde_json::Value) -> Result<LoadItem, String> {
+    use serde_json::Value::{Bool, String as Text};
+    match (v.get("rejected"), v.get("entity"), v.get("key"), v.get("unkeyed")) {
+        (Some(Bool(true)), Some(e), _, Some(Bool(true))) => Ok(LoadItem::Unkeyed {
+            entity: e.as_str().map(str::to_string),
+        }),
+        (Some(Bool(true)), Some(Text(e)), Some(Text(k)), None) => Ok(LoadItem::Rejected {
+            entity: e.clone(),
+            key: k.clone(),
+        }),
+        (Some(_), ..) => Err("a rejected line needs \"entity\" and \"key\" (text), or \"unkeyed\": true".into()),
+        _ => CanonicalRecord::from_line(v).map(|r| match r {
+            Ok(record) => LoadItem::Record(record),
+            Err(reject) => LoadItem::Invalid(reject),
+        }),
+    }
 }

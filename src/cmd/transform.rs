@@ -38,6 +38,7 @@ pub fn run(g: &Global, out: &Output, job: &Path, input: Option<&Path>, file: Opt
             LoadItem::Record(r) => r.to_line(),
             LoadItem::Rejected { entity, key } => serde_json::json!({ "entity": entity, "key": key, "rejected": true }),
             LoadItem::Invalid(r) => serde_json::json!({ "entity": r.entity, "key": r.key, "rejected": true }),
+            LoadItem::Unkeyed { entity } => serde_json::json!({ "entity": entity, "rejected": true, "unkeyed": true }),
         };
         serde_json::to_writer(&mut writer, &line)
             .and_then(|_| writer.write_all(b"\n").map_err(serde_json::Error::io))

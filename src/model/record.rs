@@ -307,6 +307,21 @@ impl CanonicalRecord {
         let mut reasons = Vec::new();
         for f in entity.fields {
             let json = record.get(f.name).unwrap_or(&serde_json::Value::Null);
+            // No source value holds these (sources reject them as damaged rows), so no record may.
+            if let serde_json::Value::String(s) = json
+                && s.contains(['\0', '\u{feff}'])
+            {
+                reasons.push(Reason {
+                    field: f.name.into(),
+                    rule: "type".into(),
+                    value: Some(s.replace('\0', "\\u0000").replace('\u{feff}', "\\ufeff")),
+                    message: "holds a NUL character (\\u0000) or a byte-order mark (\\ufeff), which no \
+                              exported value holds"
+                        .into(),
+                });
+                values.push(Value::Null);
+                continue;
+            }
             match Value::parse_json(f.ty, json) {
                 Ok(v) => values.push(v),
                 Err(message) => {

@@ -264,6 +264,20 @@ impl<'l> Loader<'l> {
         Ok(())
     }
 
+    /// Keep a row rejected upstream without a key (of `entity`, or malformed when `None`) from
+    /// snapshot deletes, as [`Loader::reject`] and [`Loader::reject_malformed`] do.
+    pub fn keep_unkeyed(&mut self, entity: Option<&str>) -> Result<(), PipelineError> {
+        match entity {
+            Some(e) => {
+                let i = self.buffer_index(e)?;
+                self.buffers[i].counts.rejected += 1;
+                self.buffers[i].unkeyed += 1;
+            }
+            None => self.buffers.iter_mut().for_each(|b| b.unkeyed += 1),
+        }
+        Ok(())
+    }
+
     /// Record a row that could not be read as a row: no record of any entity came from it and no
     /// key is known, so it blocks every entity's snapshot deletes (unless the job allows them).
     pub fn reject_malformed(&mut self, row: u64, reject: Reject) -> Result<(), PipelineError> {

@@ -503,6 +503,12 @@ pub enum LoadItem {
         entity: String,
         key: String,
     },
+    /// A source row rejected without a key: of one entity (its key could not be made) or of
+    /// none (a malformed row). The extract holds a record the load cannot name, so a snapshot
+    /// load must not delete (as `run` would not).
+    Unkeyed {
+        entity: Option<String>,
+    },
 }
 
 /// `opsync load`: canonical records (from `opsync transform`) into the job's target.
@@ -561,6 +567,20 @@ pub fn load_records(
                     driven.rejected_rows += 1;
                     loader.keep_key(&entity, key)
                 }
+                Ok(LoadItem::Unkeyed { entity }) => {
+                    driven.rejected_rows += 1;
+                    match entity.as_deref().and_then(crate::model::schema::entity) {
+                        Some(e) => *lines_of.entry(e.name).or_default() += 1,
+                        None => {
+                            // A malformed row: a row of every entity, none of which it made.
+                            driven.malformed += 1;
+                            for e in &entities {
+                                *lines_of.entry(e.name).or_default() += 1;
+                            }
+                        }
+                    }
+                    loader.keep_unkeyed(entity.as_deref())
+                }
                 Err(e) => Err(e),
             };
             if let Err(e) = result {
@@ -607,6 +627,7 @@ pub fn transform(
         let (driven, result) = drive(source, &mapping, &binding, opts.limit, obs, |_, event| {
             match event {
                 RowEvent::Malformed(r) => {
+                    emit(&LoadItem::Unkeyed { entity: None })?;
                     rejects.push(r);
                 }
                 RowEvent::Record(r) => {
@@ -618,11 +639,14 @@ pub fn transform(
                     if let Some(c) = crate::model::schema::entity(&r.entity).and_then(|e| per_entity.get_mut(e.name)) {
                         c.counts.rejected += 1;
                     }
-                    if let Some(key) = &r.key {
-                        emit(&LoadItem::Rejected {
+                    match &r.key {
+                        Some(key) => emit(&LoadItem::Rejected {
                             entity: r.entity.clone(),
                             key: key.clone(),
-                        })?;
+                        })?,
+                        None => emit(&LoadItem::Unkeyed {
+                            entity: Some(r.entity.clone()),
+                        })?,
                     }
                     rejects.push(r);
                     if rejects.len() >= REJECT_BATCH {

@@ -9,7 +9,7 @@ mod csv_quotes;
 mod encoding;
 mod excel;
 mod fixed_width;
-mod json;
+pub(crate) mod json;
 mod names;
 mod raw_jsonl;
 

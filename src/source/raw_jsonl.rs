@@ -189,7 +189,7 @@ impl RawJsonlReader {
         self.shape = Some(shape);
         let lineage = self.lineage(lineage);
         let nul = match &values {
-            RawValues::Row(row) => row.iter().any(|v| v.contains('\0')),
+            RawValues::Row(row) => row.iter().any(|v| v.contains(['\0', '\u{feff}'])),
             RawValues::Json(doc) => super::json::holds_nul(doc),
         };
         if nul {
@@ -201,7 +201,9 @@ impl RawJsonlReader {
                 path: lineage.source.to_string(),
                 line: lineage.line,
                 row: lineage.row,
-                reason: "the record holds a NUL character (\\u0000), which no exported value holds".into(),
+                reason: "the record holds a NUL character (\\u0000) or a byte-order mark (\\ufeff), which no \
+                         exported value holds"
+                    .into(),
                 values,
             });
         }

@@ -1,0 +1,136 @@
+//! `opsync transform` then `opsync load`: the two halves of a run must decide as `run` does.
+
+use crate::common::*;
+
+const SNAPSHOT_JOB: &str = r#"[job]
+name = "items"
+mode = "snapshot"
+max_delete_percent = 100
+
+[source]
+kind = "csv"
+path = "in.csv"
+
+[target]
+kind = "sqlite"
+path = "target.db"
+
+[[entity]]
+name = "item"
+[entity.fields]
+item_id = { from = "id", steps = [{ step = "regex_extract", pattern = "^([A-Z])$" }] }
+description = { from = "d" }
+"#;
+
+fn live(d: &Dir) -> Vec<Vec<String>> {
+    d.query("target.db", "SELECT item_id FROM item WHERE _deleted = 0 ORDER BY 1")
+}
+
+#[test]
+fn transform_then_load_of_a_snapshot_with_a_row_without_key_deletes_nothing() {
+    let d = Dir::new();
+    d.write("items.job.toml", SNAPSHOT_JOB);
+    d.write("in.csv", "id,d\nA,a\nB,b\nC,c\nD,d\n");
+    let o = d.run(&["run", "items.job.toml"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // C's row is malformed (one value too many), then its key fails a step: either way the
+    // extract holds C, and `load` must not take it for gone.
+    for damaged in ["id,d\nA,a\nB,b\nC,c,extra\nD,d\n", "id,d\nA,a\nB,b\nc?,c\nD,d\n"] {
+        d.write("in.csv", damaged);
+        let o = d.run(&["transform", "items.job.toml", "--out", "canonical.jsonl"]);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let o = d.run(&["load", "items.job.toml", "--in", "canonical.jsonl"]);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        assert!(stderr(&o).contains("no item marked deleted"), "{}", stderr(&o));
+        assert_eq!(
+            live(&d),
+            vec![vec!["A"], vec!["B"], vec!["C"], vec!["D"]],
+            "{damaged:?}"
+        );
+    }
+    // The accounting of such a load holds: the malformed row counts once.
+    let n = d.query(
+        "opsync.db",
+        "SELECT read, malformed, filtered, rejected, unchanged FROM run_entities ORDER BY run DESC LIMIT 1",
+    );
+    assert_eq!(n, vec![vec!["4", "0", "0", "1", "3"]]);
+    let n = d.query(
+        "opsync.db",
+        "SELECT read, malformed, filtered, rejected, unchanged FROM run_entities WHERE run = 3",
+    );
+    assert_eq!(n, vec![vec!["4", "1", "0", "0", "3"]]);
+}
+
+fn item_line(row: u64, record: &str) -> String {
+    format!(
+        r#"{{"entity":"item","lineage":{{"source":"x.csv","row":{row},"line":{}}},"record":{record}}}"#,
+        row + 1
+    )
+}
+
+#[test]
+fn load_rejects_a_nul_or_a_byte_order_mark_inside_a_value() {
+    let d = Dir::new();
+    d.write("items.job.toml", SNAPSHOT_JOB.replace("mode = \"snapshot\"", ""));
+    d.write(
+        "canonical.jsonl",
+        [
+            item_line(1, r#"{"item_id":"K1","description":"a\u0000b"}"#),
+            item_line(2, r#"{"item_id":"K2","description":"\ufeffx"}"#),
+            item_line(3, r#"{"item_id":"K3","description":"fine"}"#),
+        ]
+        .join("\n"),
+    );
+    let o = d.run(&["load", "items.job.toml", "--in", "canonical.jsonl"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(live(&d), vec![vec!["K3"]]);
+    assert_eq!(
+        d.query("opsync.db", "SELECT key, field, rule FROM rejects ORDER BY key"),
+        vec![vec!["K1", "description", "type"], vec!["K2", "description", "type"]]
+    );
+}
+
+#[test]
+fn load_refuses_a_record_naming_a_field_twice() {
+    let d = Dir::new();
+    d.write("items.job.toml", SNAPSHOT_JOB.replace("mode = \"snapshot\"", ""));
+    d.write(
+        "canonical.jsonl",
+        item_line(1, r#"{"item_id":"K1","description":"one","description":"two"}"#),
+    );
+    let o = d.run(&["load", "items.job.toml", "--in", "canonical.jsonl"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the member \"description\" appears twice"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(d.count("target.db", "SELECT count(*) FROM item"), 0);
+}
+
+#[test]
+fn transform_in_refuses_a_byte_order_mark_inside_a_raw_value() {
+    let d = Dir::new();
+    d.write("items.job.toml", SNAPSHOT_JOB.replace("mode = \"snapshot\"", ""));
+    d.write("in.csv", "id,d\nA,a\n");
+    let o = d.run(&["extract", "items.job.toml", "--out", "raw.jsonl"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let raw = std::fs::read_to_string(d.join("raw.jsonl")).unwrap();
+    assert!(raw.contains("\"a\""), "{raw}");
+    d.write("raw.jsonl", raw.replace("\"a\"", "\"\\ufeffa\""));
+    let o = d.run(&[
+        "transform",
+        "items.job.toml",
+        "--in",
+        "raw.jsonl",
+        "--out",
+        "canonical.jsonl",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = std::fs::read_to_string(d.join("canonical.jsonl")).unwrap();
+    assert!(!out.contains("\\ufeff") && !out.contains('\u{feff}'), "{out}");
+    assert_eq!(
+        d.query("opsync.db", "SELECT rule FROM rejects"),
+        vec![vec!["malformed_row"]]
+    );
+}
