@@ -309,7 +309,19 @@ fn expected_text(ty: FieldType, v: &toml::Value) -> String {
 fn compare_records(mapping: &Mapping, case: &TestCase, records: &[CanonicalRecord]) -> Vec<String> {
     let mut failures = Vec::new();
     let mut groups: Vec<(&'static Entity, Vec<(usize, &toml::Table)>)> = Vec::new();
-    for (n, expect) in case.expect.iter().enumerate() {
+    let expect = case.expect.as_deref().unwrap_or_default();
+    if case.expect.as_ref().is_some_and(Vec::is_empty) && !records.is_empty() {
+        let keys: Vec<String> = records
+            .iter()
+            .map(|r| format!("{} {:?}", r.entity.name, r.key()))
+            .collect();
+        failures.push(format!(
+            "expected no records (expect = []), got {}: {}",
+            records.len(),
+            keys.join(", ")
+        ));
+    }
+    for (n, expect) in expect.iter().enumerate() {
         match expected_entity(mapping, expect) {
             Ok(e) => match groups.iter_mut().find(|(g, _)| g.name == e.name) {
                 Some((_, list)) => list.push((n, expect)),

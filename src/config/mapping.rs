@@ -464,10 +464,11 @@ pub struct TestCase {
     /// Source rows: column name -> value.
     #[schemars(with = "Vec<serde_json::Map<String, serde_json::Value>>")]
     pub input: Vec<toml::Table>,
-    /// Expected records: `entity = "item"` plus the fields to compare, in output order.
+    /// Expected records: `entity = "item"` plus the fields to compare, in output order; an
+    /// entity not named is not compared, and `expect = []` means no record at all.
     #[serde(default)]
-    #[schemars(with = "Vec<serde_json::Map<String, serde_json::Value>>")]
-    pub expect: Vec<toml::Table>,
+    #[schemars(with = "Option<Vec<serde_json::Map<String, serde_json::Value>>>")]
+    pub expect: Option<Vec<toml::Table>>,
     /// Expected rejects (none when absent).
     #[serde(default)]
     pub expect_rejects: Vec<ExpectedReject>,

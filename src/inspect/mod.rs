@@ -57,6 +57,16 @@ pub enum InspectError {
     /// `--encoding` names no encoding.
     #[error("{0}")]
     UnknownEncoding(String),
+    /// A compressed, archived or binary file.
+    #[error("{path}: the file is {what}, not text{todo}")]
+    NotText {
+        /// The file.
+        path: String,
+        /// What it is.
+        what: &'static str,
+        /// What to do.
+        todo: &'static str,
+    },
     /// An option that does not apply to this file.
     #[error("{0}")]
     Usage(String),

@@ -116,6 +116,13 @@ pub fn sniff_file(path: &Path, encoding: Option<&str>) -> Result<TextLayout, Ins
     file.take(SNIFF_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(io)?;
     let truncated = bytes.len() > SNIFF_BYTES;
     bytes.truncate(SNIFF_BYTES);
+    if let Some((what, todo)) = crate::source::binary_kind(&bytes) {
+        return Err(InspectError::NotText {
+            path: path.display().to_string(),
+            what,
+            todo,
+        });
+    }
     sniff_bytes(&bytes, truncated, encoding).map_err(|e| match e {
         SniffError::Empty => InspectError::Empty {
             path: path.display().to_string(),

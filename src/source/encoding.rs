@@ -101,12 +101,70 @@ impl<R: Read> Read for Counting<R> {
 /// A file decoded to UTF-8 as it is read; a BOM is honoured and removed.
 pub type Decoder = DecodeReaderBytes<Counting<File>, Vec<u8>>;
 
+/// What a file is when its first bytes show it is not text (compressed, an archive, a program),
+/// and what to do; `None` for anything that may be text.
+pub fn binary_kind(head: &[u8]) -> Option<(&'static str, &'static str)> {
+    const DECOMPRESS: &str = ": decompress it first and point the job at the result";
+    const MAGIC: &[(&[u8], &str, &str)] = &[
+        (b"\x1f\x8b", "gzip-compressed", DECOMPRESS),
+        (b"BZh", "bzip2-compressed", DECOMPRESS),
+        (b"\xfd7zXZ\x00", "xz-compressed", DECOMPRESS),
+        (b"\x28\xb5\x2f\xfd", "zstd-compressed", DECOMPRESS),
+        (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", DECOMPRESS),
+        (
+            b"PK\x03\x04",
+            "a zip archive",
+            " (an .xlsx or .ods workbook is one: read it with kind = \"excel\"; otherwise unzip it first)",
+        ),
+        (b"PK\x05\x06", "an empty zip archive", ""),
+        (
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+            "an old-style Office document (an .xls workbook)",
+            ": read it with kind = \"excel\"",
+        ),
+        (b"\x7fELF", "a program (ELF)", ""),
+        (b"%PDF-", "a PDF document", ""),
+    ];
+    for (magic, what, todo) in MAGIC {
+        if head.starts_with(magic) {
+            return Some((what, todo));
+        }
+    }
+    // Text holds few control characters; UTF-16 holds zero bytes but is text.
+    if looks_utf16(head).is_some() || Encoding::for_bom(head).is_some() {
+        return None;
+    }
+    let sample = &head[..head.len().min(4096)];
+    let control = sample
+        .iter()
+        .filter(|b| **b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c | 0x1a))
+        .count();
+    (sample.len() >= 64 && control * 10 > sample.len())
+        .then_some(("binary data (one byte in ten is a control character)", ""))
+}
+
 /// Open a file for reading as UTF-8 text; returns the reader and its byte counter. A file read
 /// as UTF-8 whose first bytes are UTF-16 without a byte-order mark (a zero beside every ASCII
 /// character) is refused here, naming the encoding to set, rather than read as columns of NULs.
 pub fn open_decoded(path: &Path, label: Option<&str>) -> Result<(Decoder, Arc<AtomicU64>), SourceError> {
     let encoding = resolve_encoding(label).map_err(SourceError::Config)?;
     let file = File::open(path).map_err(|e| SourceError::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    let mut head = Vec::with_capacity(4096);
+    (&file).take(4096).read_to_end(&mut head).map_err(|e| SourceError::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    if let Some((what, todo)) = binary_kind(&head) {
+        return Err(SourceError::NotText {
+            path: path.display().to_string(),
+            what,
+            todo,
+        });
+    }
+    (&file).seek(SeekFrom::Start(0)).map_err(|e| SourceError::Io {
         path: path.display().to_string(),
         source: e,
     })?;

@@ -21,7 +21,7 @@ use thiserror::Error;
 use crate::config::SourceConfig;
 use crate::model::RawRecord;
 
-pub use encoding::{Decoder, legacy_candidates, looks_utf16, resolve_encoding, supported_encodings};
+pub use encoding::{Decoder, binary_kind, legacy_candidates, looks_utf16, resolve_encoding, supported_encodings};
 pub use excel::MAX_UNPACKED_BYTES;
 pub use json::{DEFAULT_RECORDS, compile_path};
 pub use names::SharedName;
@@ -60,6 +60,13 @@ pub enum SourceError {
     },
     #[error("{path}: the file is empty: expected a header row")]
     Empty { path: String },
+    /// A compressed, archived or binary file named where text is expected.
+    #[error("{path}: the file is {what}, not text{todo}")]
+    NotText {
+        path: String,
+        what: &'static str,
+        todo: &'static str,
+    },
     #[error("{path}:{line}: {message}")]
     Malformed { path: String, line: u64, message: String },
     /// A row that cannot be read as the header's columns (a different number of fields, a stray

@@ -8,6 +8,7 @@ mod common;
 mod accounting;
 mod config;
 mod convert;
+mod files;
 mod load;
 mod mapping;
 mod sources;

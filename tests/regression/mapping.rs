@@ -586,3 +586,31 @@ sterile = { from = "s", steps = [{ step = "to_boolean", true_values = ["N"] }] }
         stdout(&v)
     );
 }
+
+#[test]
+fn a_test_case_expecting_no_records_fails_when_the_row_makes_one() {
+    let d = Dir::new();
+    let mapping = |input: &str| {
+        format!(
+            "{}\n[[test]]\nname = \"nothing\"\ninput = [{input}]\nexpect = []\n",
+            item_mapping("item_id = { from = \"code\" }\ndescription = { from = \"name\" }\n")
+        )
+    };
+    d.write(
+        "job.toml",
+        job("none", CSV, &mapping("{ code = \"A\", name = \"Alpha\" }")),
+    );
+    let out = d.run(&["test", "job.toml"]);
+    assert_eq!(code(&out), 2, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("expected no records (expect = []), got 1: item \"A\""),
+        "{}",
+        stdout(&out)
+    );
+    // A row that makes nothing (no code: a required-field reject) passes.
+    let mapping = mapping("{ code = \"\", name = \"Alpha\" }")
+        .replace("expect = []", "expect = []\nexpect_rejects = [{ field = \"item_id\" }]");
+    d.write("job.toml", job("none", CSV, &mapping));
+    let out = d.run(&["test", "job.toml"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+}
