@@ -1,6 +1,7 @@
 //! `opsync transform` then `opsync load`: the two halves of a run must decide as `run` does.
 
 use crate::common::*;
+use crate::state::{ITEMS, items, live_items, ok};
 
 const SNAPSHOT_JOB: &str = r#"[job]
 name = "items"
@@ -132,5 +133,79 @@ fn transform_in_refuses_a_byte_order_mark_inside_a_raw_value() {
     assert_eq!(
         d.query("opsync.db", "SELECT rule FROM rejects"),
         vec![vec!["malformed_row"]]
+    );
+}
+
+#[test]
+fn load_checks_canonical_records_against_the_model_as_run_does() {
+    let d = items("");
+    d.write(
+        "canonical.jsonl",
+        [
+            r#"{"entity":"item","lineage":{"source":"x","row":1,"line":2},"record":{"item_id":"A1","description":"ok","unit_cost":"abc"}}"#,
+            r#"{"entity":"item","lineage":{"source":"x","row":2,"line":3},"record":{"item_id":"A2","description":"ok","status":"bogus"}}"#,
+            r#"{"entity":"item","lineage":{"source":"x","row":3,"line":4},"record":{"item_id":"A3"}}"#,
+            r#"{"entity":"item","lineage":{"source":"x","row":4,"line":5},"record":{"item_id":"A4","description":"ok","unit_cost":"1.23456"}}"#,
+            r#"{"entity":"item","lineage":{"source":"x","row":5,"line":6},"record":{"item_id":"A5","description":"fine","unit_cost":"2.5"}}"#,
+        ]
+        .join("\n"),
+    );
+    let o = ok(&d, &["load", "items.job.toml", "--in", "canonical.jsonl"]);
+    assert_eq!(
+        live_items(&d, "target.db"),
+        vec![vec!["A5", "fine", "2.5"]],
+        "{}",
+        stdout(&o)
+    );
+    let rejects = d.query("opsync.db", "SELECT key, field, rule FROM rejects ORDER BY key");
+    assert_eq!(
+        rejects,
+        vec![
+            vec!["A1", "unit_cost", "type"],
+            vec!["A2", "status", "one_of"],
+            vec!["A3", "description", "required"],
+            vec!["A4", "unit_cost", "scale"],
+        ]
+    );
+}
+
+#[test]
+fn transform_out_keeps_the_old_file_when_the_command_is_refused_or_fails() {
+    let d = items("");
+    d.write("canonical.jsonl", "previous output\n");
+    // Refused: another run of the job holds its lock (exit 5).
+    std::fs::create_dir_all(d.join("opsync.db.locks")).unwrap();
+    let lock = std::fs::File::create(d.join("opsync.db.locks/items.lock")).unwrap();
+    lock.try_lock().unwrap();
+    let o = d.run(&["transform", "items.job.toml", "--out", "canonical.jsonl"]);
+    assert_eq!(code(&o), 5, "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(d.join("canonical.jsonl")).unwrap(),
+        "previous output\n"
+    );
+    drop(lock);
+    // Failed part-way: a quote left open.
+    d.write("items.csv", format!("{ITEMS}B1,\"open,1,,EA\n"));
+    let o = d.run(&["transform", "items.job.toml", "--out", "canonical.jsonl"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(d.join("canonical.jsonl")).unwrap(),
+        "previous output\n"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // Succeeded: the new output is in place.
+    d.write("items.csv", ITEMS);
+    ok(&d, &["transform", "items.job.toml", "--out", "canonical.jsonl"]);
+    assert_eq!(
+        std::fs::read_to_string(d.join("canonical.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        5
     );
 }

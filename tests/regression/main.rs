@@ -9,6 +9,7 @@ mod accounting;
 mod config;
 mod convert;
 mod files;
+mod ledger;
 mod load;
 mod mapping;
 mod sources;

@@ -2,27 +2,27 @@
 
 use crate::common::*;
 
-const ITEMS: &str = "code,name,cost,gtin,uom\n\
+pub(crate) const ITEMS: &str = "code,name,cost,gtin,uom\n\
 A1,Gauze 4x4,1.25,,EA\n\
 A2,Syringe 10ml,0.40,,BX\n\
 A3,Catheter,12.00,,EA\n\
 A4,Gloves,3.10,,BX\n\
 A5,Tape,0.90,,EA\n";
 
-fn items(job_extra: &str) -> Dir {
+pub(crate) fn items(job_extra: &str) -> Dir {
     let d = Dir::new();
     d.write("items.csv", ITEMS);
     d.write("items.job.toml", item_job("items", "items.csv", job_extra, ITEM_FIELDS));
     d
 }
 
-fn ok(d: &Dir, args: &[&str]) -> std::process::Output {
+pub(crate) fn ok(d: &Dir, args: &[&str]) -> std::process::Output {
     let o = d.run(args);
     assert_eq!(code(&o), 0, "{args:?}: {}{}", stdout(&o), stderr(&o));
     o
 }
 
-fn live_items(d: &Dir, db: &str) -> Vec<Vec<String>> {
+pub(crate) fn live_items(d: &Dir, db: &str) -> Vec<Vec<String>> {
     d.query(
         db,
         "SELECT item_id, description, unit_cost FROM item WHERE _deleted = 0 ORDER BY item_id",
@@ -271,7 +271,7 @@ fn a_snapshot_that_would_delete_most_of_a_table_stops_before_deleting() {
     );
 }
 
-const LINES_JOB: &str = r#"[job]
+pub(crate) const LINES_JOB: &str = r#"[job]
 name = "lines"
 mode = "snapshot"
 max_delete_percent = 100
@@ -353,75 +353,6 @@ fn two_snapshot_jobs_feeding_one_entity_are_refused_rather_than_deleting_each_ot
 }
 
 #[test]
-fn a_failed_run_records_the_batches_it_committed() {
-    let d = Dir::new();
-    let mut csv = String::from("code,name,cost,gtin,uom\n");
-    for i in 0..10 {
-        csv.push_str(&format!("A{i},Item {i},1,,EA\n"));
-    }
-    csv.push_str("Z1,\"open quote,1,,EA\nZ2,x,1,,EA\n");
-    d.write("items.csv", csv);
-    let job = item_job("items", "items.csv", "", ITEM_FIELDS)
-        .replace("path = \"target.db\"", "path = \"target.db\"\nbatch_size = 3");
-    d.write("items.job.toml", job);
-    let o = d.run(&["run", "items.job.toml"]);
-    assert_eq!(code(&o), 1, "{}", stderr(&o));
-    let in_target = d.count("target.db", "SELECT count(*) FROM item");
-    assert_eq!(in_target, 10, "what was read before the error is loaded");
-    assert_eq!(
-        d.query("opsync.db", "SELECT status, read, inserted FROM runs"),
-        vec![vec!["failed", "10", "10"]]
-    );
-}
-
-#[test]
-fn runs_show_prints_counts_per_entity_and_the_reject_reasons() {
-    let d = Dir::new();
-    d.write(
-        "items.csv",
-        "code,name,cost,gtin,uom\nA1,Gauze,1,,EA\nA2,Tape,abc,,EA\nA3,Pads,x,,EA\nA4,Gloves,2,4006381333932,EA\n",
-    );
-    d.write("items.job.toml", item_job("items", "items.csv", "", ITEM_FIELDS));
-    ok(&d, &["run", "items.job.toml"]);
-    let o = ok(&d, &["runs", "show", "1"]);
-    let out = stdout(&o);
-    assert!(out.contains("live before"), "{out}");
-    let item_row = out.lines().find(|l| l.starts_with("│ item")).unwrap_or_default();
-    let cells: Vec<&str> = item_row.split('│').map(str::trim).collect();
-    assert_eq!(
-        cells[1..=12],
-        ["item", "4", "0", "0", "3", "0", "1", "0", "0", "0", "0", "1"],
-        "{out}"
-    );
-    assert!(out.contains("│ item   │ unit_cost │ decimal │ 2"), "{out}");
-    assert!(out.contains("│ item   │ gtin      │ gtin    │ 1"), "{out}");
-    let o = ok(&d, &["runs", "show", "1", "--format", "json"]);
-    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(doc["entities"][0]["rejected"], 3);
-    assert_eq!(doc["reject_reasons"][0]["count"], 2);
-}
-
-#[test]
-fn max_reject_percent_counts_rows_not_the_records_of_every_entity() {
-    let d = Dir::new();
-    d.write(
-        "lines.csv",
-        "po,line,item,qty\nP1,1,X,1\nP2,1,Y,abc\nP3,1,Z,3\nP4,1,W,4\n",
-    );
-    let job = LINES_JOB
-        .replace("mode = \"snapshot\"\nmax_delete_percent = 100", "max_reject_percent = 30")
-        .replace("[[entity]]\nname = \"purchase_order_line\"", "[[entity]]\nname = \"purchase_order\"\n[entity.fields]\npo_number = { from = \"po\" }\nsupplier_id = { from = \"qty\", steps = [{ step = \"to_integer\" }] }\n\n[[entity]]\nname = \"purchase_order_line\"");
-    d.write("lines.job.toml", job);
-    // One row of four rejects its header and its line: 25% of rows, under the threshold.
-    let o = d.run(&["run", "lines.job.toml"]);
-    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
-    assert_eq!(
-        d.query("opsync.db", "SELECT rejected, rejected_rows FROM runs"),
-        vec![vec!["2", "1"]]
-    );
-}
-
-#[test]
 fn every_job_of_a_run_runs_and_the_worst_exit_code_wins() {
     let d = items("");
     d.write("broken.csv", "code,name,cost,gtin,uom\nB1,\"open,1,,EA\n");
@@ -440,61 +371,6 @@ fn every_job_of_a_run_runs_and_the_worst_exit_code_wins() {
     let o = d.run(&["run", "--fail-fast", "broken.job.toml", "other.job.toml"]);
     assert_eq!(code(&o), 1);
     assert!(stdout(&o).contains("other.job.toml  │ skipped"), "{}", stdout(&o));
-}
-
-#[test]
-fn the_ledger_is_the_same_whatever_folder_the_job_is_run_from() {
-    let d = Dir::new();
-    d.write("opsync.toml", "[project]\nledger = \"state/opsync.db\"\n");
-    d.write("jobs/items.csv", ITEMS);
-    d.write("jobs/items.job.toml", item_job("items", "items.csv", "", ITEM_FIELDS));
-    std::fs::create_dir_all(d.join("elsewhere")).unwrap();
-    let run_in = |dir: &str, job: &str| {
-        let mut c = assert_cmd::Command::cargo_bin("opsync").unwrap();
-        c.current_dir(d.join(dir))
-            .env_remove("OPSYNC_LEDGER")
-            .env_remove("OPSYNC_TARGET");
-        c.args(["run", job]).output().unwrap()
-    };
-    assert_eq!(code(&run_in("jobs", "items.job.toml")), 0);
-    assert_eq!(code(&run_in("elsewhere", "../jobs/items.job.toml")), 0);
-    assert_eq!(d.count("state/opsync.db", "SELECT count(*) FROM runs"), 2);
-    assert!(!d.join("jobs/opsync.db").exists() && !d.join("elsewhere/opsync.db").exists());
-    let mut c = assert_cmd::Command::cargo_bin("opsync").unwrap();
-    let o = c
-        .current_dir(d.join("jobs"))
-        .env_remove("OPSYNC_LEDGER")
-        .arg("runs")
-        .output()
-        .unwrap();
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(stdout(&o).contains("items"), "{}", stdout(&o));
-}
-
-#[test]
-fn the_job_lock_belongs_to_the_ledger_file_not_the_path_typed() {
-    let d = items("");
-    std::fs::create_dir_all(d.join("real")).unwrap();
-    std::os::unix::fs::symlink(d.join("real"), d.join("link")).unwrap();
-    std::os::unix::fs::symlink(d.join("real/opsync.db"), d.join("other.db")).unwrap();
-    ok(&d, &["--ledger", "real/opsync.db", "run", "items.job.toml"]);
-    let lock = d.join("real/opsync.db.locks/items.lock");
-    let held = std::fs::File::open(&lock).unwrap();
-    held.try_lock().unwrap();
-    // Through a linked folder and through a link to the ledger file itself: one lock.
-    for ledger in ["link/opsync.db", "other.db"] {
-        let o = d.run(&["--ledger", ledger, "run", "items.job.toml"]);
-        assert_eq!(code(&o), 5, "{ledger}: {}", stderr(&o));
-    }
-}
-
-#[test]
-fn a_ledger_path_that_is_a_folder_is_named_a_folder() {
-    let d = items("");
-    std::fs::create_dir_all(d.join("ledger.db")).unwrap();
-    let o = d.run(&["--ledger", "ledger.db", "run", "items.job.toml"]);
-    assert_eq!(code(&o), 1);
-    assert!(stderr(&o).contains("is a folder"), "{}", stderr(&o));
 }
 
 #[test]
@@ -570,39 +446,6 @@ fn sigterm_ends_a_run_as_interrupted_and_the_next_run_finishes_it() {
     );
     ok(&d, &["run", "items.job.toml"]);
     assert_eq!(d.count("target.db", "SELECT count(*) FROM item"), 300_000);
-}
-
-#[test]
-fn load_checks_canonical_records_against_the_model_as_run_does() {
-    let d = items("");
-    d.write(
-        "canonical.jsonl",
-        [
-            r#"{"entity":"item","lineage":{"source":"x","row":1,"line":2},"record":{"item_id":"A1","description":"ok","unit_cost":"abc"}}"#,
-            r#"{"entity":"item","lineage":{"source":"x","row":2,"line":3},"record":{"item_id":"A2","description":"ok","status":"bogus"}}"#,
-            r#"{"entity":"item","lineage":{"source":"x","row":3,"line":4},"record":{"item_id":"A3"}}"#,
-            r#"{"entity":"item","lineage":{"source":"x","row":4,"line":5},"record":{"item_id":"A4","description":"ok","unit_cost":"1.23456"}}"#,
-            r#"{"entity":"item","lineage":{"source":"x","row":5,"line":6},"record":{"item_id":"A5","description":"fine","unit_cost":"2.5"}}"#,
-        ]
-        .join("\n"),
-    );
-    let o = ok(&d, &["load", "items.job.toml", "--in", "canonical.jsonl"]);
-    assert_eq!(
-        live_items(&d, "target.db"),
-        vec![vec!["A5", "fine", "2.5"]],
-        "{}",
-        stdout(&o)
-    );
-    let rejects = d.query("opsync.db", "SELECT key, field, rule FROM rejects ORDER BY key");
-    assert_eq!(
-        rejects,
-        vec![
-            vec!["A1", "unit_cost", "type"],
-            vec!["A2", "status", "one_of"],
-            vec!["A3", "description", "required"],
-            vec!["A4", "unit_cost", "scale"],
-        ]
-    );
 }
 
 #[test]
@@ -732,71 +575,6 @@ fn verdicts_and_snapshot_deletes_are_the_same_whatever_order_the_keys_come_in() 
 }
 
 #[test]
-fn transform_out_keeps_the_old_file_when_the_command_is_refused_or_fails() {
-    let d = items("");
-    d.write("canonical.jsonl", "previous output\n");
-    // Refused: another run of the job holds its lock (exit 5).
-    std::fs::create_dir_all(d.join("opsync.db.locks")).unwrap();
-    let lock = std::fs::File::create(d.join("opsync.db.locks/items.lock")).unwrap();
-    lock.try_lock().unwrap();
-    let o = d.run(&["transform", "items.job.toml", "--out", "canonical.jsonl"]);
-    assert_eq!(code(&o), 5, "{}", stderr(&o));
-    assert_eq!(
-        std::fs::read_to_string(d.join("canonical.jsonl")).unwrap(),
-        "previous output\n"
-    );
-    drop(lock);
-    // Failed part-way: a quote left open.
-    d.write("items.csv", format!("{ITEMS}B1,\"open,1,,EA\n"));
-    let o = d.run(&["transform", "items.job.toml", "--out", "canonical.jsonl"]);
-    assert_eq!(code(&o), 1, "{}", stderr(&o));
-    assert_eq!(
-        std::fs::read_to_string(d.join("canonical.jsonl")).unwrap(),
-        "previous output\n"
-    );
-    let leftovers: Vec<_> = std::fs::read_dir(d.path())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
-    // Succeeded: the new output is in place.
-    d.write("items.csv", ITEMS);
-    ok(&d, &["transform", "items.job.toml", "--out", "canonical.jsonl"]);
-    assert_eq!(
-        std::fs::read_to_string(d.join("canonical.jsonl"))
-            .unwrap()
-            .lines()
-            .count(),
-        5
-    );
-}
-
-#[test]
-fn reading_a_read_only_ledger_leaves_no_read_only_files_that_block_the_next_run() {
-    use std::os::unix::fs::PermissionsExt;
-    let d = items("");
-    ok(&d, &["run", "items.job.toml"]);
-    for f in ["opsync.db-wal", "opsync.db-shm"] {
-        let _ = std::fs::remove_file(d.join(f));
-    }
-    std::fs::set_permissions(d.join("opsync.db"), std::fs::Permissions::from_mode(0o444)).unwrap();
-    ok(&d, &["runs"]);
-    ok(&d, &["runs", "show", "1"]);
-    ok(&d, &["rejects"]);
-    for f in ["opsync.db-wal", "opsync.db-shm"] {
-        assert!(!d.join(f).exists(), "{f} was left behind by a reader");
-    }
-    // Companion files left read-only (by an older reader) are mended once the ledger is writable.
-    std::fs::set_permissions(d.join("opsync.db"), std::fs::Permissions::from_mode(0o600)).unwrap();
-    d.write("opsync.db-shm", vec![0u8; 32768]);
-    std::fs::set_permissions(d.join("opsync.db-shm"), std::fs::Permissions::from_mode(0o444)).unwrap();
-    ok(&d, &["run", "items.job.toml"]);
-    let mode = std::fs::metadata(d.join("opsync.db-shm")).map(|m| m.permissions().mode() & 0o777);
-    assert!(mode.is_err() || mode.as_ref().is_ok_and(|m| m & 0o200 != 0), "{mode:?}");
-}
-
-#[test]
 fn two_snapshot_jobs_feeding_one_entity_of_a_file_target_are_refused_too() {
     let d = Dir::new();
     d.write("a.csv", "code,name,cost,gtin,uom\nA1,Gauze,1,,EA\n");
@@ -817,178 +595,6 @@ fn two_snapshot_jobs_feeding_one_entity_of_a_file_target_are_refused_too() {
         stderr(&o)
     );
     assert_eq!(file_rows(&d, "out/item.csv").len(), 2, "site-a's record is still there");
-}
-
-/// Copy the ledger (and its WAL companions) aside, or back.
-fn copy_ledger(d: &Dir, from: &str, to: &str) {
-    for suffix in ["", "-wal", "-shm"] {
-        let (src, dst) = (d.join(&format!("{from}{suffix}")), d.join(&format!("{to}{suffix}")));
-        let _ = std::fs::remove_file(&dst);
-        if src.exists() {
-            std::fs::copy(&src, &dst).unwrap();
-        }
-    }
-}
-
-#[test]
-fn a_ledger_restored_from_a_backup_does_not_take_the_lost_runs_markers_for_its_own() {
-    let d = Dir::new();
-    d.write("items.csv", "code,name,cost,gtin,uom\nA,a,1,,EA\nB,b,1,,EA\n");
-    d.write("items.job.toml", item_job("items", "items.csv", "", ITEM_FIELDS));
-    ok(&d, &["run", "items.job.toml"]);
-    copy_ledger(&d, "opsync.db", "backup.db");
-    d.write(
-        "items.csv",
-        "code,name,cost,gtin,uom\nA,a,2,,EA\nB,b,2,,EA\nC,c,1,,EA\n",
-    );
-    ok(&d, &["run", "items.job.toml"]);
-    copy_ledger(&d, "backup.db", "opsync.db");
-
-    // Run 2 again, killed after recording its first batch and before the target committed it:
-    // the target holds a batch 1 of the lost run 2.
-    d.write(
-        "items.csv",
-        "code,name,cost,gtin,uom\nX,x,9,,EA\nY,y,9,,EA\nZ,z,9,,EA\n",
-    );
-    let o = d
-        .cmd(&["run", "items.job.toml"])
-        .env("OPSYNC_FAILPOINT", "batch_recorded:1")
-        .output()
-        .unwrap();
-    assert_ne!(code(&o), 0, "the failpoint kills the run");
-    d.write("items.csv", "code,name,cost,gtin,uom\nA,a,2,,EA\n");
-    let o = ok(&d, &["run", "items.job.toml"]);
-    assert!(
-        stderr(&o).contains("the ledger was restored from a backup"),
-        "{}",
-        stderr(&o)
-    );
-
-    assert_eq!(
-        d.count(
-            "target.db",
-            "SELECT count(*) FROM item WHERE item_id IN ('X', 'Y', 'Z')"
-        ),
-        0
-    );
-    // The killed run loaded nothing, and the ledger says so.
-    assert_eq!(
-        d.query("opsync.db", "SELECT status, inserted FROM runs WHERE id = 2"),
-        vec![vec!["interrupted", "0"]]
-    );
-    assert_eq!(
-        d.count("opsync.db", "SELECT count(*) FROM run_batches WHERE run = 2"),
-        0
-    );
-    let o = ok(&d, &["runs", "show", "2", "--format", "json"]);
-    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(doc["run"]["inserted"], 0, "{doc}");
-}
-
-#[test]
-fn a_plain_run_after_a_ledger_restore_loads_and_says_the_ledger_was_restored() {
-    let d = Dir::new();
-    d.write("items.csv", "code,name,cost,gtin,uom\nA,a,1,,EA\nB,b,1,,EA\n");
-    d.write("items.job.toml", item_job("items", "items.csv", "", ITEM_FIELDS));
-    ok(&d, &["run", "items.job.toml"]);
-    copy_ledger(&d, "opsync.db", "backup.db");
-    d.write(
-        "items.csv",
-        "code,name,cost,gtin,uom\nA,a,2,,EA\nB,b,2,,EA\nC,c,1,,EA\n",
-    );
-    ok(&d, &["run", "items.job.toml"]);
-    copy_ledger(&d, "backup.db", "opsync.db");
-    d.write(
-        "items.csv",
-        "code,name,cost,gtin,uom\nA,a,3,,EA\nB,b,2,,EA\nC,c,1,,EA\nD,d,1,,EA\n",
-    );
-    let o = ok(&d, &["run", "items.job.toml"]);
-    let err = stderr(&o);
-    assert!(
-        err.contains("holds batches of run(s) 2") && err.contains("opsync.db"),
-        "{err}"
-    );
-    assert_eq!(
-        d.query(
-            "opsync.db",
-            "SELECT status, inserted, updated, unchanged FROM runs WHERE id = 2"
-        ),
-        vec![vec!["succeeded", "1", "1", "2"]]
-    );
-    assert_eq!(
-        live_items(&d, "target.db")
-            .iter()
-            .map(|r| r[2].clone())
-            .collect::<Vec<_>>(),
-        ["3", "2", "1", "1"]
-    );
-    // Reported once: the next run has nothing new to say.
-    let o = ok(&d, &["run", "items.job.toml"]);
-    assert!(!stderr(&o).contains("restored"), "{}", stderr(&o));
-}
-
-#[test]
-fn a_target_whose_batch_markers_predate_run_tokens_is_upgraded_and_still_loads() {
-    let d = items("");
-    ok(&d, &["run", "items.job.toml"]);
-    let conn = rusqlite::Connection::open(d.join("target.db")).unwrap();
-    conn.execute_batch(
-        "CREATE TABLE old AS SELECT ledger, run, entity, seq, inserted, updated, deleted FROM _opsync_batches;
-         DROP TABLE _opsync_batches;
-         CREATE TABLE _opsync_batches (ledger TEXT NOT NULL, run INTEGER NOT NULL, entity TEXT NOT NULL,
-           seq INTEGER NOT NULL, inserted INTEGER NOT NULL, updated INTEGER NOT NULL, deleted INTEGER NOT NULL,
-           PRIMARY KEY (ledger, run, entity, seq)) WITHOUT ROWID;
-         INSERT INTO _opsync_batches SELECT * FROM old; DROP TABLE old;",
-    )
-    .unwrap();
-    drop(conn);
-    d.write("items.csv", ITEMS.replace("1.25", "1.30"));
-    ok(&d, &["run", "items.job.toml"]);
-    assert_eq!(
-        d.query("target.db", "SELECT run, token = '' FROM _opsync_batches ORDER BY run"),
-        vec![vec!["1", "1"], vec!["2", "0"]]
-    );
-}
-
-#[test]
-fn a_run_whose_target_write_fails_counts_the_rows_handed_to_the_loader_and_the_live_rows_after() {
-    let d = Dir::new();
-    d.write("items.csv", "code,name,cost,gtin,uom\nB1,b,1,,EA\n");
-    let job = item_job("items", "items.csv", "", ITEM_FIELDS)
-        .replace("path = \"target.db\"", "path = \"target.db\"\nbatch_size = 3");
-    d.write("items.job.toml", job);
-    ok(&d, &["run", "items.job.toml"]);
-    // The target refuses A7, as a full disk would refuse a batch: the third batch fails.
-    let conn = rusqlite::Connection::open(d.join("target.db")).unwrap();
-    conn.execute_batch(
-        "CREATE TRIGGER refuse BEFORE INSERT ON item WHEN NEW.item_id = 'A7' BEGIN SELECT RAISE(ABORT, 'refused'); END;",
-    )
-    .unwrap();
-    drop(conn);
-    let mut csv = String::from("code,name,cost,gtin,uom\nA1,a,1,,EA\nX1,x,abc,,EA\n");
-    for i in 2..=40 {
-        csv.push_str(&format!("A{i},a,1,,EA\n"));
-    }
-    d.write("items.csv", csv);
-    let o = d.run(&["run", "items.job.toml"]);
-    assert_eq!(code(&o), 1, "{}", stderr(&o));
-    assert_eq!(d.count("target.db", "SELECT count(*) FROM item WHERE _deleted = 0"), 7);
-    // Rows 1 to 10 reached the loader (the third batch, A7 to A9, ends at row 10); the drive had
-    // read all 41 ahead of it.
-    assert_eq!(
-        d.query(
-            "opsync.db",
-            "SELECT status, read, rejected, inserted FROM runs WHERE id = 2"
-        ),
-        vec![vec!["failed", "10", "1", "6"]]
-    );
-    assert_eq!(
-        d.query(
-            "opsync.db",
-            "SELECT read, filtered, rejected, inserted, live_before, live_after FROM run_entities WHERE run = 2"
-        ),
-        vec![vec!["10", "0", "1", "6", "1", "7"]]
-    );
 }
 
 fn set_mode(path: &std::path::Path, mode: u32) {
@@ -1179,30 +785,4 @@ fn temporary_files_left_by_a_killed_run_do_not_stay_in_a_file_target() {
     left.sort();
     assert_eq!(left, Vec::<String>::new());
     assert_eq!(file_rows(&d, "out/item.csv").len(), 6);
-}
-
-#[test]
-fn a_snapshot_job_run_with_a_new_ledger_is_told_the_target_is_registered_to_another_ledger() {
-    let d = items("mode = \"snapshot\"");
-    ok(&d, &["run", "items.job.toml"]);
-    for f in ["opsync.db", "opsync.db-wal", "opsync.db-shm"] {
-        let _ = std::fs::remove_file(d.join(f));
-    }
-    let o = d.run(&["run", "items.job.toml"]);
-    assert_eq!(code(&o), 2, "{}", stderr(&o));
-    let ids = regex::Regex::new(r"[0-9a-f]{32}").unwrap();
-    let err = redact(&d, &stderr(&o));
-    // The two ids are told apart: the one in the target's registry is the first.
-    let old: Vec<String> = d.query("target.db", "SELECT ledger FROM _opsync_jobs").concat();
-    let err = err.replace(&old[0], "[OLD_LEDGER_ID]");
-    insta::assert_snapshot!(ids.replace_all(&err, "[NEW_LEDGER_ID]"));
-    // The handover it names works: the next run loads.
-    let conn = rusqlite::Connection::open(d.join("target.db")).unwrap();
-    conn.execute(
-        "DELETE FROM _opsync_jobs WHERE entity = 'item' AND job = 'items' AND ledger = ?1",
-        [&old[0]],
-    )
-    .unwrap();
-    drop(conn);
-    ok(&d, &["run", "items.job.toml"]);
 }
