@@ -366,12 +366,15 @@ impl<'l> Loader<'l> {
         self.target.begin()?;
         let mut recorded = None;
         let result = self.flush_items(i, &items, &mut recorded);
-        if let Some(pool) = &self.pool {
-            pool.give(items.into_iter().filter_map(|it| match it {
+        match &self.pool {
+            Some(pool) => pool.give(items.drain(..).filter_map(|it| match it {
                 Item::Record { record, .. } => Some((record.entity, record.values)),
                 Item::Rejected(_) => None,
-            }));
+            })),
+            None => items.clear(),
         }
+        // The next batch fills the same allocation: a fresh one per batch costs page faults.
+        self.buffers[i].items = items;
         let dups = match result {
             Ok(dups) => dups,
             Err(e) => {
