@@ -108,6 +108,10 @@ struct Section {
     conditional: bool,
     /// A fraction (`# ?/?`): the space before the numerator is no text between digits.
     fraction: bool,
+    /// Text with letters or digits, or text between the digit placeholders (`000-00-0000`):
+    /// what a person reads is more than the number. A currency sign, spaces and brackets
+    /// around a number are not.
+    text: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -143,60 +147,43 @@ impl NumberFormat {
     /// Why `f` reads two ways under this format: Excel shows it padded with zeros, or with text
     /// a person reads as part of it.
     pub(super) fn check(&self, f: f64) -> Option<String> {
-        let negative = f < 0.0;
-        let chosen: Vec<(&Section, bool)> = if self.sections.iter().any(|s| s.conditional) {
-            self.sections.iter().map(|s| (s, false)).collect()
+        // With conditions, which section applies is theirs to say: any that decorates counts.
+        let conditional = self.sections.iter().any(|s| s.conditional);
+        let at = match (self.sections.len(), f) {
+            (n, f) if f < 0.0 && n >= 2 => 1,
+            (n, f) if f == 0.0 && n >= 3 => 2,
+            _ => 0,
+        };
+        let section = self
+            .sections
+            .iter()
+            .enumerate()
+            .find(|&(i, s)| (conditional || i == at) && !s.date && decorates(s, f))?
+            .1;
+        let shown = if section.numeric || conditional {
+            String::new()
         } else {
-            let at = match (self.sections.len(), f) {
-                (n, f) if f < 0.0 && n >= 2 => 1,
-                (n, f) if f == 0.0 && n >= 3 => 2,
-                _ => 0,
-            };
             // Without a section of its own, a negative number is its positive one with a minus.
-            let sign = negative && at == 0;
-            self.sections.get(at).map(|s| (s, sign)).into_iter().collect()
+            format!(" as {:?}", draw(section, f.abs().round(), f < 0.0 && at == 0))
         };
         let number = number_text(f).unwrap_or_else(|two| two.stored);
-        for (section, sign) in chosen {
-            if section.date || !decorates(section, f) {
-                continue;
-            }
-            let shown = if section.numeric || section.conditional {
-                String::new()
-            } else {
-                format!(" as {:?}", draw(section, f.abs().round(), sign))
-            };
-            return Some(format!(
-                "holds the number {number}, which Excel shows{shown} through its number format {:?}",
-                self.code
-            ));
-        }
-        None
+        Some(format!(
+            "holds the number {number}, which Excel shows{shown} through its number format {:?}",
+            self.code
+        ))
     }
 }
 
-/// Whether a section pads the whole part of `f` with zeros or adds text with letters or digits
-/// to it (or text between its digits, as `000-00-0000` does); a currency sign, spaces and
-/// brackets around a number leave it read as it is.
+/// Whether a section shows `f` with text, or pads its whole part with zeros.
 fn decorates(section: &Section, f: f64) -> bool {
-    let letters = section.parts.iter().any(|p| match p {
-        Part::Literal(text) => text.chars().any(char::is_alphanumeric),
-        Part::Digit(_) => false,
-    });
-    let first = section.parts.iter().position(|p| matches!(p, Part::Digit(_)));
-    let last = section.parts.iter().rposition(|p| matches!(p, Part::Digit(_)));
-    let inside = match (first, last) {
-        (Some(a), Some(b)) if !section.fraction => section.parts[a..b].iter().any(|p| matches!(p, Part::Literal(_))),
-        _ => false,
-    };
-    if letters || inside {
+    if section.text {
         return true;
     }
     if section.numeric {
         return false;
     }
     let zeros = section.parts.iter().filter(|p| **p == Part::Digit('0')).count();
-    zeros > whole_digits(f).len().max(1)
+    zeros > 1 && zeros > whole_digits(f).len().max(1)
 }
 
 /// The digits of the whole part of `|f|` as Excel rounds it for a format without decimals; no
@@ -344,6 +331,17 @@ fn section(code: &str) -> Section {
             _ => literal(&mut s, &c.to_string()),
         }
     }
+    let letters = s.parts.iter().any(|p| match p {
+        Part::Literal(text) => text.chars().any(char::is_alphanumeric),
+        Part::Digit(_) => false,
+    });
+    let first = s.parts.iter().position(|p| matches!(p, Part::Digit(_)));
+    let last = s.parts.iter().rposition(|p| matches!(p, Part::Digit(_)));
+    let between = match (first, last) {
+        (Some(a), Some(b)) if !s.fraction => s.parts[a..b].iter().any(|p| matches!(p, Part::Literal(_))),
+        _ => false,
+    };
+    s.text = letters || between;
     s
 }
 
