@@ -23,10 +23,15 @@
 //! one is `column_N`). A cell holding a NUL character makes its row a malformed-row reject.
 //!
 //! Cells become text the way a person reading the sheet would type them: numbers without a
-//! trailing `.0` and rounded to Excel's 15 significant digits (so a formula's `2266.1299999999997`
-//! reads `2266.13`, as Excel shows it), booleans `TRUE`/`FALSE`, dates as ISO `YYYY-MM-DD` (or
-//! `YYYY-MM-DDTHH:MM:SS` when the time is not midnight, `HH:MM:SS` for a time of day), error cells
-//! (`#N/A`) as empty text.
+//! trailing `.0`, fractions rounded to Excel's 15 significant digits (so a formula's
+//! `2266.1299999999997` reads `2266.13`, as Excel shows it), booleans `TRUE`/`FALSE`, dates as ISO
+//! `YYYY-MM-DD` (or `YYYY-MM-DDTHH:MM:SS` when the time is not midnight, `HH:MM:SS` for a time of
+//! day), error cells (`#N/A`) as empty text.
+//!
+//! A cell that reads two ways makes its row a malformed-row reject when the mapping reads its
+//! column, as an error cell does: a whole number of more than 15 significant digits (Excel shows
+//! 15 of them), and in xlsx a number whose number format pads it with zeros or adds text to it
+//! (`00123` or `PO-0045` stored as 123 or 45). See `excel_cell.rs`.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -34,8 +39,8 @@ use std::iter::Peekable;
 use std::path::Path;
 use std::sync::Arc;
 
-use calamine::{Data, DataRef, ExcelDateTime, Reader, Sheets};
-use chrono::{NaiveDateTime, TimeDelta, Timelike};
+use calamine::{Data, DataRef, Reader, Sheets};
+use cell::{NumberFormat, cell_text};
 
 use super::{Source, SourceError};
 use crate::config::job::{ErrorCells, ExcelSource, SheetRef};
@@ -51,11 +56,21 @@ pub const MAX_CELL_BYTES: usize = 1 << 20;
 pub const MAX_SHEET_TEXT_BYTES: usize = 1 << 30;
 
 /// One non-empty cell: 0-based sheet row and column, and its text. A cell holding an error value
-/// has the error's name (`#N/A`) as its text and its place in `ExcelReader::errors`.
+/// has the error's name (`#N/A`) as its text and its place in `ExcelReader::problems`; a cell
+/// that reads two ways has the number it stores.
 type CellText = (u32, u32, String);
 
-/// The non-empty cells of a sheet, and the places of those holding an error value.
-type SheetCells = (Vec<CellText>, Vec<(u32, u32)>);
+/// Why a cell is no value to load.
+#[derive(Debug)]
+enum Problem {
+    /// An error value (`#N/A`), named by the cell's text.
+    Error,
+    /// What the cell stores and what Excel shows differ: why, in words.
+    TwoReadings(String),
+}
+
+/// The non-empty cells of a sheet, and the places of those that are no value to load.
+type SheetCells = (Vec<CellText>, Vec<(u32, u32, Problem)>);
 
 /// Hands out the rows of one sheet, read when the source opens.
 pub struct ExcelReader {
@@ -64,8 +79,9 @@ pub struct ExcelReader {
     /// Column of the sheet that holds the first column of the header.
     first_col: u32,
     cells: Peekable<std::vec::IntoIter<CellText>>,
-    /// Places of the cells holding an error value, sorted (empty with `error_cells = "blank"`).
-    errors: Vec<(u32, u32)>,
+    /// Places of the cells holding an error value (none with `error_cells = "blank"`) or reading
+    /// two ways, sorted.
+    problems: Vec<(u32, u32, Problem)>,
     /// The columns a mapping reads, once told: an error cell elsewhere is harmless.
     read: Option<Vec<bool>>,
     total_cells: usize,
@@ -112,7 +128,7 @@ impl ExcelReader {
             message: format!("not a readable workbook (xlsx, xls, xlsb, ods): {message}"),
         })?;
         let sheet = pick_sheet(&workbook.sheet_names(), config.sheet.as_ref(), &name)?;
-        let (mut cells, mut errors) = read_cells(&mut workbook, &sheet, MAX_SHEET_TEXT_BYTES, config.error_cells)
+        let (mut cells, mut problems) = read_cells(&mut workbook, &sheet, MAX_SHEET_TEXT_BYTES, config.error_cells)
             .map_err(|message| SourceError::Workbook {
                 path: name.to_string(),
                 message: format!("sheet {sheet:?}: {message}"),
@@ -176,9 +192,9 @@ impl ExcelReader {
             shared,
             first_col,
             cells,
-            errors: {
-                errors.sort_unstable();
-                errors
+            problems: {
+                problems.sort_unstable_by_key(|p| (p.0, p.1));
+                problems
             },
             read: None,
             total_cells,
@@ -192,26 +208,36 @@ impl ExcelReader {
 }
 
 impl ExcelReader {
-    /// Why a row is refused when one of its cells holds an error value.
-    fn error_in(&self, sheet_row: u32, values: &[String]) -> Option<String> {
-        let at = self.errors.partition_point(|e| e.0 < sheet_row);
-        let (col, i) = self.errors[at..]
+    /// Why a row is refused when one of the cells the mapping reads holds an error value or
+    /// reads two ways.
+    fn problem_in(&self, sheet_row: u32, values: &[String]) -> Option<String> {
+        let at = self.problems.partition_point(|e| e.0 < sheet_row);
+        let (col, i, problem) = self.problems[at..]
             .iter()
             .take_while(|e| e.0 == sheet_row)
-            .filter_map(|&(_, col)| Some((col, col.checked_sub(self.first_col)? as usize)))
-            .find(|&(_, i)| {
+            .filter_map(|(_, col, problem)| Some((*col, col.checked_sub(self.first_col)? as usize, problem)))
+            .find(|&(_, i, _)| {
                 self.read
                     .as_ref()
                     .is_none_or(|read| read.get(i).copied().unwrap_or(false))
             })?;
-        Some(format!(
-            "sheet {:?}: cell {} (column {:?}) holds the error {}, which is no value: correct the formula in the \
-             workbook, or set error_cells = \"blank\" in [source] to read such cells as blank",
+        let place = format!(
+            "sheet {:?}: cell {} (column {:?})",
             self.sheet,
             cell_name(sheet_row, col),
             self.columns.get(i).map(String::as_str).unwrap_or("?"),
-            values.get(i).map(String::as_str).unwrap_or("?"),
-        ))
+        );
+        Some(match problem {
+            Problem::Error => format!(
+                "{place} holds the error {}, which is no value: correct the formula in the workbook, or set \
+                 error_cells = \"blank\" in [source] to read such cells as blank",
+                values.get(i).map(String::as_str).unwrap_or("?"),
+            ),
+            Problem::TwoReadings(why) => format!(
+                "{place} {why}: the cell reads two ways, so neither is loaded; store the column as text in the \
+                 workbook"
+            ),
+        })
     }
 }
 
@@ -241,7 +267,7 @@ impl Source for ExcelReader {
             }
         }
         self.row += 1;
-        if let Some(reason) = self.error_in(sheet_row, &values) {
+        if let Some(reason) = self.problem_in(sheet_row, &values) {
             return Err(SourceError::Ragged {
                 path: self.name.to_string(),
                 line: u64::from(sheet_row) + 1,
@@ -424,7 +450,8 @@ fn pick_sheet(names: &[String], wanted: Option<&SheetRef>, path: &str) -> Result
 }
 
 /// The non-empty cells of one sheet as text, with their 0-based positions; refused when a cell's
-/// text or the sheet's passes its bound (`budget` bytes in all).
+/// text or the sheet's passes its bound (`budget` bytes in all). In xlsx each number is checked
+/// against its cell's number format, read in the same pass.
 fn read_cells(
     workbook: &mut Sheets<BufReader<File>>,
     sheet: &str,
@@ -432,9 +459,13 @@ fn read_cells(
     error_cells: ErrorCells,
 ) -> Result<SheetCells, String> {
     let mut cells = Vec::new();
-    let mut errors = Vec::new();
+    let mut problems = Vec::new();
     let mut total = 0usize;
-    let mut keep = |(row, col): (u32, u32), len: usize, value: &dyn Fn() -> Data| -> Result<(), String> {
+    let mut keep = |(row, col): (u32, u32),
+                    len: usize,
+                    value: &dyn Fn() -> Data,
+                    format: Option<&NumberFormat>|
+     -> Result<(), String> {
         let place = cell_name(row, col);
         if len > MAX_CELL_BYTES {
             return Err(format!(
@@ -451,11 +482,18 @@ fn read_cells(
         }
         let value = value();
         if let (Data::Error(e), ErrorCells::Reject) = (&value, error_cells) {
-            errors.push((row, col));
+            problems.push((row, col, Problem::Error));
             cells.push((row, col, e.to_string()));
             return Ok(());
         }
-        let text = cell_text(&value);
+        let (text, why) = match (cell_text(&value), &value, format) {
+            (Ok(text), Data::Float(f), Some(format)) => (text, format.check(*f)),
+            (Ok(text), ..) => (text, None),
+            (Err(two), ..) => (two.stored, Some(two.why)),
+        };
+        if let Some(why) = why {
+            problems.push((row, col, Problem::TwoReadings(why)));
+        }
         if !text.is_empty() {
             cells.push((row, col, text));
         }
@@ -464,16 +502,27 @@ fn read_cells(
     match workbook {
         Sheets::Xlsx(book) => {
             let mut reader = book.worksheet_cells_reader(sheet).map_err(|e| e.to_string())?;
-            while let Some(cell) = reader.next_cell().map_err(|e| e.to_string())? {
+            // Each style's number format is read once; a cell names its style by index.
+            let formats: Vec<Option<NumberFormat>> = reader
+                .styles()
+                .iter()
+                .map(|style| {
+                    let code = &style.number_format.as_ref()?.format_code;
+                    NumberFormat::parse(code)
+                })
+                .collect();
+            while let Some((cell, style)) = reader.next_cell_with_style_id().map_err(|e| e.to_string())? {
                 let v = cell.get_value();
-                keep(cell.get_position(), ref_len(v), &|| v.clone().into())?;
+                let format = formats.get(style).and_then(Option::as_ref);
+                keep(cell.get_position(), ref_len(v), &|| v.clone().into(), format)?;
             }
         }
+        // calamine reads no number formats from xlsb, xls or ods: their numbers are read as stored.
         Sheets::Xlsb(book) => {
             let mut reader = book.worksheet_cells_reader(sheet).map_err(|e| e.to_string())?;
             while let Some(cell) = reader.next_cell().map_err(|e| e.to_string())? {
                 let v = cell.get_value();
-                keep(cell.get_position(), ref_len(v), &|| v.clone().into())?;
+                keep(cell.get_position(), ref_len(v), &|| v.clone().into(), None)?;
             }
         }
         other => {
@@ -481,11 +530,11 @@ fn read_cells(
             let (top, left) = range.start().unwrap_or((0, 0));
             for (r, c, value) in range.used_cells() {
                 let pos = (top.saturating_add(r as u32), left.saturating_add(c as u32));
-                keep(pos, data_len(value), &|| value.clone())?;
+                keep(pos, data_len(value), &|| value.clone(), None)?;
             }
         }
     }
-    Ok((cells, errors))
+    Ok((cells, problems))
 }
 
 /// Bytes of text a cell value holds before it is copied.
@@ -516,108 +565,12 @@ fn cell_name(row: u32, col: u32) -> String {
     format!("{}{}", letters.iter().rev().collect::<String>(), u64::from(row) + 1)
 }
 
-/// A cell as the text a person would type for it.
-fn cell_text(value: &Data) -> String {
-    match value {
-        Data::Empty | Data::Error(_) => String::new(),
-        Data::String(s) => s.clone(),
-        Data::Int(i) => i.to_string(),
-        Data::Float(f) => number_text(*f),
-        Data::Bool(true) => "TRUE".into(),
-        Data::Bool(false) => "FALSE".into(),
-        Data::DateTime(dt) => datetime_text(dt),
-        Data::DateTimeIso(s) => iso_text(s),
-        Data::DurationIso(s) => s.clone(),
-    }
-}
-
-/// A number rounded to Excel's 15 significant digits, in Rust's shortest form (no `.0`, no exponent).
-fn number_text(f: f64) -> String {
-    if !f.is_finite() {
-        return String::new();
-    }
-    // Most cells are whole numbers (quantities, codes) or short decimals (prices): print those
-    // directly and round only the binary noise of computed values.
-    if f.fract() == 0.0 && f.abs() < 1e15 {
-        return (f as i64).to_string();
-    }
-    let shortest = f.to_string();
-    let digits = shortest
-        .bytes()
-        .filter(u8::is_ascii_digit)
-        .map(char::from)
-        .collect::<String>();
-    if digits.trim_matches('0').len() <= 15 {
-        return shortest;
-    }
-    let rounded: f64 = format!("{f:.14e}").parse().unwrap_or(f);
-    if rounded == 0.0 {
-        "0".into()
-    } else {
-        rounded.to_string()
-    }
-}
-
-/// Excel stores dates as days since 1899-12-30 (the Lotus 1-2-3 leap-year bug shifts the epoch by a
-/// day) and times as fractions of a day; calamine turns the serial into a date and time.
-fn datetime_text(dt: &ExcelDateTime) -> String {
-    if dt.is_duration() {
-        return match dt.as_duration() {
-            Some(d) => duration_text(d),
-            None => number_text(dt.as_f64()),
-        };
-    }
-    let Some(t) = dt.as_datetime() else {
-        return number_text(dt.as_f64());
-    };
-    let t = round_to_second(t);
-    if (0.0..1.0).contains(&dt.as_f64()) {
-        // A serial below 1 has no date: it is a time of day.
-        return t.format("%H:%M:%S").to_string();
-    }
-    format_datetime(t)
-}
-
-/// ISO text from ods (`2024-03-01`, `2024-03-16T09:30:00.000`), normalized like serial dates.
-fn iso_text(s: &str) -> String {
-    match NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f") {
-        Ok(t) => format_datetime(round_to_second(t)),
-        Err(_) => s.to_string(),
-    }
-}
-
-fn format_datetime(t: NaiveDateTime) -> String {
-    if t.time() == chrono::NaiveTime::MIN {
-        t.format("%Y-%m-%d").to_string()
-    } else {
-        t.format("%Y-%m-%dT%H:%M:%S").to_string()
-    }
-}
-
-/// Excel times are binary fractions of a day: 09:30 comes back as 09:29:59.999 or so. Never
-/// across midnight: 23:59:59.999 (a typical `valid_to`) stays on its day, as Excel shows it.
-fn round_to_second(t: NaiveDateTime) -> NaiveDateTime {
-    let nanos = t.nanosecond();
-    let whole = t.with_nanosecond(0).unwrap_or(t);
-    let up = whole + TimeDelta::seconds(1);
-    if nanos >= 500_000_000 && up.date() == whole.date() {
-        up
-    } else {
-        whole
-    }
-}
-
-/// A duration (`[h]:mm:ss` cells: labor hours, downtime) as hours:minutes:seconds, hours unbounded.
-fn duration_text(d: TimeDelta) -> String {
-    let ms = d.num_milliseconds();
-    let sign = if ms < 0 { "-" } else { "" };
-    let secs = (ms.unsigned_abs() + 500) / 1000;
-    format!("{sign}{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
-}
-
 #[cfg(test)]
 #[path = "excel_tests.rs"]
 mod tests;
 
 #[path = "excel_grid.rs"]
 mod grid;
+
+#[path = "excel_cell.rs"]
+mod cell;

@@ -763,17 +763,7 @@ fn sheet_row(row: &str, cells: &[(&str, &str)]) -> String {
 
 fn workbook_job(d: &Dir, rows: &str) -> std::process::Output {
     d.write("items.xlsx", xlsx(None, rows));
-    d.write(
-        "items.job.toml",
-        item_job(
-            "items",
-            "items.xlsx",
-            "",
-            "item_id = { from = \"code\" }\ndescription = { from = \"name\" }\n",
-        )
-        .replace("kind = \"csv\"", "kind = \"excel\""),
-    );
-    d.run(&["run", "items.job.toml"])
+    workbook_job_on_written(d)
 }
 
 #[test]
@@ -908,4 +898,138 @@ fn a_fixed_width_file_cut_off_inside_its_last_value_is_a_reject_not_a_smaller_nu
     let o = run_fixed(&d, "4100  Cardiology          610\n4200  Radiology           620");
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(d.count("target.db", "SELECT count(*) FROM cost_center"), 2);
+}
+
+/// A number cell, styled with cell style `style` when not 0.
+fn number_cell(at: &str, number: &str, style: u32) -> String {
+    format!(r#"<c r="{at}" s="{style}"><v>{number}</v></c>"#)
+}
+
+#[test]
+fn a_whole_number_of_sixteen_digits_in_an_excel_cell_is_a_reject_not_a_rounded_key() {
+    let d = Dir::new();
+    let row = |r: &str, code: &str, note: &str| {
+        format!(
+            r#"<row r="{r}">{}<c r="B{r}" t="inlineStr"><is><t>Item {r}</t></is></c>{}</row>"#,
+            number_cell(&format!("A{r}"), code, 0),
+            number_cell(&format!("C{r}"), note, 0)
+        )
+    };
+    let rows = [
+        sheet_row("1", &[("A1", "code"), ("B1", "name"), ("C1", "note")]),
+        row("2", "1000000000000001", "1"),
+        row("3", "1000000000000002", "2"),
+        // Fifteen significant digits or fewer read as they are, however large.
+        row("4", "1000000000000000", "3"),
+        row("5", "999999999999999", "4"),
+        // A long number in a column no field reads is harmless.
+        row("6", "42", "1234567890123456"),
+        // Past 2^53 the digits read back are not those written: 12345678901234568.
+        row("7", "12345678901234567", "5"),
+    ]
+    .concat();
+    let o = workbook_job(&d, &rows);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // Before: 1000000000000001 loaded as 1000000000000000, and ...002 was its duplicate_key.
+    assert_eq!(
+        live_items(&d),
+        [
+            ["1000000000000000", "Item 4"],
+            ["42", "Item 6"],
+            ["999999999999999", "Item 5"]
+        ]
+    );
+    let rejects = d.query("opsync.db", "SELECT line, rule, message FROM rejects ORDER BY line");
+    assert_eq!(rejects.len(), 3, "{rejects:?}");
+    assert_eq!(
+        rejects[0],
+        [
+            "2",
+            "malformed_row",
+            "sheet \"Items\": cell A2 (column \"code\") holds the whole number 1000000000000001, which Excel shows \
+             rounded to 15 significant digits as 1000000000000000: the cell reads two ways, so neither is loaded; \
+             store the column as text in the workbook"
+        ]
+    );
+    assert!(rejects[1][2].contains("cell A3 (column \"code\") holds the whole number 1000000000000002,"));
+    assert!(
+        rejects[2][2]
+            .contains("cell A7 (column \"code\") holds the whole number 12345678901234568, past 9007199254740992"),
+        "{rejects:?}"
+    );
+}
+
+/// `book` with a styles part: cell styles 1 to 4 have the number formats `00000`, `"PO-"0000`,
+/// `"$"#,##0.00` and `0` (calamine finds the part by its name).
+fn with_number_formats(book: Vec<u8>) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new_append(std::io::Cursor::new(book)).unwrap();
+    zip.start_file("xl/styles.xml", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    zip.write_all(
+        br#"<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><numFmts count="3"><numFmt numFmtId="164" formatCode="00000"/><numFmt numFmtId="165" formatCode="&quot;PO-&quot;0000"/><numFmt numFmtId="166" formatCode="&quot;$&quot;#,##0.00"/></numFmts><fonts count="1"><font/></fonts><fills count="1"><fill/></fills><borders count="1"><border/></borders><cellStyleXfs count="1"><xf/></cellStyleXfs><cellXfs count="5"><xf numFmtId="0"/><xf numFmtId="164" applyNumberFormat="1"/><xf numFmtId="165" applyNumberFormat="1"/><xf numFmtId="166" applyNumberFormat="1"/><xf numFmtId="1" applyNumberFormat="1"/></cellXfs></styleSheet>"#,
+    )
+    .unwrap();
+    zip.finish().unwrap().into_inner()
+}
+
+#[test]
+fn a_number_cell_its_format_shows_padded_or_with_text_is_a_reject_not_the_bare_number() {
+    let d = Dir::new();
+    let row = |r: &str, code: (&str, u32), name: (&str, u32)| {
+        format!(
+            r#"<row r="{r}">{}{}</row>"#,
+            number_cell(&format!("A{r}"), code.0, code.1),
+            number_cell(&format!("B{r}"), name.0, name.1)
+        )
+    };
+    let rows = [
+        sheet_row("1", &[("A1", "code"), ("B1", "name")]),
+        // Excel shows 00123 and PO-0045.
+        row("2", ("123", 1), ("45", 2)),
+        row("3", ("124", 4), ("46", 2)),
+        // Five digits fill 00000; a currency sign and format 0 leave the number as it reads.
+        row("4", ("12345", 1), ("7", 3)),
+        row("5", ("125", 4), ("8.5", 3)),
+    ]
+    .concat();
+    d.write("items.xlsx", with_number_formats(xlsx(None, &rows)));
+    let o = workbook_job_on_written(&d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // Before: 123/45 and 124/46 loaded, as numbers no one reads in the sheet.
+    assert_eq!(live_items(&d), [["12345", "7"], ["125", "8.5"]]);
+    let rejects = d.query("opsync.db", "SELECT line, rule, message FROM rejects ORDER BY line");
+    assert_eq!(rejects.len(), 2, "{rejects:?}");
+    assert_eq!(
+        rejects[0],
+        [
+            "2",
+            "malformed_row",
+            "sheet \"Items\": cell A2 (column \"code\") holds the number 123, which Excel shows as \"00123\" through \
+             its number format \"00000\": the cell reads two ways, so neither is loaded; store the column as text in \
+             the workbook"
+        ]
+    );
+    assert!(
+        rejects[1][2].starts_with(
+            "sheet \"Items\": cell B3 (column \"name\") holds the number 46, which Excel shows as \"PO-0046\" through \
+             its number format \"\\\"PO-\\\"0000\""
+        ),
+        "{rejects:?}"
+    );
+}
+
+/// `workbook_job` on an `items.xlsx` already written.
+fn workbook_job_on_written(d: &Dir) -> std::process::Output {
+    d.write(
+        "items.job.toml",
+        item_job(
+            "items",
+            "items.xlsx",
+            "",
+            "item_id = { from = \"code\" }\ndescription = { from = \"name\" }\n",
+        )
+        .replace("kind = \"csv\"", "kind = \"excel\""),
+    );
+    d.run(&["run", "items.job.toml"])
 }
