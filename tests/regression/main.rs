@@ -9,5 +9,6 @@ mod accounting;
 mod config;
 mod convert;
 mod mapping;
+mod masking;
 mod sources;
 mod state;
