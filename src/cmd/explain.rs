@@ -10,6 +10,7 @@ use crate::cli::{Global, TableFormat};
 use crate::config::mapping::{FieldMapping, MappingFile, Step};
 use crate::config::{FileKind, JobFile, diagnostic::line_col, file_kind};
 use crate::mapping::MASK;
+use crate::mapping::reads::{Header, Sensitive, field_reads};
 use crate::model::{CanonicalRecord, schema};
 use crate::output::print_rows;
 use crate::target::RowLineage;
@@ -53,7 +54,11 @@ pub fn run(g: &Global, entity: &str, key: &str, format: TableFormat) -> anyhow::
                 hash.clone(),
                 path.clone(),
                 version.clone().unwrap_or_default(),
-                field_sources(text, e.name),
+                field_sources(
+                    text,
+                    e.name,
+                    run.as_ref().and_then(|r| ledger.job_columns(&r.job).ok().flatten()),
+                ),
             ),
             None => (String::new(), String::new(), String::new(), Vec::new()),
         };
@@ -162,8 +167,10 @@ struct FieldSource {
     sensitive: bool,
 }
 
-/// For each mapped field of an entity in a stored mapping text: where it comes from.
-fn field_sources(text: &str, entity: &str) -> Vec<FieldSource> {
+/// For each mapped field of an entity in a stored mapping text: where it comes from. `header` is
+/// the job's source header as the ledger last saw it (positions read by `from_index` are
+/// compared with named columns through it; without it, either may be the other).
+fn field_sources(text: &str, entity: &str, header: Option<Vec<String>>) -> Vec<FieldSource> {
     let mapping: Option<MappingFile> = match file_kind(text) {
         FileKind::Mapping => toml::from_str(text).ok(),
         FileKind::Job => toml::from_str::<JobFile>(text)
@@ -176,6 +183,13 @@ fn field_sources(text: &str, entity: &str) -> Vec<FieldSource> {
     let Some(em) = mapping.entities.iter().find(|m| m.name.get_ref() == entity) else {
         return Vec::new();
     };
+    let engine = crate::mapping::expr::engine();
+    let sensitive = Sensitive::of(&mapping, &engine);
+    let masked = header.as_ref().map(|h| sensitive.masked_columns(h));
+    let known = match (&header, &masked) {
+        (Some(h), Some(m)) => Header::Known(h, m),
+        _ => Header::Unknown,
+    };
     em.fields
         .iter()
         .map(|(name, fm)| FieldSource {
@@ -183,29 +197,9 @@ fn field_sources(text: &str, entity: &str) -> Vec<FieldSource> {
             from: describe_from(fm.get_ref()),
             steps: describe_steps(fm.get_ref()),
             line: line_col(text, name.span().start).0,
-            sensitive: is_sensitive(fm.get_ref(), &mapping.sensitive_columns),
+            sensitive: fm.get_ref().sensitive || sensitive.masks(&field_reads(fm.get_ref(), &engine), known),
         })
         .collect()
-}
-
-/// Whether a field's values are masked: it says so, or it reads a sensitive column (by name in
-/// `from`, a step's columns, or an expression that names it; erring towards masking).
-fn is_sensitive(f: &FieldMapping, columns: &[String]) -> bool {
-    let listed = |c: &str| columns.iter().any(|x| x == c);
-    let names_one = |x: &str| {
-        columns
-            .iter()
-            .any(|c| x.contains(&format!("{c:?}")) || x.contains(&format!(".{c}")))
-    };
-    f.sensitive
-        || f.from.as_ref().is_some_and(|c| listed(c.get_ref()))
-        || f.expr.as_ref().is_some_and(|x| names_one(x.get_ref()))
-        || f.steps.iter().any(|s| match s.get_ref() {
-            Step::Concat { columns, .. } | Step::Coalesce { columns } => columns.iter().any(|c| listed(c)),
-            Step::UomConvert { uom_column, .. } => listed(uom_column),
-            Step::Expr { expr } => names_one(expr),
-            _ => false,
-        })
 }
 
 fn describe_from(f: &FieldMapping) -> String {

@@ -16,7 +16,7 @@ pub fn run(out: &Output, job: &Path, file: Option<&Path>, limit: Option<u64>) ->
     let columns = source.columns().to_vec();
     // Damage in columns the mapping never reads (an Excel error cell) is let through, as `run`
     // lets it through, so that extract then transform reads the rows a run reads.
-    if let Ok(mapping) = crate::mapping::compile(&job.mapping, job.source().is_json())
+    if let Ok(mut mapping) = crate::mapping::compile(&job.mapping, job.source().is_json())
         && let Ok(binding) = mapping.bind_source(source.as_ref(), job.source().path())
     {
         source.columns_read(&binding.columns_read(&mapping));

@@ -12,6 +12,7 @@ use regex::Regex;
 use super::convert::{format_is_valid, parse_offset};
 use super::expr::{self, Expr};
 use super::lookup::{Lookup, LookupError};
+use super::reads::{Header, Sensitive, field_reads};
 use super::steps::{CStep, Kind};
 use super::{ColumnRef, EntityPlan, FieldPlan, FilterPlan, Input, Many, Mapping, RecordRulePlan, Slot};
 use crate::config::diagnostic::line_col;
@@ -34,13 +35,11 @@ struct Compiler<'a> {
     uses_row: bool,
     /// Slots read by the field being compiled (its `from` and its steps' columns).
     reads: Vec<usize>,
-    /// Columns named by the expressions of the field being compiled.
-    expr_reads: Vec<String>,
     /// Columns named by every expression of the mapping.
     expr_columns: Vec<String>,
-    /// Columns whose values are masked: `sensitive_columns`, and the `from` of every field
-    /// marked `sensitive = true` (another field reading the same column is masked too).
-    sensitive_columns: Vec<String>,
+    /// Columns whose values are masked: `sensitive_columns`, and those read by every field
+    /// marked `sensitive = true` (another field reading one of them is masked too).
+    sensitive: Sensitive,
 }
 
 impl Compiler<'_> {
@@ -102,7 +101,6 @@ impl Compiler<'_> {
                     if !self.expr_columns.contains(c) {
                         self.expr_columns.push(c.clone());
                     }
-                    self.expr_reads.push(c.clone());
                 }
                 Some(x)
             }
@@ -313,9 +311,8 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
         json,
         uses_row: false,
         reads: Vec::new(),
-        expr_reads: Vec::new(),
         expr_columns: Vec::new(),
-        sensitive_columns: sensitive_columns(m),
+        sensitive: sensitive_columns(m),
     };
     for (name, cfg) in &m.file.lookups {
         let span = cfg.span();
@@ -390,7 +387,6 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
             let line = line_col(&m.text, fname.span().start).0;
             let f = fm.get_ref();
             c.reads.clear();
-            c.expr_reads.clear();
             let given = [
                 f.from.is_some(),
                 f.from_index.is_some(),
@@ -488,7 +484,8 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
                     rules.push(r);
                 }
             }
-            let sensitive = f.sensitive || c.reads_sensitive_column();
+            let columns = field_reads(f, &c.engine);
+            let sensitive = f.sensitive || c.sensitive.masks(&columns, Header::NotYet);
             if sensitive && field.key {
                 c.problem(
                     Some(fname.span()),
@@ -512,6 +509,7 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
                 sensitive,
                 line,
                 reads: std::mem::take(&mut c.reads),
+                columns,
             });
         }
         let mapped: HashSet<usize> = fields.iter().map(|f| f.index).collect();
@@ -568,7 +566,7 @@ pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
         slots: c.slots,
         entities,
         filters,
-        sensitive_columns: c.sensitive_columns.iter().cloned().collect(),
+        sensitive: c.sensitive,
         sensitive_paths,
         uses_row: c.uses_row,
         expr_columns: c.expr_columns,

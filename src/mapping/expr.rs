@@ -215,7 +215,7 @@ impl Expr {
 }
 
 /// The column named by `row["name"]` or `row.name`, when this node reads one.
-fn row_column(node: &rhai::Expr) -> Option<String> {
+pub(super) fn row_column(node: &rhai::Expr) -> Option<String> {
     let (rhai::Expr::Index(x, ..) | rhai::Expr::Dot(x, ..)) = node else {
         return None;
     };

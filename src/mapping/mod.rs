@@ -7,6 +7,7 @@
 pub mod convert;
 pub mod expr;
 pub mod lookup;
+pub mod reads;
 pub mod rules;
 pub mod steps;
 
@@ -125,6 +126,8 @@ pub struct FieldPlan {
     pub line: usize,
     /// Slots the field reads (its `from` and its steps' columns).
     pub reads: Vec<usize>,
+    /// Every column it reads, its expressions' included (what masking goes by).
+    pub columns: reads::Reads,
 }
 
 /// A row filter.
@@ -173,7 +176,8 @@ pub struct Mapping {
     pub slots: Vec<Slot>,
     pub entities: Vec<EntityPlan>,
     pub filters: Vec<FilterPlan>,
-    pub sensitive_columns: HashSet<String>,
+    /// Columns whose values are masked, and those that fields read them by.
+    pub sensitive: reads::Sensitive,
     /// JSON sources: the values masked in a record (sensitive fields' paths and
     /// `sensitive_columns`).
     pub sensitive_paths: Vec<serde_json_path::JsonPath>,
@@ -269,12 +273,49 @@ impl Binding {
 impl Mapping {
     /// Resolve the mapping's columns in an open source's header (see [`Mapping::bind`]). A name
     /// the header holds twice is refused: `from = "Category"` could mean either column.
-    pub fn bind_source(&self, source: &dyn Source, label: &str) -> Result<Binding, ConfigError> {
-        self.bind_shared(source.columns(), source.shared_names(), label, false)
+    pub fn bind_source(&mut self, source: &dyn Source, label: &str) -> Result<Binding, ConfigError> {
+        let binding = self.bind_shared(source.columns(), source.shared_names(), label, false)?;
+        self.mask_by_position(&binding, label)?;
+        Ok(binding)
+    }
+
+    /// Positions are known once bound: a field reading a masked column by another route than
+    /// the sensitive field's (`from_index` against `from`) is masked too.
+    fn mask_by_position(&mut self, b: &Binding, source: &str) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        let header = reads::Header::Known(&b.header, &b.masked);
+        for plan in &mut self.entities {
+            for f in plan.fields.iter_mut().filter(|f| !f.sensitive) {
+                if !self.sensitive.masks(&f.columns, header) {
+                    continue;
+                }
+                let field = &plan.entity.fields[f.index];
+                if field.key {
+                    problems.push(Diagnostic {
+                        file: self.path.clone(),
+                        line: f.line,
+                        column: 1,
+                        message: format!(
+                            "{}.{} is part of the key and reads a sensitive column of {source}: keys are kept in \
+                             the ledger and shown in every report",
+                            plan.entity.name, field.name
+                        ),
+                        hint: Some("key the record on a column that is not secret".into()),
+                    });
+                }
+                f.sensitive = true;
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError(problems))
+        }
     }
 
     /// Resolve the mapping's columns in a source header. A missing column is a configuration
     /// error naming the closest header present; `lenient` (fixture tests) reads it as empty.
+    /// Fixture rows are the mapping's own, so fields are not re-masked by position here.
     pub fn bind(&self, header: &[String], source: &str, lenient: bool) -> Result<Binding, ConfigError> {
         self.bind_shared(header, &[], source, lenient)
     }
@@ -301,7 +342,7 @@ impl Mapping {
                     if found.is_none() && !lenient {
                         // A file without its header row shows a data row here: with sensitive
                         // columns in the mapping, its values are not quoted.
-                        let hint = if !self.sensitive_columns.is_empty() {
+                        let hint = if !self.sensitive.is_empty() {
                             format!(
                                 "the header has {} columns, not quoted here as the mapping has sensitive columns; \
                                  `opsync inspect` shows them",
@@ -345,24 +386,13 @@ impl Mapping {
             problems.sort_by_key(|d| (d.line, d.column));
             return Err(ConfigError(problems));
         }
-        let mut sensitive = self.sensitive_columns.clone();
+        let mut masked = self.sensitive.masked_columns(header);
         // A sensitive name held twice is masked in every column that carries it.
-        let shared_sensitive: Vec<&SharedName> = shared.iter().filter(|s| sensitive.contains(&s.name)).collect();
-        for s in shared_sensitive {
+        for s in shared.iter().filter(|s| self.sensitive.names_one(&s.name)) {
             for &p in &s.positions {
-                sensitive.insert(header[p].clone());
+                masked[p] = true;
             }
         }
-        for plan in &self.entities {
-            for f in plan.fields.iter().filter(|f| f.sensitive) {
-                if let Input::Slot(s) = f.input
-                    && let Some(p) = positions[s]
-                {
-                    sensitive.insert(header[p].clone());
-                }
-            }
-        }
-        let masked = header.iter().map(|h| sensitive.contains(h)).collect();
         Ok(Binding {
             header: header.to_vec(),
             positions,

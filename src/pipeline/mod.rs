@@ -180,7 +180,7 @@ pub fn ragged_reject(err: &SourceError, entity: &str, binding: &Binding) -> Opti
 /// Compile a job's mapping and open and bind its source: everything that can fail before a
 /// record is read. Schema drift (a mapped column missing) is a configuration error here.
 pub fn open_and_bind(job: &LoadedJob) -> Result<(Mapping, Box<dyn Source>, Binding), PipelineError> {
-    let mapping = mapping::compile(&job.mapping, job.source().is_json())?;
+    let mut mapping = mapping::compile(&job.mapping, job.source().is_json())?;
     let mut source = source::open(job.source(), job.dir())?;
     let label = job.source().path().to_string();
     let binding = mapping.bind_source(source.as_ref(), &label)?;

@@ -614,7 +614,7 @@ pub fn transform(
 ) -> Result<Summary, PipelineError> {
     with_run(job, ledger, "transform", opts, |ledger, ctx| {
         settle_stale(ctx, ledger, None, obs)?;
-        let mapping = mapping::compile(&job.mapping, job.source().is_json())?;
+        let mut mapping = mapping::compile(&job.mapping, job.source().is_json())?;
         let label = job.source().path().to_string();
         let binding = mapping.bind_source(source, &label)?;
         source.columns_read(&binding.columns_read(&mapping));

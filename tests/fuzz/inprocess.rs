@@ -36,7 +36,7 @@ enum Case {
     Read(u64),
 }
 
-fn one_case(r: &Ready, bytes: &[u8]) -> Result<Case, String> {
+fn one_case(r: &mut Ready, bytes: &[u8]) -> Result<Case, String> {
     std::fs::write(r.laid.root.join(r.seed.source), bytes).map_err(|e| e.to_string())?;
     let Ok(mut source) = opsync::source::open(r.job.source(), r.job.dir()) else {
         return Ok(Case::Refused);
@@ -105,7 +105,7 @@ pub fn run(plan: &Plan) {
     let (c, d, f) = (current.clone(), done.clone(), finished.clone());
     let worker = std::thread::spawn(move || {
         let lib = Library::load();
-        let ready = prepare(&lib, seeds, base);
+        let mut ready = prepare(&lib, seeds, base);
         let started = Instant::now();
         let mut findings: Vec<String> = Vec::new();
         let mut refused = 0u64;
@@ -125,7 +125,8 @@ pub fn run(plan: &Plan) {
             let case_seed = plan.case_seed(i);
             c.store(case_seed, Ordering::Relaxed);
             let mut rng = Rng::new(case_seed);
-            let r = &ready[rng.below(ready.len())];
+            let pick = rng.below(ready.len());
+            let r = &mut ready[pick];
             let (bytes, said) = if rng.chance(1, 20) {
                 (r.laid.original.clone(), "the seed as it is".to_string())
             } else {

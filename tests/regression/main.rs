@@ -12,5 +12,6 @@ mod files;
 mod ledger;
 mod load;
 mod mapping;
+mod masking;
 mod sources;
 mod state;

@@ -7,6 +7,7 @@ use std::ops::Range;
 use super::Compiler;
 use crate::config::LoadedMapping;
 use crate::config::mapping::{EntityMapping, FieldMapping, Multiple, OnParentReject};
+use crate::mapping::reads::Sensitive;
 use crate::mapping::{ColumnRef, EntityPlan, Many, ParentPlan};
 use crate::model::{Entity, schema};
 
@@ -44,20 +45,6 @@ impl Compiler<'_> {
             (Multiple::First, None) => Many::First,
             (Multiple::Reject, None) => Many::Reject,
         }
-    }
-
-    /// Whether the field being compiled reads a column listed in `sensitive_columns`.
-    pub(super) fn reads_sensitive_column(&self) -> bool {
-        let listed = &self.sensitive_columns;
-        let slot_name = |i: &usize| match &self.slots[*i].column {
-            ColumnRef::Name(n) | ColumnRef::Path(n, _) => Some(n.as_str()),
-            ColumnRef::Index(_) => None,
-        };
-        self.reads
-            .iter()
-            .filter_map(slot_name)
-            .any(|n| listed.iter().any(|l| l == n))
-            || self.expr_reads.iter().any(|n| listed.contains(n))
     }
 
     pub(super) fn check_parent_option(&mut self, em: &EntityMapping, entity: &'static Entity) {
@@ -135,17 +122,6 @@ pub(super) fn link_parents(mappings: &[EntityMapping], entities: &mut [EntityPla
 }
 
 /// The columns of `sensitive_columns` and those read by fields marked `sensitive = true`.
-pub(super) fn sensitive_columns(m: &LoadedMapping) -> Vec<String> {
-    let mut columns = m.file.sensitive_columns.clone();
-    for em in &m.file.entities {
-        for fm in em.fields.values() {
-            let f = fm.get_ref();
-            if let (true, Some(from)) = (f.sensitive, &f.from)
-                && !columns.contains(from.get_ref())
-            {
-                columns.push(from.get_ref().clone());
-            }
-        }
-    }
-    columns
+pub(super) fn sensitive_columns(m: &LoadedMapping) -> Sensitive {
+    Sensitive::of(&m.file, &crate::mapping::expr::engine())
 }
