@@ -100,7 +100,10 @@ fn sign_forms(x: &str) -> Vec<(bool, &str)> {
     if let Some(r) = x.strip_prefix('+') {
         out.push((false, r.trim()));
     }
-    if let Some(r) = x.strip_suffix('-') {
+    // `12,-` and `12.-` are whole prices in German and Swiss notation, not negative numbers.
+    if let Some(r) = x.strip_suffix('-')
+        && !r.ends_with(['.', ','])
+    {
         out.push((true, r.trim()));
     }
     if let Some(r) = x.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
@@ -240,6 +243,20 @@ fn same_reading(text: &str, decimal_comma: bool) -> Result<(), TestCaseError> {
         (Some(w), Ok(v)) => prop_assert_eq!(w, &key(v), "{:?}", text),
     }
     Ok(())
+}
+
+/// Inputs the property tests once found the reference and the parser disagreeing on.
+#[test]
+fn found_cases_read_the_same_way() {
+    for (text, dc) in [
+        ("0.-", false),
+        ("0.-", true),
+        ("12,-", true),
+        ("12,-", false),
+        ("5 -", false),
+    ] {
+        same_reading(text, dc).unwrap();
+    }
 }
 
 proptest! {
