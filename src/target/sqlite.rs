@@ -100,9 +100,12 @@ impl SqliteTarget {
         let conn = Connection::open(&file).map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(err)?;
         // FULL: once a batch's commit returns, it survives a power loss, as its record in the
-        // ledger does.
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-16384;")
-            .map_err(err)?;
+        // ledger does. A new database gets 16 KiB pages (an existing one keeps its own): a run's
+        // range scans and inserts touch a quarter of the pages they would at SQLite's 4 KiB.
+        conn.execute_batch(
+            "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-16384;",
+        )
+        .map_err(err)?;
         Ok(SqliteTarget {
             conn,
             path: file.display().to_string(),
