@@ -456,7 +456,8 @@ pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
 /// `transform`). Dropped without a [`StagedFile::commit`] that succeeded, the partial file is
 /// removed: a full disk must not keep the space it took, nor leave files behind.
 pub struct StagedFile {
-    tmp: PathBuf,
+    /// The file written, renamed over `path` on commit; `None` when `path` is written in place.
+    tmp: Option<PathBuf>,
     path: PathBuf,
     out: Option<std::io::BufWriter<std::fs::File>>,
     /// Renamed into place.
@@ -465,6 +466,19 @@ pub struct StagedFile {
 
 impl StagedFile {
     pub fn create(path: &Path) -> std::io::Result<Self> {
+        // A symbolic link stays a link: the file it names is the one replaced.
+        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        // A device, a FIFO or a terminal (`--out /dev/null`, `--out /dev/stdout`) is written in
+        // place: renaming a file over it would replace the device itself with a plain file.
+        if std::fs::metadata(&path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            let file = std::fs::OpenOptions::new().write(true).open(&path)?;
+            return Ok(StagedFile {
+                tmp: None,
+                path,
+                out: Some(std::io::BufWriter::new(file)),
+                placed: false,
+            });
+        }
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -472,8 +486,8 @@ impl StagedFile {
         let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
         let file = create_private(&tmp)?;
         Ok(StagedFile {
-            tmp,
-            path: path.to_path_buf(),
+            tmp: Some(tmp),
+            path,
             out: Some(std::io::BufWriter::new(file)),
             placed: false,
         })
@@ -505,11 +519,19 @@ impl StagedFile {
 
     /// Flush the file to disk and put it in place.
     pub fn commit(mut self) -> std::io::Result<()> {
-        if let Some(out) = self.out.take() {
-            let file = out.into_inner().map_err(|e| e.into_error())?;
+        let file = match self.out.take() {
+            Some(out) => Some(out.into_inner().map_err(|e| e.into_error())?),
+            None => None,
+        };
+        let Some(tmp) = &self.tmp else {
+            // Written in place: a device has nothing to sync or rename.
+            self.placed = true;
+            return Ok(());
+        };
+        if let Some(file) = file {
             file.sync_all()?;
         }
-        std::fs::rename(&self.tmp, &self.path)?;
+        std::fs::rename(tmp, &self.path)?;
         self.placed = true;
         Ok(())
     }
@@ -532,7 +554,9 @@ impl Drop for StagedFile {
     fn drop(&mut self) {
         if !self.placed {
             drop(self.out.take());
-            let _ = std::fs::remove_file(&self.tmp);
+            if let Some(tmp) = &self.tmp {
+                let _ = std::fs::remove_file(tmp);
+            }
         }
     }
 }

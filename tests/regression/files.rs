@@ -50,3 +50,41 @@ fn a_workbook_named_as_csv_is_told_to_use_the_excel_kind() {
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("kind = \"excel\""), "{}", stderr(&o));
 }
+
+#[test]
+fn out_naming_a_fifo_or_a_symbolic_link_writes_through_it_rather_than_replacing_it() {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let d = Dir::new();
+    d.write("items.csv", "code,name,cost,gtin,uom\nA1,Gauze,1.25,,EA\n");
+    d.write("items.job.toml", item_job("items", "items.csv", "", ITEM_FIELDS));
+    // A FIFO stands for every file that is not a plain file (`--out /dev/null` replaced the
+    // device with a plain file when run as root); a reader is open before opsync writes.
+    let fifo = d.join("out.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let mut reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let o = d.run(&["extract", "items.job.toml", "--out", "out.fifo"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    let mut got = String::new();
+    reader.read_to_string(&mut got).unwrap();
+    assert!(got.contains("\"code\":\"A1\""), "{got}");
+    // A link stays a link; the file it names gets the output.
+    d.write("real.jsonl", "old\n");
+    std::os::unix::fs::symlink(d.join("real.jsonl"), d.join("link.jsonl")).unwrap();
+    let o = d.run(&["transform", "items.job.toml", "--out", "link.jsonl"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        std::fs::symlink_metadata(d.join("link.jsonl"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let real = std::fs::read_to_string(d.join("real.jsonl")).unwrap();
+    assert!(real.contains("\"item_id\":\"A1\""), "{real}");
+}
