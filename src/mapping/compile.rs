@@ -22,7 +22,7 @@ use crate::model::schema;
 
 mod options;
 mod values;
-use options::{link_parents, sensitive_columns};
+use options::link_parents;
 
 struct Compiler<'a> {
     m: &'a LoadedMapping,
@@ -301,18 +301,19 @@ impl Compiler<'_> {
 
 /// Compile a loaded mapping for a source of the given shape (`json`: fields are JSONPaths).
 pub fn compile(m: &LoadedMapping, json: bool) -> Result<Mapping, ConfigError> {
+    let engine = expr::engine();
     let mut c = Compiler {
         m,
         problems: Vec::new(),
         slots: Vec::new(),
         slot_index: HashMap::new(),
         lookups: HashMap::new(),
-        engine: expr::engine(),
+        sensitive: Sensitive::of(&m.file, &engine),
+        engine,
         json,
         uses_row: false,
         reads: Vec::new(),
         expr_columns: Vec::new(),
-        sensitive: sensitive_columns(m),
     };
     for (name, cfg) in &m.file.lookups {
         let span = cfg.span();

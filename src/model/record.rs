@@ -309,7 +309,7 @@ impl CanonicalRecord {
             let json = record.get(f.name).unwrap_or(&serde_json::Value::Null);
             // No source value holds these (sources reject them as damaged rows), so no record may.
             if let serde_json::Value::String(s) = json
-                && s.contains(['\0', '\u{feff}'])
+                && crate::source::odd_character(s).is_some()
             {
                 reasons.push(Reason {
                     field: f.name.into(),

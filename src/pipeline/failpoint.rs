@@ -7,10 +7,10 @@
 //! - `swap_recorded`: a file target's new file hash is in the ledger, the file not yet renamed;
 //! - `swapped`: the files are in place, the run not yet finished in the ledger.
 //!
-//! - `rename`: a file target is about to rename one of its files into place.
-//!
 //! `OPSYNC_FAILPOINT=NAME:N:error` makes the Nth hit of a point that can fail return an error
-//! instead (see [`error`]), for the tests of a step failing part-way.
+//! instead (see [`error`]), for the tests of a step failing part-way:
+//!
+//! - `rename`: a file target is about to rename one of its files into place.
 //!
 //! Unset, each point costs one relaxed atomic load.
 

@@ -208,7 +208,7 @@ impl CsvReader {
     fn header_text(&self, field: &[u8], line: u64) -> Result<String, SourceError> {
         let text = std::str::from_utf8(field).map_err(|_| self.encoding_error(field, line))?;
         self.check_decoded(text, line)?;
-        if let Some(what) = odd_character(text) {
+        if let Some(what) = super::odd_character(text) {
             return Err(SourceError::Malformed {
                 path: self.name.to_string(),
                 line,
@@ -297,19 +297,6 @@ fn check_config(config: &CsvSource) -> Result<(), SourceError> {
     Ok(())
 }
 
-/// A character no exported value holds: a NUL, or a byte-order mark away from the file's start.
-fn odd_character(text: &str) -> Option<&'static str> {
-    let bytes = text.as_bytes();
-    memchr::memchr2(0, 0xEF, bytes)?;
-    if bytes.contains(&0) {
-        Some("a NUL character (U+0000)")
-    } else if text.contains('\u{feff}') {
-        Some("a byte-order mark (U+FEFF)")
-    } else {
-        None
-    }
-}
-
 impl Source for CsvReader {
     fn columns(&self) -> &[String] {
         &self.columns
@@ -358,7 +345,7 @@ impl Source for CsvReader {
             };
             if suspect
                 && odd.is_none()
-                && let Some(what) = odd_character(text)
+                && let Some(what) = super::odd_character(text)
             {
                 odd = Some((i, what));
             }

@@ -152,11 +152,14 @@ pub fn open_decoded(path: &Path, label: Option<&str>) -> Result<(Decoder, Arc<At
         path: path.display().to_string(),
         source: e,
     })?;
-    let mut head = Vec::with_capacity(4096);
-    (&file).take(4096).read_to_end(&mut head).map_err(|e| SourceError::Io {
+    let io = |e| SourceError::Io {
         path: path.display().to_string(),
         source: e,
-    })?;
+    };
+    // The file's first bytes, read once for every check below.
+    let mut head = Vec::with_capacity(65536);
+    (&file).take(65536).read_to_end(&mut head).map_err(io)?;
+    (&file).seek(SeekFrom::Start(0)).map_err(io)?;
     if let Some((what, todo)) = binary_kind(&head) {
         return Err(SourceError::NotText {
             path: path.display().to_string(),
@@ -164,58 +167,32 @@ pub fn open_decoded(path: &Path, label: Option<&str>) -> Result<(Decoder, Arc<At
             todo,
         });
     }
-    (&file).seek(SeekFrom::Start(0)).map_err(|e| SourceError::Io {
-        path: path.display().to_string(),
-        source: e,
-    })?;
     if let Some(declared) = encoding
         && declared != encoding_rs::UTF_16LE
         && declared != encoding_rs::UTF_16BE
+        && let Some(why) = reads_as_utf8(&head)
     {
-        let mut head = Vec::with_capacity(65536);
-        (&file)
-            .take(65536)
-            .read_to_end(&mut head)
-            .map_err(|e| SourceError::Io {
-                path: path.display().to_string(),
-                source: e,
-            })?;
-        if let Some(why) = reads_as_utf8(&head) {
-            return Err(SourceError::Encoding {
-                path: path.display().to_string(),
-                line: 1,
-                encoding: label_of(declared),
-                hint: format!(
-                    "; {why}, which a {} file does not: remove encoding from [source] (UTF-8 is the default)",
-                    label_of(declared)
-                ),
-                guess: Some("utf-8".into()),
-            });
-        }
-        (&file).seek(SeekFrom::Start(0)).map_err(|e| SourceError::Io {
+        return Err(SourceError::Encoding {
             path: path.display().to_string(),
-            source: e,
-        })?;
+            line: 1,
+            encoding: label_of(declared),
+            hint: format!(
+                "; {why}, which a {} file does not: remove encoding from [source] (UTF-8 is the default)",
+                label_of(declared)
+            ),
+            guess: Some("utf-8".into()),
+        });
     }
-    if encoding.is_none() {
-        let mut head = Vec::with_capacity(4096);
-        (&file).take(4096).read_to_end(&mut head).map_err(|e| SourceError::Io {
+    if encoding.is_none()
+        && let Some(utf16) = looks_utf16(&head)
+    {
+        return Err(SourceError::Encoding {
             path: path.display().to_string(),
-            source: e,
-        })?;
-        if let Some(utf16) = looks_utf16(&head) {
-            return Err(SourceError::Encoding {
-                path: path.display().to_string(),
-                line: 1,
-                encoding: "UTF-8".into(),
-                hint: utf16_hint(utf16),
-                guess: Some(label_of(utf16)),
-            });
-        }
-        (&file).seek(SeekFrom::Start(0)).map_err(|e| SourceError::Io {
-            path: path.display().to_string(),
-            source: e,
-        })?;
+            line: 1,
+            encoding: "UTF-8".into(),
+            hint: utf16_hint(utf16),
+            guess: Some(label_of(utf16)),
+        });
     }
     let count = Arc::new(AtomicU64::new(0));
     let counting = Counting {

@@ -173,13 +173,7 @@ impl Source for FixedWidthReader {
             .collect();
         self.row += 1;
         let short = self.layout.iter().find(|c| c.start > chars.len());
-        let odd = if text.contains('\0') {
-            Some("a NUL character (U+0000)")
-        } else if text.contains('\u{feff}') {
-            Some("a byte-order mark (U+FEFF)")
-        } else {
-            None
-        };
+        let odd = super::odd_character(text);
         if let Some(c) = short {
             return Err(self.malformed(
                 format!(

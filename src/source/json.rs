@@ -200,7 +200,7 @@ impl Source for JsonLines {
 /// Whether a string anywhere in a value holds a NUL character or a byte-order mark (U+FEFF, the
 /// mark of two files joined into one), which no exported value holds.
 pub(crate) fn holds_nul(value: &Value) -> bool {
-    let odd = |s: &str| s.contains(['\0', '\u{feff}']);
+    let odd = |s: &str| super::odd_character(s).is_some();
     match value {
         Value::String(s) => odd(s),
         Value::Array(items) => items.iter().any(holds_nul),

@@ -332,3 +332,17 @@ pub fn total_bytes(config: &SourceConfig, base: &Path) -> u64 {
         .map(|files| files.iter().filter_map(|f| f.metadata().ok()).map(|m| m.len()).sum())
         .unwrap_or(0)
 }
+
+/// A character no exported value holds: a NUL, or a byte-order mark away from the file's start
+/// (the mark of two files joined into one). Every reader of text checks its values with it.
+pub(crate) fn odd_character(text: &str) -> Option<&'static str> {
+    let bytes = text.as_bytes();
+    memchr::memchr2(0, 0xEF, bytes)?;
+    if bytes.contains(&0) {
+        Some("a NUL character (U+0000)")
+    } else if text.contains('\u{feff}') {
+        Some("a byte-order mark (U+FEFF)")
+    } else {
+        None
+    }
+}

@@ -189,7 +189,7 @@ impl RawJsonlReader {
         self.shape = Some(shape);
         let lineage = self.lineage(lineage);
         let nul = match &values {
-            RawValues::Row(row) => row.iter().any(|v| v.contains(['\0', '\u{feff}'])),
+            RawValues::Row(row) => row.iter().any(|v| super::odd_character(v).is_some()),
             RawValues::Json(doc) => super::json::holds_nul(doc),
         };
         if nul {

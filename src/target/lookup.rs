@@ -390,9 +390,11 @@ impl KeyIndex {
                 });
                 continue;
             }
-            let looked_up = self.boundary.is_some() || !(self.empty_at_start || matches!(item, KeyRef::Rejected(_)));
+            // A stored state matters for a record the table may hold; the boundary asks for a key
+            // met before the turn whatever it is.
+            let wants_stored = !(self.empty_at_start || matches!(item, KeyRef::Rejected(_)));
             let mut found: Option<(Option<Vec<u8>>, bool, bool)> = None;
-            if looked_up {
+            if wants_stored || self.boundary.is_some() {
                 let mut st = conn.prepare_cached(&state).map_err(sql_err)?;
                 bind_item_key(&mut st, e, item)?;
                 if let Some(b) = &self.boundary {
@@ -418,7 +420,7 @@ impl KeyIndex {
                         stored: None,
                     });
                 }
-                Some((hash, deleted, false)) if !(self.empty_at_start || matches!(item, KeyRef::Rejected(_))) => {
+                Some((hash, deleted, false)) if wants_stored => {
                     out.push(Looked {
                         sighting: None,
                         stored: Some(Stored {
@@ -477,15 +479,13 @@ impl KeyIndex {
     fn unseen_query(&self, what: &str) -> (String, Option<&Vec<Value>>) {
         let e = self.entity;
         let t = ident(e.name);
-        let last = self.last.as_ref().map(|(k, _)| k);
-        match (
-            self.mode,
-            if self.mode == Mode::Sorted {
-                last
-            } else {
-                self.boundary.as_ref()
-            },
-        ) {
+        // The key up to which the table's keys were met: the last one in sorted mode, the
+        // boundary after the turn.
+        let bound = match self.mode {
+            Mode::Sorted => self.last.as_ref().map(|(k, _)| k),
+            Mode::Unsorted => self.boundary.as_ref(),
+        };
+        match (self.mode, bound) {
             (Mode::Unsorted, None) => (
                 format!(
                     "SELECT {what} FROM {t} t WHERE t._deleted = 0 AND NOT EXISTS \

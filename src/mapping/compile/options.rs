@@ -5,9 +5,7 @@
 use std::ops::Range;
 
 use super::Compiler;
-use crate::config::LoadedMapping;
 use crate::config::mapping::{EntityMapping, FieldMapping, Multiple, OnParentReject};
-use crate::mapping::reads::Sensitive;
 use crate::mapping::{ColumnRef, EntityPlan, Many, ParentPlan};
 use crate::model::{Entity, schema};
 
@@ -119,9 +117,4 @@ pub(super) fn link_parents(mappings: &[EntityMapping], entities: &mut [EntityPla
             });
         }
     }
-}
-
-/// The columns of `sensitive_columns` and those read by fields marked `sensitive = true`.
-pub(super) fn sensitive_columns(m: &LoadedMapping) -> Sensitive {
-    Sensitive::of(&m.file, &crate::mapping::expr::engine())
 }
