@@ -54,6 +54,10 @@ fn line_item(v: &serde_json::Value) -> Result<LoadItem, String> {
         (Some(Bool(true)), Some(e), _, Some(Bool(true))) => Ok(LoadItem::Unkeyed {
             entity: e.as_str().map(str::to_string),
         }),
+        // An empty key names no record: like a row with no key, it must hold back deletes.
+        (Some(Bool(true)), e @ Some(_), Some(Text(k)), None) if k.trim().is_empty() => Ok(LoadItem::Unkeyed {
+            entity: e.and_then(|e| e.as_str()).map(str::to_string),
+        }),
         (Some(Bool(true)), Some(Text(e)), Some(Text(k)), None) => Ok(LoadItem::Rejected {
             entity: e.clone(),
             key: k.clone(),

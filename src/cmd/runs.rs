@@ -1,7 +1,7 @@
 //! `opsync runs` and `opsync runs show RUN`: run history from the ledger.
 
 use crate::cli::{Global, TableFormat};
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, RunRecord, RunStatus};
 use crate::output::print_rows;
 
 fn open(g: &Global) -> anyhow::Result<Ledger> {
@@ -10,6 +10,35 @@ fn open(g: &Global) -> anyhow::Result<Ledger> {
 
 /// What a killed run's ledger cannot know.
 const UNKNOWN_ROWS: [&str; 4] = ["read", "malformed", "filtered", "rejected_rows"];
+/// What a run still running (or killed and not yet settled) has not counted yet.
+const UNKNOWN_RECORDS: [&str; 7] = [
+    "valid",
+    "rejected",
+    "deduplicated",
+    "inserted",
+    "updated",
+    "unchanged",
+    "deleted",
+];
+
+/// Which counts of a run the ledger can vouch for.
+#[derive(Debug, Clone, Copy)]
+struct Known {
+    rows: bool,
+    records: bool,
+}
+
+impl Known {
+    fn of(run: &RunRecord) -> Known {
+        // A run still `running` (or killed, until the next run of its job settles it) has
+        // written batches its counts do not hold yet: none of them is final.
+        let running = run.status == RunStatus::Running.as_str();
+        Known {
+            rows: run.rows_known && !running,
+            records: !running,
+        }
+    }
+}
 
 /// A count, or `unknown` where the run's rows are not known.
 fn count(known: bool, n: u64) -> String {
@@ -17,13 +46,18 @@ fn count(known: bool, n: u64) -> String {
 }
 
 /// A run (or an entity's counts) as JSON, with the counts it cannot know as null.
-fn json_counts(value: impl serde::Serialize, known: bool) -> anyhow::Result<serde_json::Value> {
+fn json_counts(value: impl serde::Serialize, known: Known) -> anyhow::Result<serde_json::Value> {
     let mut v = serde_json::to_value(value)?;
-    if !known && let Some(o) = v.as_object_mut() {
-        for k in UNKNOWN_ROWS {
-            if o.contains_key(k) {
-                o.insert(k.into(), serde_json::Value::Null);
+    if let Some(o) = v.as_object_mut() {
+        let rows = UNKNOWN_ROWS.iter().filter(|_| !known.rows);
+        let records = UNKNOWN_RECORDS.iter().filter(|_| !known.records);
+        for k in rows.chain(records) {
+            if o.contains_key(*k) {
+                o.insert((*k).into(), serde_json::Value::Null);
             }
+        }
+        if o.contains_key("rows_known") {
+            o.insert("rows_known".into(), known.rows.into());
         }
     }
     Ok(v)
@@ -35,7 +69,7 @@ pub fn list(g: &Global, job: Option<&str>, limit: usize, format: TableFormat) ->
     if format == TableFormat::Json {
         let runs = runs
             .iter()
-            .map(|r| json_counts(r, r.rows_known))
+            .map(|r| json_counts(r, Known::of(r)))
             .collect::<anyhow::Result<Vec<_>>>()?;
         println!("{}", serde_json::to_string_pretty(&runs)?);
         return Ok(0);
@@ -44,18 +78,20 @@ pub fn list(g: &Global, job: Option<&str>, limit: usize, format: TableFormat) ->
         .iter()
         .map(|r| {
             let c = &r.counts;
+            let known = Known::of(r);
+            let n = |v: u64| count(known.records, v);
             vec![
                 r.id.to_string(),
                 r.job.clone(),
                 r.command.clone(),
                 r.started_at.clone(),
                 r.status.clone(),
-                count(r.rows_known, c.read),
-                c.inserted.to_string(),
-                c.updated.to_string(),
-                c.unchanged.to_string(),
-                c.deleted.to_string(),
-                c.rejected.to_string(),
+                count(known.rows, c.read),
+                n(c.inserted),
+                n(c.updated),
+                n(c.unchanged),
+                n(c.deleted),
+                n(c.rejected),
             ]
         })
         .collect();
@@ -86,7 +122,7 @@ pub fn show(g: &Global, id: i64, format: TableFormat) -> anyhow::Result<u8> {
     let reasons = ledger.reject_reasons(id)?;
     let misses = ledger.misses(id)?;
     if format == TableFormat::Json {
-        let known = run.rows_known;
+        let known = Known::of(&run);
         let doc = serde_json::json!({
             "run": json_counts(&run, known)?,
             "entities": entities.iter().map(|e| json_counts(e, known)).collect::<anyhow::Result<Vec<_>>>()?,
@@ -104,6 +140,7 @@ pub fn show(g: &Global, id: i64, format: TableFormat) -> anyhow::Result<u8> {
         return Ok(0);
     }
     let c = &run.counts;
+    let known = Known::of(&run);
     let opt = |o: &Option<String>| o.clone().unwrap_or_default();
     let rows = vec![
         vec!["run".into(), run.id.to_string()],
@@ -128,24 +165,29 @@ pub fn show(g: &Global, id: i64, format: TableFormat) -> anyhow::Result<u8> {
             "rows".into(),
             format!(
                 "read {}, malformed {}, filtered {}, with a rejected record {}",
-                count(run.rows_known, c.read),
-                count(run.rows_known, c.malformed),
-                count(run.rows_known, c.filtered),
-                count(run.rows_known, run.rejected_rows)
+                count(known.rows, c.read),
+                count(known.rows, c.malformed),
+                count(known.rows, c.filtered),
+                count(known.rows, run.rejected_rows)
             ),
         ],
         vec![
             "records".into(),
             format!(
                 "rejected {}, deduplicated {}, inserted {}, updated {}, unchanged {}, deleted {}",
-                c.rejected, c.deduplicated, c.inserted, c.updated, c.unchanged, c.deleted
+                count(known.records, c.rejected),
+                count(known.records, c.deduplicated),
+                count(known.records, c.inserted),
+                count(known.records, c.updated),
+                count(known.records, c.unchanged),
+                count(known.records, c.deleted)
             ),
         ],
         vec!["error".into(), opt(&run.error)],
     ];
     print_rows(format, &["", ""], &rows)?;
     if !entities.is_empty() {
-        let n = |v: u64| v.to_string();
+        let n = |v: u64| count(known.records, v);
         let live = |v: Option<i64>| v.map_or_else(|| "unknown".to_string(), |x| x.to_string());
         let rows: Vec<Vec<String>> = entities
             .iter()
@@ -153,9 +195,9 @@ pub fn show(g: &Global, id: i64, format: TableFormat) -> anyhow::Result<u8> {
                 let c = &e.counts;
                 vec![
                     e.entity.clone(),
-                    count(run.rows_known, c.read),
-                    count(run.rows_known, c.malformed),
-                    count(run.rows_known, c.filtered),
+                    count(known.rows, c.read),
+                    count(known.rows, c.malformed),
+                    count(known.rows, c.filtered),
                     n(c.rejected),
                     n(c.deduplicated),
                     n(c.inserted),

@@ -376,11 +376,11 @@ fn read(config: &SourceConfig, limit: usize) -> Result<ReadResult, SourceError> 
         };
         match &record.values {
             RawValues::Row(values) => {
-                for (p, v) in profiles.iter_mut().zip(values) {
+                for (p, v) in profiles.iter_mut().zip(values.iter()) {
                     p.observe(v);
                 }
                 if r.rows == 0 {
-                    r.first_row = values.clone();
+                    r.first_row = values.to_vec();
                 }
             }
             RawValues::Json(doc) => observe_json(&mut profiles, doc, r.rows, &mut r.first_row),

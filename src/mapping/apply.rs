@@ -152,10 +152,7 @@ impl Mapping {
             RawValues::Row(values) => (
                 b.positions
                     .iter()
-                    .map(|p| {
-                        p.and_then(|i| values.get(i))
-                            .map_or(Cow::Borrowed(""), |v| Cow::Borrowed(v.as_str()))
-                    })
+                    .map(|p| Cow::Borrowed(p.and_then(|i| values.get(i)).unwrap_or_default()))
                     .collect(),
                 Vec::new(),
             ),
@@ -184,12 +181,7 @@ impl Mapping {
             return Dynamic::UNIT;
         }
         match &raw.values {
-            RawValues::Row(values) => row_map(
-                b.header
-                    .iter()
-                    .map(String::as_str)
-                    .zip(values.iter().map(String::as_str)),
-            ),
+            RawValues::Row(values) => row_map(b.header.iter().map(String::as_str).zip(values.iter())),
             RawValues::Json(doc) => super::expr::json_to_dynamic(doc),
         }
     }
@@ -403,7 +395,6 @@ impl Mapping {
     }
 }
 
-/// Source text as a value: empty text is no value.
 /// Source text as a value (empty text is no value), in `old`'s string when it has one.
 fn text_value(s: &str, old: Value) -> Value {
     match (s.is_empty(), old) {

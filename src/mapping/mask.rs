@@ -151,7 +151,7 @@ impl Mapping {
                 for (i, v) in values.iter().enumerate() {
                     let name = b.header.get(i).cloned().unwrap_or_else(|| format!("column_{}", i + 1));
                     let masked = b.masked.get(i).copied().unwrap_or(false);
-                    m.insert(name, if masked { MASK.into() } else { v.clone().into() });
+                    m.insert(name, if masked { MASK.into() } else { v.into() });
                 }
                 serde_json::Value::Object(m)
             }

@@ -13,7 +13,7 @@ pub mod steps;
 
 mod apply;
 mod compile;
-mod mask;
+pub(crate) mod mask;
 mod parents;
 mod paths;
 

@@ -6,8 +6,10 @@ use std::sync::Mutex;
 
 use super::{Entity, Value};
 
-/// Vectors kept per entity at most: enough for a batch in flight, bounded whatever the input.
-const KEPT: usize = 16_384;
+/// Vectors kept per entity at most, bounded whatever the input: enough for what a run has in
+/// flight with the default batch of 10,000 records (the batch being filled, the chunks between
+/// the threads, the batch being written), so a long run stops allocating after its first batches.
+const KEPT: usize = 32_768;
 
 /// The value vectors kept for one entity.
 type Kept = (&'static Entity, Vec<Vec<Value>>);

@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::schema::{Entity, FieldType};
+use super::text_row::TextRow;
 
 /// Where a raw record came from: file and line, sheet and row, or file and record index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,8 +36,8 @@ impl fmt::Display for Lineage {
 /// What a source yields: a row of text values by column position, or one JSON document.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RawValues {
-    /// Flat files: one string per column of the source header.
-    Row(Vec<String>),
+    /// Flat files: one text value per column of the source header.
+    Row(TextRow),
     /// JSON sources: the selected record.
     Json(serde_json::Value),
 }
@@ -367,7 +368,9 @@ impl Value {
     pub fn parse_json(ty: FieldType, v: &serde_json::Value) -> Result<Value, String> {
         match v {
             serde_json::Value::Null => Ok(Value::Null),
-            serde_json::Value::String(s) if s.is_empty() => Ok(Value::Null),
+            // As a mapped field: text of nothing but white space is no value (so a key or a
+            // required field of spaces is missing, not loaded).
+            serde_json::Value::String(s) if s.trim().is_empty() => Ok(Value::Null),
             serde_json::Value::String(s) => Value::parse_stored(ty, s),
             serde_json::Value::Bool(b) if ty == FieldType::Boolean => Ok(Value::Boolean(*b)),
             serde_json::Value::Number(n) if matches!(ty, FieldType::Integer | FieldType::Decimal { .. }) => {

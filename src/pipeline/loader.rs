@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 mod handed;
+mod masking;
 mod parents;
 mod snapshot;
 
@@ -569,17 +570,6 @@ impl<'l> Loader<'l> {
             }],
             raw: serde_json::Value::Object(self.masked_json(record)),
         }
-    }
-
-    /// A record as JSON for a reject, sensitive fields masked.
-    fn masked_json(&self, record: &CanonicalRecord) -> serde_json::Map<String, serde_json::Value> {
-        let mut json = record.to_json();
-        for (name, v) in json.iter_mut() {
-            if !v.is_null() && self.is_sensitive(record.entity.name, name) {
-                *v = crate::mapping::MASK.into();
-            }
-        }
-        json
     }
 
     /// Write what is buffered.

@@ -70,7 +70,9 @@ struct Relay {
     chunks: Receiver<RawChunk>,
     emptied: SyncSender<RawChunk>,
     pending: VecDeque<Result<RawRecord, SourceError>>,
-    spares: SyncSender<RawRecord>,
+    /// Records the mapping is done with, sent back to the reader a chunk at a time.
+    returned: Vec<RawRecord>,
+    spares: SyncSender<Vec<RawRecord>>,
     columns: Vec<String>,
     bytes: Arc<AtomicU64>,
 }
@@ -100,8 +102,12 @@ impl Source for Relay {
     }
 
     fn recycle(&mut self, record: RawRecord) {
-        // A full return channel only means the reader has spares enough.
-        let _ = self.spares.try_send(record);
+        self.returned.push(record);
+        if self.returned.len() >= CHUNK {
+            // A full return channel only means the reader has spares enough.
+            let full = std::mem::replace(&mut self.returned, Vec::with_capacity(CHUNK));
+            let _ = self.spares.try_send(full);
+        }
     }
 }
 
@@ -111,13 +117,19 @@ fn pump(
     source: &mut dyn Source,
     limit: Option<u64>,
     mut chunks: Chunks<Result<RawRecord, SourceError>>,
-    spares: Receiver<RawRecord>,
+    spares: Receiver<Vec<RawRecord>>,
     bytes: &AtomicU64,
 ) {
     let mut read = 0u64;
+    let mut kept: Vec<RawRecord> = Vec::new();
     while limit.is_none_or(|l| read < l) && interrupt::requested().is_none() {
         // One record back per record read: a source keeps one spare at a time.
-        if let Ok(spare) = spares.try_recv() {
+        if kept.is_empty()
+            && let Ok(more) = spares.try_recv()
+        {
+            kept = more;
+        }
+        if let Some(spare) = kept.pop() {
             source.recycle(spare);
         }
         let next = source.next_record();
@@ -152,11 +164,12 @@ pub fn drive_parallel(
     std::thread::scope(|scope| {
         let bytes = Arc::new(AtomicU64::new(0));
         let (raw, raw_rx, raw_back) = chunks::<Result<RawRecord, SourceError>>();
-        let (spare_tx, spare_rx) = sync_channel::<RawRecord>(2 * CHUNK);
+        let (spare_tx, spare_rx) = sync_channel::<Vec<RawRecord>>(2);
         let mut relay = Relay {
             chunks: raw_rx,
             emptied: raw_back,
             pending: VecDeque::with_capacity(CHUNK),
+            returned: Vec::with_capacity(CHUNK),
             spares: spare_tx,
             columns: source.columns().to_vec(),
             bytes: bytes.clone(),

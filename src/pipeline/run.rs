@@ -552,7 +552,8 @@ pub fn load_records(
                     *lines_of.entry(r.entity.name).or_default() += 1;
                     loader.push(row, r)
                 }
-                Ok(LoadItem::Invalid(reject)) => {
+                Ok(LoadItem::Invalid(mut reject)) => {
+                    loader.mask_line_reject(&mut reject);
                     if let Some(e) = crate::model::schema::entity(&reject.entity) {
                         *lines_of.entry(e.name).or_default() += 1;
                     }

@@ -33,7 +33,7 @@ use super::encoding::{Decoder, declared_hint, guess_hint, guess_legacy, open_dec
 use super::names::{SharedName, unique_names};
 use super::{Source, SourceError};
 use crate::config::job::CsvSource;
-use crate::model::{Lineage, RawRecord, RawValues};
+use crate::model::{Lineage, RawRecord, RawValues, TextRow};
 
 /// Streams one delimited file, one reused byte record at a time.
 pub struct CsvReader {
@@ -48,7 +48,7 @@ pub struct CsvReader {
     /// A first data record read early to count the columns of a header-less file.
     pending: Option<(ByteRecord, QuoteCheck, u64)>,
     /// The values of a record handed back by [`Source::recycle`], refilled in place.
-    spare: Vec<String>,
+    spare: TextRow,
     row: u64,
     /// Line where the record just read starts.
     record_line: u64,
@@ -90,7 +90,7 @@ impl CsvReader {
             legacy,
             record: ByteRecord::new(),
             pending: None,
-            spare: Vec::new(),
+            spare: TextRow::new(),
             row: 0,
             record_line: 0,
             bytes,
@@ -270,13 +270,13 @@ impl CsvReader {
         }
     }
 
-    fn ragged(&self, line: u64, reason: String, values: Vec<String>) -> SourceError {
+    fn ragged(&self, line: u64, reason: String, row: &TextRow) -> SourceError {
         SourceError::Ragged {
             path: self.name.to_string(),
             line,
             row: self.row,
             reason,
-            values,
+            values: row.to_vec(),
         }
     }
 }
@@ -326,8 +326,7 @@ impl Source for CsvReader {
         };
         self.row += 1;
         let line = self.line();
-        let mut values = std::mem::take(&mut self.spare);
-        values.truncate(self.record.len());
+        let mut row = std::mem::take(&mut self.spare);
         // The record's text is checked once, whole: valid UTF-8, and no character that no exported
         // value holds (then each field is searched, to name it).
         let bytes = self.record.as_slice();
@@ -335,37 +334,39 @@ impl Source for CsvReader {
         let suspect = whole.is_none() || memchr::memchr2(0, 0xEF, bytes).is_some();
         let multiline = memchr::memchr(b'\n', bytes).is_some();
         let mut odd = None;
-        for (i, field) in self.record.iter().enumerate() {
-            let text = match (suspect, whole, self.record.range(i)) {
-                (false, Some(all), Some(range)) => all.get(range),
-                _ => std::str::from_utf8(field).ok(),
-            };
-            let Some(text) = text else {
-                return Err(self.encoding_error(field, line));
-            };
-            if suspect
-                && odd.is_none()
-                && let Some(what) = super::odd_character(text)
-            {
-                odd = Some((i, what));
-            }
-            match values.get_mut(i) {
-                Some(v) => {
-                    v.clear();
-                    v.push_str(text);
+        let copied = match (suspect, whole) {
+            // The common case: the whole record's text copied at once.
+            (false, Some(all)) => row
+                .fill(
+                    all,
+                    (0..self.record.len()).map(|i| self.record.range(i).map_or(usize::MAX, |r| r.end)),
+                )
+                .is_some(),
+            _ => false,
+        };
+        if !copied {
+            row.clear();
+            for (i, field) in self.record.iter().enumerate() {
+                let Ok(text) = std::str::from_utf8(field) else {
+                    return Err(self.encoding_error(field, line));
+                };
+                if odd.is_none()
+                    && let Some(what) = super::odd_character(text)
+                {
+                    odd = Some((i, what));
                 }
-                None => values.push(text.to_string()),
+                row.push(text);
             }
         }
         if self.legacy.is_some() {
-            for v in &values {
+            for v in row.iter() {
                 self.check_decoded(v, line)?;
             }
         }
-        if values.len() != self.columns.len() {
+        if row.len() != self.columns.len() {
             // A quoted field that swallowed line breaks and then the wrong number of fields is an
             // unbalanced quote: everything after it is in doubt, so the run stops here.
-            if let Some(v) = values.iter().find(|v| v.contains('\n')) {
+            if let Some(v) = row.iter().find(|v| v.contains('\n')) {
                 let lines = v.matches('\n').count();
                 return Err(SourceError::Malformed {
                     path: self.name.to_string(),
@@ -373,13 +374,13 @@ impl Source for CsvReader {
                     message: format!(
                         "unbalanced quote: a quoted field opened on line {line} runs over {lines} line breaks \
                          and the record has {} fields, the header has {}; close the quote or escape it as \"\"",
-                        values.len(),
+                        row.len(),
                         self.columns.len()
                     ),
                 });
             }
-            let reason = format!("row has {} fields, the header has {}", values.len(), self.columns.len());
-            return Err(self.ragged(line, reason, values));
+            let reason = format!("row has {} fields, the header has {}", row.len(), self.columns.len());
+            return Err(self.ragged(line, reason, &row));
         }
         if let Some((i, what)) = odd {
             let reason = format!(
@@ -387,11 +388,11 @@ impl Source for CsvReader {
                  files",
                 self.columns[i]
             );
-            return Err(self.ragged(line, reason, values));
+            return Err(self.ragged(line, reason, &row));
         }
         if multiline
             && !self.trust_multiline
-            && let Some((i, _)) = values.iter().enumerate().find(|(_, v)| {
+            && let Some((i, _)) = row.iter().enumerate().find(|(_, v)| {
                 v.split_once('\n')
                     .is_some_and(|(_, after)| after.contains(self.delimiter))
             })
@@ -403,16 +404,16 @@ impl Source for CsvReader {
                 self.columns.get(i).map(String::as_str).unwrap_or("?"),
                 self.delimiter
             );
-            return Err(self.ragged(line, reason, values));
+            return Err(self.ragged(line, reason, &row));
         }
         if let QuoteCheck::TextAfterQuote = quotes {
             let reason = "a quoted value is followed by more text before the next delimiter (as in \"5\" gauze): \
                           quote the whole value and double the quotes inside it (\"5\"\" gauze\")"
                 .to_string();
-            return Err(self.ragged(line, reason, values));
+            return Err(self.ragged(line, reason, &row));
         }
         Ok(Some(RawRecord {
-            values: RawValues::Row(values),
+            values: RawValues::Row(row),
             lineage: Lineage {
                 source: self.name.clone(),
                 locator: None,
@@ -427,8 +428,8 @@ impl Source for CsvReader {
     }
 
     fn recycle(&mut self, record: RawRecord) {
-        if let RawValues::Row(values) = record.values {
-            self.spare = values;
+        if let RawValues::Row(row) = record.values {
+            self.spare = row;
         }
     }
 }

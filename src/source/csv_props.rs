@@ -67,7 +67,7 @@ fn read_with(text: &str, source: &str) -> Vec<Result<Vec<String>, bool>> {
     loop {
         match reader.next_record() {
             Ok(Some(r)) => match r.values {
-                RawValues::Row(v) => out.push(Ok(v)),
+                RawValues::Row(v) => out.push(Ok(v.to_vec())),
                 RawValues::Json(_) => unreachable!("a CSV row"),
             },
             Ok(None) => break,

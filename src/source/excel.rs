@@ -289,7 +289,7 @@ impl Source for ExcelReader {
             });
         }
         Ok(Some(RawRecord {
-            values: RawValues::Row(values),
+            values: RawValues::Row(values.into()),
             lineage: Lineage {
                 source: self.name.clone(),
                 locator: Some(self.sheet.clone()),

@@ -30,7 +30,7 @@ fn rows(reader: &mut ExcelReader) -> Vec<(Vec<String>, Lineage)> {
         let RawValues::Row(values) = r.values else {
             panic!("not a row")
         };
-        out.push((values, r.lineage));
+        out.push((values.to_vec(), r.lineage));
     }
     out
 }

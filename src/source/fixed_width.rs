@@ -218,7 +218,7 @@ impl Source for FixedWidthReader {
             ));
         }
         Ok(Some(RawRecord {
-            values: RawValues::Row(values),
+            values: RawValues::Row(values.into()),
             lineage: Lineage {
                 source: self.name.clone(),
                 locator: None,

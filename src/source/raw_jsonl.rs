@@ -38,7 +38,7 @@ pub fn raw_to_json(rec: &RawRecord, columns: &[String]) -> Value {
                     n += 1;
                     key = format!("{base} ({n})");
                 }
-                object.insert(key, Value::String(value.clone()));
+                object.insert(key, Value::String(value.to_string()));
             }
             line.insert("values".into(), Value::Object(object));
         }
@@ -180,7 +180,7 @@ impl RawJsonlReader {
             return Err(self.error("this line mixes flat rows (\"values\") and JSON records (\"json\") in one file"));
         }
         let values = match (values, json) {
-            (Some(Value::Object(values)), _) => RawValues::Row(self.align(values)?),
+            (Some(Value::Object(values)), _) => RawValues::Row(self.align(values)?.into()),
             (Some(_), _) => {
                 return Err(self.error("\"values\" must be an object of column names to text"));
             }
@@ -194,7 +194,7 @@ impl RawJsonlReader {
         };
         if nul {
             let values = match values {
-                RawValues::Row(row) => row,
+                RawValues::Row(row) => row.to_vec(),
                 RawValues::Json(doc) => vec![doc.to_string()],
             };
             return Err(SourceError::Ragged {
@@ -319,11 +319,11 @@ mod tests {
         let columns: Vec<String> = ["PO Number", "Qty", "Unit Price"].map(String::from).to_vec();
         let records = [
             RawRecord {
-                values: RawValues::Row(vec!["PO-1001".into(), "12".into(), "2266.13".into()]),
+                values: RawValues::Row(["PO-1001", "12", "2266.13"].into_iter().collect()),
                 lineage: lineage("samples/po.xlsx", Some("Lines 2024"), 1, 4),
             },
             RawRecord {
-                values: RawValues::Row(vec!["PO-1002".into(), "".into(), "0.1".into()]),
+                values: RawValues::Row(["PO-1002", "", "0.1"].into_iter().collect()),
                 lineage: lineage("samples/po.xlsx", Some("Lines 2024"), 2, 7),
             },
         ];
@@ -355,7 +355,7 @@ mod tests {
     #[test]
     fn line_format_is_the_documented_one() {
         let record = RawRecord {
-            values: RawValues::Row(vec!["a".into(), "b".into()]),
+            values: RawValues::Row(["a", "b"].into_iter().collect()),
             lineage: lineage("items.csv", None, 3, 4),
         };
         let line = raw_to_json(&record, &["Col A".into(), "Col B".into()]);
@@ -380,7 +380,7 @@ mod tests {
     #[test]
     fn duplicate_columns_keep_every_value() {
         let record = RawRecord {
-            values: RawValues::Row(vec!["1".into(), "2".into(), "3".into()]),
+            values: RawValues::Row(["1", "2", "3"].into_iter().collect()),
             lineage: lineage("x.csv", None, 1, 2),
         };
         let line = raw_to_json(&record, &["Qty".into(), "Qty".into(), "Qty".into()]);
@@ -398,7 +398,7 @@ mod tests {
         ]);
         let mut reader = RawJsonlReader::open(file.path()).unwrap();
         let back = read_all(&mut reader);
-        assert_eq!(back[1].values, RawValues::Row(vec!["7".into(), "".into(), "z".into()]));
+        assert_eq!(back[1].values, RawValues::Row(["7", "", "z"].into_iter().collect()));
     }
 
     #[test]

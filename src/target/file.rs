@@ -55,6 +55,11 @@ pub struct FileTarget {
     changed: HashSet<&'static str>,
     /// Files written completely and waiting to be renamed into place: (tmp, final).
     staged: Vec<(PathBuf, PathBuf)>,
+    /// Entities whose new file this run renamed into place.
+    swapped: HashSet<&'static str>,
+    /// Live records of each entity's file as the run found it: what the file still holds while
+    /// the run's changes wait in the workspace (and after a swap that failed).
+    found: HashMap<&'static str, u64>,
     locks: Vec<std::fs::File>,
 }
 
@@ -67,6 +72,8 @@ impl FileTarget {
             entities: Vec::new(),
             changed: HashSet::new(),
             staged: Vec::new(),
+            swapped: HashSet::new(),
+            found: HashMap::new(),
             locks: Vec::new(),
         }
     }
@@ -401,11 +408,25 @@ impl Target for FileTarget {
         super::refuse_marked(&self.dir, true)?;
         let dir = self.dir.clone();
         self.prepare_files(entities, claim, wait)
-            .map_err(|e| super::explain_denied(&dir, true, e))
+            .map_err(|e| super::explain_denied(&dir, true, e))?;
+        for e in entities {
+            let n = self.work()?.live_count(e)?;
+            self.found.insert(e.name, n);
+        }
+        Ok(())
     }
 
     fn live_count(&mut self, e: &'static Entity) -> Result<u64, TargetError> {
         self.work()?.live_count(e)
+    }
+
+    /// The workspace's count once the run's file is in place (or when the run changed nothing),
+    /// else what the file held when the run began: it still does.
+    fn live_in_place(&mut self, e: &'static Entity) -> Result<u64, TargetError> {
+        match self.found.get(e.name) {
+            Some(n) if self.changed.contains(e.name) && !self.swapped.contains(e.name) => Ok(*n),
+            _ => self.work()?.live_count(e),
+        }
     }
 
     fn is_empty(&mut self, e: &'static Entity) -> Result<bool, TargetError> {
@@ -475,6 +496,7 @@ impl Target for FileTarget {
 
     fn swap(&mut self) -> Result<(), TargetError> {
         let staged = std::mem::take(&mut self.staged);
+        let entities = self.entities.clone();
         for (n, (tmp, path)) in staged.iter().enumerate() {
             let renamed = match crate::pipeline::failpoint::error("rename") {
                 Some(x) => Err(x),
@@ -484,6 +506,9 @@ impl Target for FileTarget {
                 // The files not renamed are removed when the target is dropped.
                 self.staged = staged[n..].to_vec();
                 return Err(Self::io(path, x));
+            }
+            if let Some(e) = entities.iter().find(|e| self.path(e) == *path) {
+                self.swapped.insert(e.name);
             }
         }
         // The renames themselves survive a power loss once the folder is flushed.

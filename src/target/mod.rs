@@ -235,6 +235,11 @@ pub trait Target {
     ) -> Result<(), TargetError>;
     /// Live (not deleted) records of an entity.
     fn live_count(&mut self, entity: &'static Entity) -> Result<u64, TargetError>;
+    /// Live records a reader of the target sees now: for a target that stages its changes (file
+    /// targets), what is in place, not what waits to be swapped in.
+    fn live_in_place(&mut self, entity: &'static Entity) -> Result<u64, TargetError> {
+        self.live_count(entity)
+    }
     /// Whether an entity's table holds no row at all, live or deleted.
     fn is_empty(&mut self, entity: &'static Entity) -> Result<bool, TargetError>;
     /// Start a batch.

@@ -237,3 +237,43 @@ fn a_run_whose_target_write_fails_counts_the_rows_handed_to_the_loader_and_the_l
         vec![vec!["10", "0", "1", "6", "1", "7"]]
     );
 }
+
+#[test]
+fn a_file_target_whose_first_rename_fails_records_the_live_records_its_files_still_hold() {
+    let d = Dir::new();
+    d.write(
+        "in.csv",
+        "po,supplier,line,item,qty\nPO-1,V1,1,IT-1,5\nPO-2,V2,1,IT-3,1\n",
+    );
+    d.write(
+        "po.job.toml",
+        TWO_FILES.replace(
+            "name = \"po\"",
+            "name = \"po\"\nmode = \"snapshot\"\nmax_delete_percent = 100",
+        ),
+    );
+    let o = d.run(&["--quiet", "run", "po.job.toml"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // One order left: the run would delete one of each entity, but no file is put in place.
+    d.write("in.csv", "po,supplier,line,item,qty\nPO-1,V1,1,IT-1,5\n");
+    let o = d
+        .cmd(&["--quiet", "run", "po.job.toml"])
+        .env("OPSYNC_FAILPOINT", "rename:1:error")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    for file in ["out/purchase_order.jsonl", "out/purchase_order_line.jsonl"] {
+        let lines = std::fs::read_to_string(d.join(file)).unwrap();
+        assert_eq!(lines.lines().count(), 2, "{file}");
+    }
+    assert_eq!(
+        d.query(
+            "opsync.db",
+            "SELECT entity, live_before, live_after, deleted FROM run_entities WHERE run = 2 ORDER BY entity"
+        ),
+        vec![
+            vec!["purchase_order", "2", "2", "0"],
+            vec!["purchase_order_line", "2", "2", "0"]
+        ]
+    );
+}

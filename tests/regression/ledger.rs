@@ -238,3 +238,34 @@ fn a_snapshot_job_run_with_a_new_ledger_is_told_the_target_is_registered_to_anot
     drop(conn);
     ok(&d, &["run", "items.job.toml"]);
 }
+
+#[test]
+fn a_run_still_running_or_killed_shows_its_counts_as_unknown_not_zero() {
+    let d = items("");
+    ok(&d, &["run", "items.job.toml"]);
+    // What a process killed mid-load leaves until the next run of its job settles it: a run
+    // marked running whose counts were never written, while the target holds its batches.
+    let conn = rusqlite::Connection::open(d.join("opsync.db")).unwrap();
+    conn.execute("UPDATE runs SET status = 'running', ended_at = NULL", [])
+        .unwrap();
+    drop(conn);
+    let o = ok(&d, &["runs"]);
+    let row = stdout(&o)
+        .lines()
+        .find(|l| l.contains("items"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(row.contains("running") && row.contains("unknown"), "{row}");
+    assert!(!row.contains(" 5 "), "{row}");
+    let o = ok(&d, &["runs", "show", "1"]);
+    assert!(stdout(&o).contains("inserted unknown"), "{}", stdout(&o));
+    let o = ok(&d, &["runs", "show", "1", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    for k in ["read", "inserted", "unchanged", "rejected"] {
+        assert_eq!(v["run"][k], serde_json::Value::Null, "{k}: {}", v["run"]);
+    }
+    assert_eq!(v["run"]["rows_known"], serde_json::Value::Bool(false));
+    let o = ok(&d, &["runs", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v[0]["inserted"], serde_json::Value::Null, "{}", v[0]);
+}

@@ -209,3 +209,93 @@ fn transform_out_keeps_the_old_file_when_the_command_is_refused_or_fails() {
         5
     );
 }
+
+#[test]
+fn load_masks_a_sensitive_field_whose_value_is_not_of_its_type() {
+    let d = Dir::new();
+    d.write("items.csv", ITEMS);
+    let fields = ITEM_FIELDS
+        .replace(
+            r#"description = { from = "name","#,
+            r#"description = { from = "name", sensitive = true,"#,
+        )
+        .replace(
+            r#"unit_cost = { from = "cost","#,
+            r#"unit_cost = { from = "cost", sensitive = true,"#,
+        );
+    d.write("items.job.toml", item_job("items", "items.csv", "", &fields));
+    d.write(
+        "canonical.jsonl",
+        [
+            item_line(1, r#"{"item_id":"K1","description":12345678}"#),
+            item_line(2, r#"{"item_id":"K2","description":"SECRETF666\u0000"}"#),
+            item_line(3, r#"{"item_id":"K3","description":"fine","unit_cost":"1,234.5"}"#),
+        ]
+        .join("\n"),
+    );
+    ok(&d, &["load", "items.job.toml", "--in", "canonical.jsonl"]);
+    assert_eq!(
+        d.query("opsync.db", "SELECT key, field, rule FROM rejects ORDER BY key"),
+        vec![
+            vec!["K1", "description", "type"],
+            vec!["K2", "description", "type"],
+            vec!["K3", "unit_cost", "type"]
+        ]
+    );
+    let mut shown = String::new();
+    for format in ["table", "csv", "json"] {
+        shown += &stdout(&ok(&d, &["rejects", "--format", format]));
+    }
+    shown += &format!("{:?}", d.query("opsync.db", "SELECT * FROM rejects"));
+    for secret in ["12345678", "SECRETF666", "1,234.5", "1234.5"] {
+        assert!(!shown.contains(secret), "{secret} shown:\n{shown}");
+    }
+    assert!(shown.contains("****"), "{shown}");
+}
+
+#[test]
+fn load_takes_a_key_or_a_required_field_of_white_space_for_missing_as_run_does() {
+    let d = items("");
+    d.write(
+        "canonical.jsonl",
+        [
+            item_line(1, r#"{"item_id":"  ","description":"spaces"}"#),
+            item_line(2, r#"{"item_id":"\u00a0","description":"no-break space"}"#),
+            item_line(3, r#"{"item_id":"K3","description":" \t "}"#),
+            item_line(4, r#"{"item_id":"K4","description":"fine"}"#),
+        ]
+        .join("\n"),
+    );
+    ok(&d, &["load", "items.job.toml", "--in", "canonical.jsonl"]);
+    assert_eq!(live_items(&d, "target.db"), vec![vec!["K4", "fine", "NULL"]]);
+    assert_eq!(
+        d.query("opsync.db", "SELECT field, rule FROM rejects ORDER BY row"),
+        vec![
+            vec!["item_id", "required"],
+            vec!["item_id", "required"],
+            vec!["description", "required"]
+        ]
+    );
+}
+
+#[test]
+fn load_of_a_rejected_line_with_an_empty_key_holds_back_snapshot_deletes() {
+    let d = Dir::new();
+    d.write("items.job.toml", SNAPSHOT_JOB);
+    d.write("in.csv", "id,d\nA,a\nB,b\nC,c\nD,d\n");
+    ok(&d, &["run", "items.job.toml"]);
+    for key in ["", "  "] {
+        d.write(
+            "canonical.jsonl",
+            [
+                item_line(1, r#"{"item_id":"A","description":"a"}"#),
+                item_line(2, r#"{"item_id":"B","description":"b"}"#),
+                format!(r#"{{"entity":"item","key":"{key}","rejected":true}}"#),
+            ]
+            .join("\n"),
+        );
+        let o = ok(&d, &["load", "items.job.toml", "--in", "canonical.jsonl"]);
+        assert!(stderr(&o).contains("no item marked deleted"), "{key:?}: {}", stderr(&o));
+        assert_eq!(live(&d), vec![vec!["A"], vec!["B"], vec!["C"], vec!["D"]], "{key:?}");
+    }
+}

@@ -205,7 +205,7 @@ impl Loader<'_> {
         }
         for b in &self.buffers {
             if let Some(load) = out.get_mut(b.entity.name) {
-                load.live_after = self.target.live_count(b.entity).ok();
+                load.live_after = self.target.live_in_place(b.entity).ok();
             }
         }
         out
