@@ -164,6 +164,38 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
         format: CheckFormat,
     },
+    /// Compare two datasets of one entity by key: matched, mismatched (each field with both
+    /// values), only on one side, duplicate keys
+    #[command(
+        after_help = "A side is a SQLite target (FILE.db or sqlite:FILE: the entity's table), a job \
+(FILE.job.toml or job:FILE: its source read through its mapping, nothing loaded) or canonical records \
+(FILE.jsonl or jsonl:FILE: opsync transform output).\n\nRules: exact (the default), trim, nocase, abs=N \
+(|left - right| <= N), rel=N (|left - right| <= N x the larger), days=N, ignore.\n\nExample:\n  \
+opsync reconcile --left out/opsync-demo.db --right mappings/openboxes/products.job.toml --entity item \\\n    \
+--compare unit_cost:abs=0.01 --compare description:trim"
+    )]
+    Reconcile {
+        /// The left side (see below)
+        #[arg(long, value_name = "SIDE")]
+        left: String,
+        /// The right side
+        #[arg(long, value_name = "SIDE")]
+        right: String,
+        /// The canonical entity compared (its key pairs the rows)
+        #[arg(long)]
+        entity: String,
+        /// A field and its rule, FIELD or FIELD:RULE; repeat for each field
+        #[arg(long = "compare", value_name = "FIELD[:RULE]")]
+        compare: Vec<String>,
+        /// Compare only the fields named with --compare (by default every field, exactly unless named)
+        #[arg(long)]
+        only_named: bool,
+        #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+        format: TableFormat,
+        /// Exit 4 when there are more exceptions than this (for schedulers)
+        #[arg(long, value_name = "N")]
+        max_exceptions: Option<u64>,
+    },
     /// Run history from the ledger
     #[command(after_help = "Example:\n  opsync runs --job openboxes-products -n 5\n  opsync runs show 12")]
     Runs {

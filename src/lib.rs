@@ -16,6 +16,7 @@ pub mod mapping;
 pub mod model;
 pub mod output;
 pub mod pipeline;
+pub mod reconcile;
 pub mod reference;
 pub mod source;
 pub mod target;

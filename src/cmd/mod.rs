@@ -7,6 +7,7 @@ mod extract;
 mod inspect;
 mod load;
 mod preview;
+mod reconcile;
 mod rejects;
 mod run;
 mod runs;
@@ -61,6 +62,23 @@ pub fn dispatch(cli: Cli, out: &Output) -> anyhow::Result<u8> {
             format,
         } => runs::list(g, job.as_deref(), limit, format),
         Command::Rejects { run, limit, format } => rejects::run(g, run, limit, format),
+        Command::Reconcile {
+            left,
+            right,
+            entity,
+            compare,
+            only_named,
+            format,
+            max_exceptions,
+        } => reconcile::run(&reconcile::Args {
+            left: &left,
+            right: &right,
+            entity: &entity,
+            compare: &compare,
+            only_named,
+            format,
+            max_exceptions,
+        }),
         Command::Schema { entity, format } => schema::run(entity.as_deref(), format),
         Command::Inspect {
             file,
