@@ -8,6 +8,7 @@ mod common;
 mod accounting;
 mod config;
 mod convert;
+mod excel;
 mod files;
 mod ledger;
 mod load;

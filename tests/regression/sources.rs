@@ -581,7 +581,7 @@ fn a_double_star_glob_reads_a_file_once_through_a_link_to_its_folder() {
 }
 
 /// A one-sheet xlsx ("Items") with these `<row>`s, and a shared-string table when given.
-fn xlsx(shared_strings: Option<&str>, rows: &str) -> Vec<u8> {
+pub(crate) fn xlsx(shared_strings: Option<&str>, rows: &str) -> Vec<u8> {
     use std::io::Write;
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
@@ -753,7 +753,7 @@ fn a_fixed_width_file_with_cr_line_endings_reads_every_line() {
 }
 
 /// A sheet row of inline-string cells: `("A2", "A1")` puts the text `A1` in cell A2.
-fn sheet_row(row: &str, cells: &[(&str, &str)]) -> String {
+pub(crate) fn sheet_row(row: &str, cells: &[(&str, &str)]) -> String {
     let cells: String = cells
         .iter()
         .map(|(at, text)| format!(r#"<c r="{at}" t="inlineStr"><is><t>{text}</t></is></c>"#))
