@@ -40,7 +40,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use calamine::{Data, DataRef, Reader, Sheets};
-use cell::{NumberFormat, cell_text};
+use cell::cell_text;
+use format::NumberFormat;
 
 use super::{Source, SourceError};
 use crate::config::job::{ErrorCells, ExcelSource, SheetRef};
@@ -574,3 +575,6 @@ mod grid;
 
 #[path = "excel_cell.rs"]
 mod cell;
+
+#[path = "excel_format.rs"]
+mod format;
