@@ -31,7 +31,9 @@
 //! A cell that reads two ways makes its row a malformed-row reject when the mapping reads its
 //! column, as an error cell does: a whole number of more than 15 significant digits (Excel shows
 //! 15 of them), and in xlsx a number whose number format pads it with zeros or adds text to it
-//! (`00123` or `PO-0045` stored as 123 or 45). See `excel_cell.rs`.
+//! (`00123` or `PO-0045` stored as 123 or 45), or shows another number: rounded to fewer
+//! decimals, scaled by commas, without its minus sign, or hidden. See `excel_cell.rs` and
+//! `excel_format.rs`.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -40,7 +42,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use calamine::{Data, DataRef, Reader, Sheets};
-use cell::cell_text;
+use cell::{TwoReadings, cell_text};
 use format::NumberFormat;
 
 use super::{Source, SourceError};
@@ -66,8 +68,8 @@ type CellText = (u32, u32, String);
 enum Problem {
     /// An error value (`#N/A`), named by the cell's text.
     Error,
-    /// What the cell stores and what Excel shows differ: why, in words.
-    TwoReadings(String),
+    /// What the cell stores and what Excel shows differ: why, and what to do, in words.
+    TwoReadings(TwoReadings),
 }
 
 /// The non-empty cells of a sheet, and the places of those that are no value to load.
@@ -234,9 +236,9 @@ impl ExcelReader {
                  error_cells = \"blank\" in [source] to read such cells as blank",
                 values.get(i).map(String::as_str).unwrap_or("?"),
             ),
-            Problem::TwoReadings(why) => format!(
-                "{place} {why}: the cell reads two ways, so neither is loaded; store the column as text in the \
-                 workbook"
+            Problem::TwoReadings(two) => format!(
+                "{place} {}: the cell reads two ways, so neither is loaded; {}",
+                two.why, two.fix
             ),
         })
     }
@@ -487,13 +489,13 @@ fn read_cells(
             cells.push((row, col, e.to_string()));
             return Ok(());
         }
-        let (text, why) = match (cell_text(&value), &value, format) {
+        let (text, two) = match (cell_text(&value), &value, format) {
             (Ok(text), Data::Float(f), Some(format)) => (text, format.check(*f)),
             (Ok(text), ..) => (text, None),
-            (Err(two), ..) => (two.stored, Some(two.why)),
+            (Err(two), ..) => (two.stored.clone(), Some(two)),
         };
-        if let Some(why) = why {
-            problems.push((row, col, Problem::TwoReadings(why)));
+        if let Some(two) = two {
+            problems.push((row, col, Problem::TwoReadings(two)));
         }
         if !text.is_empty() {
             cells.push((row, col, text));
@@ -578,3 +580,6 @@ mod cell;
 
 #[path = "excel_format.rs"]
 mod format;
+
+#[path = "excel_decimal.rs"]
+mod decimal;

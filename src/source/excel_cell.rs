@@ -16,6 +16,9 @@ use chrono::{NaiveDateTime, TimeDelta, Timelike};
 /// more apart, so the digits a file wrote may not be the digits read back.
 const EXACT_WHOLE: f64 = 9_007_199_254_740_992.0;
 
+/// What to do about a number Excel shows with more digits or text than it stores.
+pub(super) const STORE_AS_TEXT: &str = "store the column as text in the workbook";
+
 /// A number whose digits are not what Excel shows.
 #[derive(Debug)]
 pub(super) struct TwoReadings {
@@ -23,6 +26,8 @@ pub(super) struct TwoReadings {
     pub stored: String,
     /// Why it reads two ways, in words that follow "cell B7 (column "id")".
     pub why: String,
+    /// What to do about it, in words that follow "so neither is loaded; ".
+    pub fix: &'static str,
 }
 
 /// A number as text, in Rust's shortest form (no `.0`, no exponent): the digits the cell holds.
@@ -60,6 +65,7 @@ fn whole_text(f: f64) -> Result<String, TwoReadings> {
     whole_digits_or_why(f).map_err(|why| TwoReadings {
         stored: format!("{f:.0}"),
         why,
+        fix: STORE_AS_TEXT,
     })
 }
 

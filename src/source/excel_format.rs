@@ -1,8 +1,23 @@
 //! Number formats: when the number Excel shows through a cell's format is not the one the cell
-//! stores. Zero padding (`00000` shows 123 as `00123`) and text (`"PO-"0000` shows 45 as
-//! `PO-0045`) make a person read more than the number; such a cell reads two ways.
+//! stores, the cell reads two ways, and loading either reading would be a guess.
+//!
+//! A format has up to four sections (positive; negative; zero; text). Most show a number as it
+//! is, with a currency sign, thousands separators and as many decimals as it has. Some make a
+//! person read more than the number: zero padding (`00000` shows 123 as `00123`) and text
+//! (`"PO-"0000` shows 45 as `PO-0045`). Others make a person read another number: fewer
+//! decimals than the number has (`0` shows 2.6 as `3`), scaling commas (`#,##0,` shows 1234567
+//! as `1,235`), a negative section without a minus sign (`0;[Red]0` shows -5 as `5`), an empty
+//! section (`;;;` shows 42 as nothing). A percent format shows 0.15 as `15%`, read as the stored
+//! 0.15 (a documented rule), unless it rounds: `0%` shows 0.155 as `16%`. Fractions (`# ?/?`),
+//! `General`, dates and formats with `[>100]` conditions are not judged here beyond padding and
+//! text.
 
-use super::cell::number_text;
+use super::cell::{STORE_AS_TEXT, TwoReadings, number_text};
+use super::decimal::Decimal;
+
+/// What to do about a number its format shows rounded, scaled, without its sign or not at all.
+const SHOW_AS_STORED: &str = "change the cells' number format in the workbook to one that shows the number as \
+                              stored (General), or export the column as text";
 
 /// What one section of a number format does to a number, as far as its reading goes.
 #[derive(Debug, Default)]
@@ -18,6 +33,26 @@ struct Section {
     conditional: bool,
     /// A fraction (`# ?/?`): the space before the numerator is no text between digits.
     fraction: bool,
+    /// `General` or `@`: the number as it is.
+    general: bool,
+    /// A decimal point.
+    point: bool,
+    /// Digit placeholders after the point (of the mantissa, in scientific notation).
+    decimals: usize,
+    /// Of those, the `0`s, which show a digit even where the number has none.
+    zero_decimals: usize,
+    /// A comma between the placeholders of the whole part: thousands separators.
+    thousands: bool,
+    /// Commas after the last placeholder of the whole part or of the decimals: each divides
+    /// the number by 1000.
+    scaling: u32,
+    /// `%` signs: each multiplies the number by 100.
+    percent: u32,
+    /// Scientific notation (`0.00E+00`): how many exponent placeholders, and whether `E+`
+    /// shows the sign of a positive exponent.
+    exponent: Option<(usize, bool)>,
+    /// A `-` or `(` in the literal text: a negative section showing its sign.
+    sign: bool,
     /// Text with letters or digits, or text between the digit placeholders (`000-00-0000`):
     /// what a person reads is more than the number. A currency sign, spaces and brackets
     /// around a number are not.
@@ -38,25 +73,29 @@ pub(super) struct NumberFormat {
 }
 
 impl NumberFormat {
-    /// The format, when it can show a number otherwise than as its digits (zero padding,
-    /// literal text); `None` for `General`, dates, currency and the like.
+    /// The format, when it can show a number otherwise than as it is stored; `None` for
+    /// `General`, `@` and dates.
     pub(super) fn parse(code: &str) -> Option<NumberFormat> {
         let sections: Vec<Section> = split_sections(code).iter().take(3).map(|s| section(s)).collect();
-        let matters = sections.iter().any(|s| {
-            !s.date
-                && s.parts
-                    .iter()
-                    .any(|p| matches!(p, Part::Literal(_)) || *p == Part::Digit('0'))
-        });
+        let matters = sections.iter().any(|s| !s.date && (!s.general || !s.parts.is_empty()));
         matters.then(|| NumberFormat {
             code: code.to_string(),
             sections,
         })
     }
 
-    /// Why `f` reads two ways under this format: Excel shows it padded with zeros, or with text
-    /// a person reads as part of it.
-    pub(super) fn check(&self, f: f64) -> Option<String> {
+    /// Why `f` reads two ways under this format, and what to do about it: Excel shows it
+    /// padded with zeros or with text a person reads as part of it, or shows another number.
+    pub(super) fn check(&self, f: f64) -> Option<TwoReadings> {
+        let number = number_text(f).unwrap_or_else(|two| two.stored);
+        let reading = |shown: &str, fix| TwoReadings {
+            why: format!(
+                "holds the number {number}, which Excel shows{shown} through its number format {:?}",
+                self.code
+            ),
+            stored: number.clone(),
+            fix,
+        };
         // With conditions, which section applies is theirs to say: any that decorates counts.
         let conditional = self.sections.iter().any(|s| s.conditional);
         let at = match (self.sections.len(), f) {
@@ -64,24 +103,154 @@ impl NumberFormat {
             (n, f) if f == 0.0 && n >= 3 => 2,
             _ => 0,
         };
-        let section = self
+        if let Some((_, section)) = self
             .sections
             .iter()
             .enumerate()
-            .find(|&(i, s)| (conditional || i == at) && !s.date && decorates(s, f))?
-            .1;
-        let shown = if section.numeric || conditional {
-            String::new()
-        } else {
-            // Without a section of its own, a negative number is its positive one with a minus.
-            format!(" as {:?}", draw(section, f.abs().round(), f < 0.0 && at == 0))
-        };
-        let number = number_text(f).unwrap_or_else(|two| two.stored);
-        Some(format!(
-            "holds the number {number}, which Excel shows{shown} through its number format {:?}",
-            self.code
-        ))
+            .find(|&(i, s)| (conditional || i == at) && !s.date && decorates(s, f))
+        {
+            let shown = if section.numeric || conditional {
+                String::new()
+            } else {
+                // Without a section of its own, a negative number is its positive one with a minus.
+                format!(" as {:?}", draw(section, f.abs().round(), f < 0.0 && at == 0))
+            };
+            return Some(reading(&shown, STORE_AS_TEXT));
+        }
+        if conditional {
+            return None;
+        }
+        let section = self.sections.get(at)?;
+        if section.hidden() {
+            return Some(reading(" as blank", SHOW_AS_STORED));
+        }
+        if section.date || section.general || section.fraction {
+            return None;
+        }
+        let how = section.another_number(&Decimal::parse(&number), f < 0.0 && at == 1)?;
+        let shown = format!(" {} as {:?}", how.0, section.render(&how.1, f < 0.0 && at == 0));
+        Some(reading(&shown, SHOW_AS_STORED))
     }
+}
+
+impl Section {
+    /// A section with nothing to show (`;;;`, or only a colour): the number is hidden.
+    fn hidden(&self) -> bool {
+        self.parts.is_empty() && !self.numeric && !self.date && !self.general
+    }
+
+    /// How this section makes a person read another number than `stored` (its digits, without
+    /// sign), in words, and the number shown; `None` when it shows the stored number.
+    /// `negative` is set when this is the negative section and the number is negative.
+    fn another_number(&self, stored: &Decimal, negative: bool) -> Option<(String, Decimal)> {
+        // Percent reads as stored: 15% is 0.15. Scaling commas do not: 1,235 is not 1234567.
+        let percent = 2 * i32::try_from(self.percent).unwrap_or(i32::MAX / 4);
+        let scaling = 3 * i32::try_from(self.scaling).unwrap_or(i32::MAX / 4);
+        let scaled = stored.shift(percent.saturating_sub(scaling));
+        let shown = match self.exponent {
+            // One placeholder before the point: the mantissa shows 1 + decimals digits. With
+            // more (engineering notation, `##0.0E+0`) the count depends on the exponent.
+            Some(_) if self.placeholders() == 1 => scaled.keep(1 + self.decimals),
+            Some(_) => scaled.clone(),
+            None => scaled.round(self.decimals),
+        };
+        let mut how = Vec::new();
+        if self.scaling > 0 && !stored.is_zero() {
+            how.push(match self.scaling {
+                1 => "in thousands".to_string(),
+                2 => "in millions".to_string(),
+                n => format!("divided by 10^{}", u64::from(n) * 3),
+            });
+        }
+        if shown != scaled {
+            how.push(match (self.exponent, self.decimals) {
+                (Some(_), n) => format!("rounded to {} significant digits", n + 1),
+                (None, 0) => "rounded to a whole number".to_string(),
+                (None, 1) => "rounded to 1 decimal".to_string(),
+                (None, n) => format!("rounded to {n} decimals"),
+            });
+        }
+        if negative && !self.sign {
+            how.push("without its minus sign".to_string());
+        }
+        let how = match how.as_slice() {
+            [] => return None,
+            [one] => one.clone(),
+            [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+        };
+        Some((how, shown))
+    }
+
+    /// Digit placeholders before the point.
+    fn placeholders(&self) -> usize {
+        self.parts.iter().filter(|p| matches!(p, Part::Digit(_))).count()
+    }
+
+    /// The text Excel shows for `value` (rounded and scaled already) through this section:
+    /// literal text around the number, zero padding, thousands separators, decimals, percent.
+    fn render(&self, value: &Decimal, minus: bool) -> String {
+        let first = self.parts.iter().position(|p| matches!(p, Part::Digit(_)));
+        let literals = |parts: &[Part]| {
+            parts
+                .iter()
+                .filter_map(|p| match p {
+                    Part::Literal(text) => Some(text.as_str()),
+                    Part::Digit(_) => None,
+                })
+                .collect::<String>()
+        };
+        let split = first.unwrap_or(self.parts.len());
+        let mut out = String::from(if minus { "-" } else { "" });
+        out.push_str(&literals(&self.parts[..split]));
+        let zeros = self.parts.iter().filter(|p| **p == Part::Digit('0')).count();
+        match self.exponent {
+            Some((width, plus)) => {
+                let (digits, power) = value.scientific();
+                let mut digits = digits.chars();
+                out.push(digits.next().unwrap_or('0'));
+                if self.point {
+                    out.push('.');
+                    out.push_str(&format!("{:0<width$}", digits.as_str(), width = self.zero_decimals));
+                }
+                let sign = if power < 0 {
+                    "-"
+                } else if plus {
+                    "+"
+                } else {
+                    ""
+                };
+                out.push_str(&format!("E{sign}{:0width$}", power.unsigned_abs()));
+            }
+            None => {
+                let whole = value.whole();
+                let whole = if whole == "0" && zeros == 0 {
+                    String::new()
+                } else {
+                    format!("{whole:0>zeros$}")
+                };
+                out.push_str(&if self.thousands { grouped(&whole) } else { whole });
+                if self.point {
+                    out.push('.');
+                    out.push_str(&format!("{:0<width$}", value.fraction(), width = self.zero_decimals));
+                }
+            }
+        }
+        out.push_str(&"%".repeat(self.percent as usize));
+        out.push_str(&literals(&self.parts[split..]));
+        out
+    }
+}
+
+/// Digits with a comma between groups of three, from the right.
+fn grouped(digits: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Whether a section shows `f` with text, or pads its whole part with zeros.
@@ -184,6 +353,8 @@ fn section(code: &str) -> Section {
     };
     let mut chars = code.chars().peekable();
     let mut after_point = false;
+    // Commas after a placeholder, not yet known to separate thousands or to scale.
+    let mut commas = 0u32;
     while let Some(c) = chars.next() {
         match c {
             '"' => {
@@ -210,20 +381,46 @@ fn section(code: &str) -> Section {
                 }
                 // `[$€-407]` is a currency and locale, `[Red]` a colour: neither is read.
             }
-            '0' | '#' | '?' if !after_point => s.parts.push(Part::Digit(c)),
-            '0' | '#' | '?' => {}
+            '0' | '#' | '?' => {
+                if let Some((width, _)) = s.exponent.as_mut() {
+                    *width += 1;
+                } else if s.fraction {
+                    // A denominator.
+                } else if after_point {
+                    s.decimals += 1;
+                    s.zero_decimals += usize::from(c == '0');
+                    commas = 0;
+                } else {
+                    // A comma with placeholders on both sides separates thousands.
+                    s.thousands |= commas > 0;
+                    commas = 0;
+                    s.parts.push(Part::Digit(c));
+                }
+            }
             '.' | '%' | ',' | '/' => {
-                if c == '/' && !s.parts.iter().any(|p| matches!(p, Part::Digit(_))) {
+                let placeholders = s.parts.iter().any(|p| matches!(p, Part::Digit(_)));
+                if c == '/' && !placeholders {
                     literal(&mut s, "/");
                 } else {
                     s.numeric = true;
                     s.fraction |= c == '/';
+                    match c {
+                        ',' if placeholders || after_point => commas += 1,
+                        '.' if !after_point => {
+                            s.point = true;
+                            s.scaling += std::mem::take(&mut commas);
+                        }
+                        '%' => s.percent += 1,
+                        _ => {}
+                    }
                     after_point |= c == '.' || c == '/';
                 }
             }
             'E' | 'e' if matches!(chars.peek(), Some('+' | '-')) => {
-                chars.next();
+                let plus = chars.next() == Some('+');
                 s.numeric = true;
+                s.exponent = Some((0, plus));
+                s.scaling += std::mem::take(&mut commas);
                 after_point = true;
             }
             'G' | 'g' => {
@@ -231,15 +428,20 @@ fn section(code: &str) -> Section {
                 if rest.eq_ignore_ascii_case("eneral") {
                     chars.nth(5);
                     s.numeric = true;
+                    s.general = true;
                 } else {
                     literal(&mut s, &c.to_string());
                 }
             }
             'y' | 'Y' | 'm' | 'M' | 'd' | 'D' | 'h' | 'H' | 's' | 'S' => s.date = true,
             'A' | 'a' if matches!(chars.peek(), Some('/' | 'M' | 'm')) => s.date = true,
-            '@' => {}
+            '@' => s.general = true,
             _ => literal(&mut s, &c.to_string()),
         }
+    }
+    // Commas after the last placeholder, whole part or decimals, scale.
+    if !s.fraction {
+        s.scaling += commas;
     }
     let letters = s.parts.iter().any(|p| match p {
         Part::Literal(text) => text.chars().any(char::is_alphanumeric),
@@ -252,85 +454,13 @@ fn section(code: &str) -> Section {
         _ => false,
     };
     s.text = letters || between;
+    s.sign = s.parts.iter().any(|p| match p {
+        Part::Literal(text) => text.contains(['-', '(', '\u{2212}']),
+        Part::Digit(_) => false,
+    });
     s
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn check(code: &str, f: f64) -> Option<String> {
-        NumberFormat::parse(code).and_then(|format| format.check(f))
-    }
-
-    #[test]
-    fn formats_that_show_a_number_as_its_digits_are_not_kept() {
-        for code in [
-            "General",
-            "0",
-            "0.00",
-            "#,##0",
-            "#,##0.00",
-            "0%",
-            "0.00%",
-            "0.00E+00",
-            "# ?/?",
-            "@",
-            "\"$\"#,##0.00",
-            "[$€-407]#,##0.00",
-            "_($* #,##0.00_);_($* (#,##0.00);_($* \"-\"??_);_(@_)",
-            "#,##0;[Red]-#,##0",
-            "mm-dd-yy",
-            "[h]:mm:ss",
-            "yyyy-mm-dd",
-            "#,##0 ;(#,##0)",
-        ] {
-            let kept = NumberFormat::parse(code);
-            let readings = kept
-                .as_ref()
-                .and_then(|f| [123.0, -45.0, 0.0, 1.5].iter().find_map(|&v| f.check(v)));
-            assert_eq!(readings, None, "{code}: {kept:?}");
-        }
-    }
-
-    #[test]
-    fn zero_padding_longer_than_the_number_reads_two_ways() {
-        assert_eq!(
-            check("00000", 123.0).as_deref(),
-            Some("holds the number 123, which Excel shows as \"00123\" through its number format \"00000\"")
-        );
-        assert_eq!(check("00000", 12345.0), None);
-        assert_eq!(check("0000", 123456.0), None);
-        assert!(check("00", 0.0).unwrap().contains("\"00\" through"));
-        assert!(check("000000", -42.0).unwrap().contains("as \"-000042\""));
-        assert!(check("#,##0.00", 1.0).is_none());
-    }
-
-    #[test]
-    fn literal_text_with_letters_or_between_digits_reads_two_ways() {
-        assert!(check("\"PO-\"0000", 45.0).unwrap().contains("shows as \"PO-0045\""));
-        assert!(
-            check("\"PO-\"0000", 123456.0)
-                .unwrap()
-                .contains("shows as \"PO-123456\"")
-        );
-        assert!(check("0\" kg\"", 5.0).unwrap().contains("as \"5 kg\""));
-        assert!(check("\\A\\B0", 7.0).unwrap().contains("as \"AB7\""));
-        assert!(
-            check("000-00-0000", 123456789.0)
-                .unwrap()
-                .contains("as \"123-45-6789\"")
-        );
-        assert!(check("##-##", 1234.0).unwrap().contains("as \"12-34\""));
-        // Without a drawing of its own: the format is named.
-        let why = check("[<=9999999]###-####;(###) ###-####", 5551234.0).unwrap();
-        assert!(
-            why.ends_with("shows through its number format \"[<=9999999]###-####;(###) ###-####\""),
-            "{why}"
-        );
-        assert!(check("\"Lot \"0.00", 1.5).is_some());
-        // The section for negative numbers decides for them.
-        assert_eq!(check("0;\"minus \"0", 5.0), None);
-        assert!(check("0;\"minus \"0", -5.0).is_some());
-    }
-}
+#[path = "excel_format_tests.rs"]
+mod tests;

@@ -77,3 +77,117 @@ fn a_cell_reference_past_the_grid_is_still_refused_beside_the_r_namespace() {
         stderr(&o)
     );
 }
+
+/// `book` with a styles part: cell style `i` (from 1) has the number format `codes[i - 1]`;
+/// style 0 is General.
+fn with_formats(book: Vec<u8>, codes: &[&str]) -> Vec<u8> {
+    let escape = |code: &str| code.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;");
+    let formats: String = codes
+        .iter()
+        .enumerate()
+        .map(|(i, code)| format!(r#"<numFmt numFmtId="{}" formatCode="{}"/>"#, 164 + i, escape(code)))
+        .collect();
+    let styles: String = (0..codes.len())
+        .map(|i| format!(r#"<xf numFmtId="{}" applyNumberFormat="1"/>"#, 164 + i))
+        .collect();
+    let mut zip = zip::ZipWriter::new_append(std::io::Cursor::new(book)).unwrap();
+    zip.start_file("xl/styles.xml", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    write!(
+        zip,
+        r#"<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><numFmts count="{n}">{formats}</numFmts><fonts count="1"><font/></fonts><fills count="1"><fill/></fills><borders count="1"><border/></borders><cellStyleXfs count="1"><xf/></cellStyleXfs><cellXfs count="{m}"><xf numFmtId="0"/>{styles}</cellXfs></styleSheet>"#,
+        n = codes.len(),
+        m = codes.len() + 1
+    )
+    .unwrap();
+    zip.finish().unwrap().into_inner()
+}
+
+#[test]
+fn a_number_cell_its_format_shows_as_another_number_is_a_reject_not_the_stored_number() {
+    use crate::sources::{live_items, number_cell, sheet_row, workbook_job_on_written, xlsx};
+    let codes = [
+        "0",
+        "0;[Red]0",
+        "#,##0,",
+        ";;;",
+        "0.00",
+        "#,##0.00",
+        "yyyy-mm-dd",
+        "\"$\"#,##0.00",
+        "0%",
+        "0;(0)",
+    ];
+    let style = |code: &str| codes.iter().position(|c| *c == code).map_or(0, |i| i as u32 + 1);
+    let d = Dir::new();
+    let cases: [(u32, &str, &str); 12] = [
+        // Excel shows 12346, 3, 5, 1,235 and nothing.
+        (2, "12345.6", "0"),
+        (3, "2.6", "0"),
+        (4, "-5", "0;[Red]0"),
+        (5, "1234567", "#,##0,"),
+        (6, "42", ";;;"),
+        // General, decimals that fit, thousands separators, a date, currency, percent and a
+        // bracketed negative show the number stored.
+        (7, "12.5", "General"),
+        (8, "8.25", "0.00"),
+        (9, "1234.5", "#,##0.00"),
+        (10, "45000", "yyyy-mm-dd"),
+        (11, "7.5", "\"$\"#,##0.00"),
+        (12, "0.15", "0%"),
+        (13, "-5", "0;(0)"),
+    ];
+    let mut rows = sheet_row("1", &[("A1", "code"), ("B1", "name")]);
+    for (r, number, code) in cases {
+        rows.push_str(&format!(
+            r#"<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>K{r:02}</t></is></c>{}</row>"#,
+            number_cell(&format!("B{r}"), number, style(code))
+        ));
+    }
+    d.write("items.xlsx", with_formats(xlsx(None, &rows), &codes));
+    let o = workbook_job_on_written(&d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // Before: 12345.6, 2.6, -5, 1234567 and 42 loaded, numbers no one reads in the sheet.
+    assert_eq!(
+        live_items(&d),
+        [
+            ["K07", "12.5"],
+            ["K08", "8.25"],
+            ["K09", "1234.5"],
+            ["K10", "2023-03-15"],
+            ["K11", "7.5"],
+            ["K12", "0.15"],
+            ["K13", "-5"],
+        ]
+    );
+    let rejects = d.query("opsync.db", "SELECT line, rule, message FROM rejects ORDER BY line");
+    let fix = ": the cell reads two ways, so neither is loaded; change the cells' number format in the workbook to \
+               one that shows the number as stored (General), or export the column as text";
+    let expected = [
+        "cell B2 (column \"name\") holds the number 12345.6, which Excel shows rounded to a whole number as \"12346\" \
+         through its number format \"0\"",
+        "cell B3 (column \"name\") holds the number 2.6, which Excel shows rounded to a whole number as \"3\" through \
+         its number format \"0\"",
+        "cell B4 (column \"name\") holds the number -5, which Excel shows without its minus sign as \"5\" through its \
+         number format \"0;[Red]0\"",
+        "cell B5 (column \"name\") holds the number 1234567, which Excel shows in thousands and rounded to a whole \
+         number as \"1,235\" through its number format \"#,##0,\"",
+        "cell B6 (column \"name\") holds the number 42, which Excel shows as blank through its number format \";;;\"",
+    ];
+    let got: Vec<[String; 3]> = rejects
+        .iter()
+        .map(|r| [r[0].clone(), r[1].clone(), r[2].clone()])
+        .collect();
+    let want: Vec<[String; 3]> = expected
+        .iter()
+        .enumerate()
+        .map(|(i, why)| {
+            [
+                (i + 2).to_string(),
+                "malformed_row".to_string(),
+                format!("sheet \"Items\": {why}{fix}"),
+            ]
+        })
+        .collect();
+    assert_eq!(got, want);
+}

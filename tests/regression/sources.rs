@@ -11,7 +11,7 @@ fn items(d: &Dir, path: &str, job_extra: &str, source_extra: &str) -> std::proce
     d.run(&["run", "items.job.toml"])
 }
 
-fn live_items(d: &Dir) -> Vec<Vec<String>> {
+pub(crate) fn live_items(d: &Dir) -> Vec<Vec<String>> {
     d.query(
         "target.db",
         "SELECT item_id, description FROM item WHERE _deleted = 0 ORDER BY item_id",
@@ -901,7 +901,7 @@ fn a_fixed_width_file_cut_off_inside_its_last_value_is_a_reject_not_a_smaller_nu
 }
 
 /// A number cell, styled with cell style `style` when not 0.
-fn number_cell(at: &str, number: &str, style: u32) -> String {
+pub(crate) fn number_cell(at: &str, number: &str, style: u32) -> String {
     format!(r#"<c r="{at}" s="{style}"><v>{number}</v></c>"#)
 }
 
@@ -1020,7 +1020,7 @@ fn a_number_cell_its_format_shows_padded_or_with_text_is_a_reject_not_the_bare_n
 }
 
 /// `workbook_job` on an `items.xlsx` already written.
-fn workbook_job_on_written(d: &Dir) -> std::process::Output {
+pub(crate) fn workbook_job_on_written(d: &Dir) -> std::process::Output {
     d.write(
         "items.job.toml",
         item_job(
