@@ -19,6 +19,14 @@ use super::decimal::Decimal;
 const SHOW_AS_STORED: &str = "change the cells' number format in the workbook to one that shows the number as \
                               stored (General), or export the column as text";
 
+/// Excel keeps a format code to 255 characters and shows at most 30 decimals. A crafted code
+/// can be far longer; past these bounds the reading differs anyway, and a message drawing a
+/// number through thousands of `%` or `0` would be as long.
+const MAX_CODE: usize = 255;
+const MAX_DECIMALS: usize = 30;
+/// At most this many `%` signs or scaling commas are counted.
+const MAX_TIMES: u32 = 4;
+
 /// What one section of a number format does to a number, as far as its reading goes.
 #[derive(Debug, Default)]
 struct Section {
@@ -91,7 +99,7 @@ impl NumberFormat {
         let reading = |shown: &str, fix| TwoReadings {
             why: format!(
                 "holds the number {number}, which Excel shows{shown} through its number format {:?}",
-                self.code
+                self.shown_code()
             ),
             stored: number.clone(),
             fix,
@@ -130,6 +138,16 @@ impl NumberFormat {
         let how = section.another_number(&Decimal::parse(&number), f < 0.0 && at == 1)?;
         let shown = format!(" {} as {:?}", how.0, section.render(&how.1, f < 0.0 && at == 0));
         Some(reading(&shown, SHOW_AS_STORED))
+    }
+}
+
+impl NumberFormat {
+    /// The code as a message names it: its first [`MAX_CODE`] characters.
+    fn shown_code(&self) -> String {
+        match self.code.char_indices().nth(MAX_CODE) {
+            Some((at, _)) => format!("{}...", &self.code[..at]),
+            None => self.code.clone(),
+        }
     }
 }
 
@@ -202,7 +220,12 @@ impl Section {
         let split = first.unwrap_or(self.parts.len());
         let mut out = String::from(if minus { "-" } else { "" });
         out.push_str(&literals(&self.parts[..split]));
-        let zeros = self.parts.iter().filter(|p| **p == Part::Digit('0')).count();
+        let zeros = self
+            .parts
+            .iter()
+            .filter(|p| **p == Part::Digit('0'))
+            .count()
+            .min(MAX_CODE);
         match self.exponent {
             Some((width, plus)) => {
                 let (digits, power) = value.scientific();
@@ -442,6 +465,13 @@ fn section(code: &str) -> Section {
     // Commas after the last placeholder, whole part or decimals, scale.
     if !s.fraction {
         s.scaling += commas;
+    }
+    s.scaling = s.scaling.min(MAX_TIMES);
+    s.percent = s.percent.min(MAX_TIMES);
+    s.decimals = s.decimals.min(MAX_DECIMALS);
+    s.zero_decimals = s.zero_decimals.min(MAX_DECIMALS);
+    if let Some((width, _)) = s.exponent.as_mut() {
+        *width = (*width).min(MAX_CODE);
     }
     let letters = s.parts.iter().any(|p| match p {
         Part::Literal(text) => text.chars().any(char::is_alphanumeric),

@@ -194,3 +194,16 @@ fn literal_text_with_letters_or_between_digits_reads_two_ways() {
     assert_eq!(check("0;\"minus \"0", 5.0), None);
     assert!(check("0;\"minus \"0", -5.0).is_some());
 }
+
+#[test]
+fn a_crafted_format_thousands_of_characters_long_makes_a_short_message() {
+    let code = format!("0.{}{}", "0".repeat(100_000), "%".repeat(100_000));
+    let why = check(&code, 1e-40).unwrap_or_default();
+    assert!(why.contains("...\"") && why.len() < 600, "{why:.300}");
+    let code = format!("{}.0{}", "0".repeat(100_000), "%".repeat(100_000));
+    let why = check(&code, 0.1234567891).unwrap_or_default();
+    assert!(why.contains("as \"0000") && why.len() < 900, "{why:.300}");
+    let code = format!("0{}", ",".repeat(100_000));
+    let why = check(&code, 123456789.0).unwrap_or_default();
+    assert!(why.len() < 600 && why.contains("divided by 10^12"), "{why:.300}");
+}
