@@ -11,6 +11,7 @@
 //! instead (see [`error`]), for the tests of a step failing part-way:
 //!
 //! - `rename`: a file target is about to rename one of its files into place.
+//! - `out_rename`: `--out`'s finished file is about to be renamed into place.
 //!
 //! Unset, each point costs one relaxed atomic load.
 

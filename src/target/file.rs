@@ -60,6 +60,9 @@ pub struct FileTarget {
     /// Live records of each entity's file as the run found it: what the file still holds while
     /// the run's changes wait in the workspace (and after a swap that failed).
     found: HashMap<&'static str, u64>,
+    /// Where each entity's file really is: a file that is a symbolic link is written beside the
+    /// file the link names and renamed over that one, so the link stays a link.
+    real: HashMap<&'static str, PathBuf>,
     locks: Vec<std::fs::File>,
 }
 
@@ -74,16 +77,52 @@ impl FileTarget {
             staged: Vec::new(),
             swapped: HashSet::new(),
             found: HashMap::new(),
+            real: HashMap::new(),
             locks: Vec::new(),
         }
     }
 
+    /// The file of the entity named `name` (as the job names it: links not followed).
+    pub fn entity_path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.{}", self.format.ext()))
+    }
+
+    /// The list of the jobs writing each entity.
+    pub fn jobs_path(&self) -> PathBuf {
+        self.dir.join(".opsync-jobs.json")
+    }
+
     fn path(&self, e: &Entity) -> PathBuf {
-        self.dir.join(format!("{}.{}", e.name, self.format.ext()))
+        self.entity_path(e.name)
+    }
+
+    /// Where an entity's file really is (found in [`FileTarget::prepare_files`]).
+    fn real_path(&self, e: &Entity) -> PathBuf {
+        self.real.get(e.name).cloned().unwrap_or_else(|| self.path(e))
+    }
+
+    /// Follow an entity file's links to the plain file that is replaced: a loop, a missing folder
+    /// or something that is not a plain file is an error naming the file.
+    fn resolve(&self, e: &Entity) -> Result<PathBuf, TargetError> {
+        let path = self.path(e);
+        let fail = |why: String| {
+            TargetError::Other(format!(
+                "{}: {why}; a file target's entity file must be a plain file or a link to one",
+                path.display()
+            ))
+        };
+        match super::landing(&path) {
+            Ok(super::Landing::File { path, .. }) => Ok(path),
+            Ok(super::Landing::Special { path: real, .. }) => {
+                Err(fail(format!("{} is not a plain file", real.display())))
+            }
+            Ok(super::Landing::OwnFd(fd)) => Err(fail(format!("it leads to file descriptor {fd} of opsync"))),
+            Err(e) => Err(TargetError::Other(format!("{}: {e}", path.display()))),
+        }
     }
 
     fn tmp(&self, e: &Entity) -> PathBuf {
-        self.dir.join(format!(".{}.{}.tmp", e.name, self.format.ext()))
+        super::staged::staging_path(&self.real_path(e), false)
     }
 
     fn io(path: &Path, e: std::io::Error) -> TargetError {
@@ -101,7 +140,7 @@ impl FileTarget {
         claim: &Claim<'_>,
         wait: &dyn Fn(&str),
     ) -> Result<(), TargetError> {
-        let path = self.dir.join(".opsync-jobs.json");
+        let path = self.jobs_path();
         let lock_dir = self.dir.join(".opsync.locks");
         let _lock =
             super::lock_file(&lock_dir, "_jobs", wait, "the list of jobs").map_err(|x| Self::io(&lock_dir, x))?;
@@ -135,7 +174,7 @@ impl FileTarget {
         }
         // Under the lock, a temporary list is a killed run's: it would only take space.
         super::StagedFile::remove_stale(&path);
-        let mut file = super::StagedFile::create(&path).map_err(|x| Self::io(&path, x))?;
+        let mut file = super::StagedFile::create(&path).map_err(|x| other(&path, x))?;
         serde_json::to_writer_pretty(&mut file, &jobs).map_err(|x| other(&path, x))?;
         file.commit().map_err(|x| Self::io(&path, x))
     }
@@ -153,6 +192,8 @@ impl FileTarget {
             let holder = format!("{} in {}", e.name, self.dir.display());
             let lock = super::lock_file(&lock_dir, e.name, wait, &holder).map_err(|x| Self::io(&lock_dir, x))?;
             self.locks.push(lock);
+            let real = self.resolve(e)?;
+            self.real.insert(e.name, real);
             // A killed run's half-written file, under this lock no other run is writing it: it
             // would only take the space this run needs.
             let _ = std::fs::remove_file(self.tmp(e));
@@ -220,8 +261,8 @@ impl FileTarget {
     }
 
     /// Write an entity's live workspace records, in key order, to its temporary file, flushed to
-    /// disk.
-    fn write_file(&mut self, e: &'static Entity, tmp: &Path) -> Result<(), TargetError> {
+    /// disk, with the permissions of the file `path` it replaces.
+    fn write_file(&mut self, e: &'static Entity, tmp: &Path, path: &Path) -> Result<(), TargetError> {
         let format = self.format;
         let work = self.work()?;
         let cols: Vec<String> = e.fields.iter().map(|f| ident(f.name)).collect();
@@ -271,6 +312,7 @@ impl FileTarget {
             }
         };
         let file = out.into_inner().map_err(|x| Self::io(tmp, x.into_error()))?;
+        super::staged::take_over(&file, path).map_err(|x| Self::io(path, x))?;
         file.sync_all().map_err(|x| Self::io(tmp, x))
     }
 }
@@ -481,11 +523,11 @@ impl Target for FileTarget {
     fn prepare_swap(&mut self) -> Result<Vec<(&'static str, String)>, TargetError> {
         let mut hashes = Vec::new();
         for e in self.entities.clone() {
-            let (tmp, path) = (self.tmp(e), self.path(e));
+            let (tmp, path) = (self.tmp(e), self.real_path(e));
             if self.changed.contains(e.name) || !path.exists() {
                 // Staged before it is written, so that a failed write (a full disk) is removed.
-                self.staged.push((tmp.clone(), path));
-                self.write_file(e, &tmp)?;
+                self.staged.push((tmp.clone(), path.clone()));
+                self.write_file(e, &tmp, &path)?;
                 hashes.push((e.name, file_hash(&tmp)?));
             } else {
                 hashes.push((e.name, file_hash(&path)?));
@@ -507,13 +549,17 @@ impl Target for FileTarget {
                 self.staged = staged[n..].to_vec();
                 return Err(Self::io(path, x));
             }
-            if let Some(e) = entities.iter().find(|e| self.path(e) == *path) {
+            if let Some(e) = entities.iter().find(|e| self.real_path(e) == *path) {
                 self.swapped.insert(e.name);
             }
         }
-        // The renames themselves survive a power loss once the folder is flushed.
-        if let Ok(dir) = std::fs::File::open(&self.dir) {
-            let _ = dir.sync_all();
+        // The renames themselves survive a power loss once their folders are flushed.
+        let mut dirs: Vec<&Path> = staged.iter().filter_map(|(_, path)| path.parent()).collect();
+        dirs.dedup();
+        for dir in dirs {
+            if let Ok(dir) = std::fs::File::open(dir) {
+                let _ = dir.sync_all();
+            }
         }
         Ok(())
     }

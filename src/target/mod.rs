@@ -17,6 +17,7 @@ mod file;
 mod keys;
 mod lookup;
 mod sqlite;
+mod staged;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -29,6 +30,7 @@ use crate::model::{CanonicalRecord, Entity};
 pub use file::read_file_record;
 pub use lookup::Looked;
 pub use sqlite::{RowLineage, SqliteTarget};
+pub use staged::{FileId, Landing, OutError, StagedFile, landing};
 
 /// What can go wrong writing a target.
 #[derive(Debug, Error)]
@@ -298,10 +300,7 @@ pub trait Target {
 pub fn open(config: &TargetConfig, base: &Path) -> Result<Box<dyn Target>, TargetError> {
     Ok(match config {
         TargetConfig::Sqlite(c) => {
-            let path = match std::env::var_os("OPSYNC_TARGET") {
-                Some(p) => p.into(),
-                None => crate::config::resolve(base, &c.path),
-            };
+            let path = sqlite_path(c, base);
             refuse_marked(&path, false)?;
             Box::new(SqliteTarget::open(&path).map_err(|e| explain_denied(&path, false, e))?)
         }
@@ -314,6 +313,45 @@ pub fn open(config: &TargetConfig, base: &Path) -> Result<Box<dyn Target>, Targe
             file::Format::Jsonl,
         )),
     })
+}
+
+/// The database file of an SQLite target (`OPSYNC_TARGET` overrides the job's path).
+fn sqlite_path(c: &crate::config::job::SqliteTarget, base: &Path) -> PathBuf {
+    match std::env::var_os("OPSYNC_TARGET") {
+        Some(p) => p.into(),
+        None => crate::config::resolve(base, &c.path),
+    }
+}
+
+/// The files a target writes for these entities, each with what it is (for `--out`, which must
+/// not name one of them): the database with its journal files, or each entity's file.
+pub fn files(config: &TargetConfig, base: &Path, entities: &[&str]) -> Vec<(String, PathBuf)> {
+    match config {
+        TargetConfig::Sqlite(c) => {
+            let db = sqlite_path(c, base);
+            let mut out = vec![("the target database".to_string(), db.clone())];
+            for suffix in ["-wal", "-shm", "-journal"] {
+                let mut p = db.clone().into_os_string();
+                p.push(suffix);
+                out.push((format!("the target database's {suffix} file"), p.into()));
+            }
+            out
+        }
+        TargetConfig::Csv(c) | TargetConfig::Jsonl(c) => {
+            let format = if matches!(config, TargetConfig::Csv(_)) {
+                file::Format::Csv
+            } else {
+                file::Format::Jsonl
+            };
+            let target = file::FileTarget::new(&crate::config::resolve(base, &c.dir), format);
+            let mut out: Vec<(String, PathBuf)> = entities
+                .iter()
+                .map(|e| (format!("the target's file of {e}"), target.entity_path(e)))
+                .collect();
+            out.push(("the target's list of jobs".into(), target.jobs_path()));
+            out
+        }
+    }
 }
 
 /// Whether an I/O error says the file system or the permissions refuse a write.
@@ -456,116 +494,6 @@ pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
     opts.open(path)
 }
 
-/// A file written beside its final path and renamed over it only once complete, so that a
-/// command refused or stopped part-way leaves what was there before (`--out` of `extract` and
-/// `transform`). Dropped without a [`StagedFile::commit`] that succeeded, the partial file is
-/// removed: a full disk must not keep the space it took, nor leave files behind.
-pub struct StagedFile {
-    /// The file written, renamed over `path` on commit; `None` when `path` is written in place.
-    tmp: Option<PathBuf>,
-    path: PathBuf,
-    out: Option<std::io::BufWriter<std::fs::File>>,
-    /// Renamed into place.
-    placed: bool,
-}
-
-impl StagedFile {
-    pub fn create(path: &Path) -> std::io::Result<Self> {
-        // A symbolic link stays a link: the file it names is the one replaced.
-        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        // A device, a FIFO or a terminal (`--out /dev/null`, `--out /dev/stdout`) is written in
-        // place: renaming a file over it would replace the device itself with a plain file.
-        if std::fs::metadata(&path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-            let file = std::fs::OpenOptions::new().write(true).open(&path)?;
-            return Ok(StagedFile {
-                tmp: None,
-                path,
-                out: Some(std::io::BufWriter::new(file)),
-                placed: false,
-            });
-        }
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-        let file = create_private(&tmp)?;
-        Ok(StagedFile {
-            tmp: Some(tmp),
-            path,
-            out: Some(std::io::BufWriter::new(file)),
-            placed: false,
-        })
-    }
-
-    /// Remove the temporary files that killed processes left for `path` (best effort). Only for
-    /// a path written under a lock, where no other living process can be writing one.
-    pub fn remove_stale(path: &Path) {
-        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-            return;
-        };
-        let prefix = format!(".{}.", name.to_string_lossy());
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let n = entry.file_name().to_string_lossy().into_owned();
-            let pid = n.strip_prefix(&prefix).and_then(|r| r.strip_suffix(".tmp"));
-            if pid.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
-    }
-
-    /// Flush the file to disk and put it in place.
-    pub fn commit(mut self) -> std::io::Result<()> {
-        let file = match self.out.take() {
-            Some(out) => Some(out.into_inner().map_err(|e| e.into_error())?),
-            None => None,
-        };
-        let Some(tmp) = &self.tmp else {
-            // Written in place: a device has nothing to sync or rename.
-            self.placed = true;
-            return Ok(());
-        };
-        if let Some(file) = file {
-            file.sync_all()?;
-        }
-        std::fs::rename(tmp, &self.path)?;
-        self.placed = true;
-        Ok(())
-    }
-}
-
-impl std::io::Write for StagedFile {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self.out.as_mut() {
-            Some(out) => out.write(buf),
-            None => Err(std::io::Error::other("the file was already put in place")),
-        }
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.out.as_mut().map_or(Ok(()), std::io::Write::flush)
-    }
-}
-
-impl Drop for StagedFile {
-    fn drop(&mut self) {
-        if !self.placed {
-            drop(self.out.take());
-            if let Some(tmp) = &self.tmp {
-                let _ = std::fs::remove_file(tmp);
-            }
-        }
-    }
-}
-
 /// An OS lock on `DIR/NAME.lock`, taken without waiting if possible, else after `wait` is told.
 /// It dies with its process, so a killed run never blocks the next one.
 pub fn lock_file(dir: &Path, name: &str, wait: &dyn Fn(&str), holder: &str) -> std::io::Result<std::fs::File> {
@@ -587,46 +515,5 @@ pub fn lock_file(dir: &Path, name: &str, wait: &dyn Fn(&str), holder: &str) -> s
             Ok(file)
         }
         Err(std::fs::TryLockError::Error(e)) => Err(e),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Write;
-
-    #[test]
-    fn a_staged_file_that_cannot_be_put_in_place_is_removed() {
-        let dir = tempfile::tempdir().unwrap();
-        // A folder in the way: the rename fails after the file was written.
-        let path = dir.path().join("out.csv");
-        std::fs::create_dir(&path).unwrap();
-        std::fs::write(path.join("inside"), "x").unwrap();
-        let mut f = StagedFile::create(&path).unwrap();
-        f.write_all(b"a,b\n").unwrap();
-        assert!(f.commit().is_err());
-        let left: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name())
-            .collect();
-        assert_eq!(left, ["out.csv"]);
-    }
-
-    #[test]
-    fn stale_staged_files_of_killed_processes_are_removed_and_others_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("list.json");
-        for name in [".list.json.123.tmp", ".list.json.tmp", ".list.json.x1.tmp", "list.json"] {
-            std::fs::write(dir.path().join(name), "x").unwrap();
-        }
-        StagedFile::remove_stale(&path);
-        let mut left: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name())
-            .collect();
-        left.sort();
-        assert_eq!(left, [".list.json.tmp", ".list.json.x1.tmp", "list.json"]);
     }
 }

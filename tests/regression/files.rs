@@ -1,6 +1,7 @@
 //! Files that are not what the job says they are.
 
 use crate::common::*;
+use crate::state::ok;
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     // A gzip member as `gzip -n` writes it: the magic, then deflate data (stored here).
@@ -87,4 +88,54 @@ fn out_naming_a_fifo_or_a_symbolic_link_writes_through_it_rather_than_replacing_
     );
     let real = std::fs::read_to_string(d.join("real.jsonl")).unwrap();
     assert!(real.contains("\"item_id\":\"A1\""), "{real}");
+}
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn a_file_target_entity_file_that_is_a_link_is_written_where_it_points() {
+    let d = Dir::new();
+    d.write("items.csv", "code,name,cost,gtin,uom\nA1,Gauze,1.25,,EA\n");
+    let job = item_job("items", "items.csv", "", ITEM_FIELDS).replace(
+        "kind = \"sqlite\"\npath = \"target.db\"",
+        "kind = \"csv\"\ndir = \"tgt\"",
+    );
+    d.write("items.job.toml", job);
+    let shared = d.write("shared/item.csv", "item_id,description\n");
+    std::fs::set_permissions(&shared, std::os::unix::fs::PermissionsExt::from_mode(0o664)).unwrap();
+    std::fs::create_dir(d.join("tgt")).unwrap();
+    std::os::unix::fs::symlink("../shared/item.csv", d.join("tgt/item.csv")).unwrap();
+    ok(&d, &["run", "items.job.toml"]);
+    assert!(
+        std::fs::symlink_metadata(d.join("tgt/item.csv"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let text = std::fs::read_to_string(&shared).unwrap();
+    assert!(text.contains("A1,Gauze"), "{text}");
+    assert_eq!(mode(&shared), 0o664);
+    // A link to a missing file in an existing folder: the file is created there.
+    std::fs::remove_file(&shared).unwrap();
+    ok(&d, &["run", "items.job.toml"]);
+    assert!(std::fs::read_to_string(&shared).unwrap().contains("A1,Gauze"));
+    // A loop is an error naming the file, not a plain file in the link's place.
+    std::fs::remove_file(d.join("tgt/item.csv")).unwrap();
+    std::os::unix::fs::symlink("item.csv", d.join("tgt/item.csv")).unwrap();
+    let o = d.run(&["run", "items.job.toml"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("tgt/item.csv: the symbolic links loop"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        std::fs::symlink_metadata(d.join("tgt/item.csv"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
 }
