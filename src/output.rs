@@ -74,11 +74,14 @@ impl Output {
         }
         let mut stderr = std::io::stderr().lock();
         let _ = writeln!(stderr, "opsync: error: {}", indent(&err.to_string(), "  "));
+        // An error whose message already holds its cause's (`PATH: CAUSE`) shows it once.
+        let mut said = vec![err.to_string()];
         for cause in err.chain().skip(1) {
             let text = cause.to_string();
-            if !err.to_string().contains(&text) {
+            if !said.iter().any(|s| s.contains(&text)) {
                 let _ = writeln!(stderr, "  caused by: {}", indent(&text, "    "));
             }
+            said.push(text);
         }
     }
 

@@ -6,12 +6,18 @@ use std::path::Path;
 
 use anyhow::Context;
 
+use crate::cli::Global;
 use crate::output::Output;
 use crate::pipeline::PipelineError;
 use crate::source::{self, SourceError};
 
-pub fn run(out: &Output, job: &Path, file: Option<&Path>, limit: Option<u64>) -> anyhow::Result<u8> {
+pub fn run(g: &Global, out: &Output, job: &Path, file: Option<&Path>, limit: Option<u64>) -> anyhow::Result<u8> {
     let job = super::load_job(job)?;
+    // Checked before any work (see `transform`); extract needs no ledger, but must not replace it.
+    let ledger = g.ledger_for(Some(&job.path)).ok();
+    let mut staged = file
+        .map(|f| super::out::open(f, &job, ledger.as_deref(), None))
+        .transpose()?;
     let mut source = source::open(job.source(), job.dir()).map_err(PipelineError::Source)?;
     let columns = source.columns().to_vec();
     // Damage in columns the mapping never reads (an Excel error cell) is let through, as `run`
@@ -21,10 +27,6 @@ pub fn run(out: &Output, job: &Path, file: Option<&Path>, limit: Option<u64>) ->
     {
         source.columns_read(&binding.columns_read(&mapping));
     }
-    // A file is written beside its path and put in place only when the command completes.
-    let mut staged = file
-        .map(|f| crate::target::StagedFile::create(f).with_context(|| format!("cannot create {}", f.display())))
-        .transpose()?;
     let mut stdout = BufWriter::new(std::io::stdout().lock());
     let mut writer: &mut dyn Write = match staged.as_mut() {
         Some(s) => s,
@@ -53,7 +55,10 @@ pub fn run(out: &Output, job: &Path, file: Option<&Path>, limit: Option<u64>) ->
     if let Some(staged) = staged
         && malformed.is_empty()
     {
-        staged.commit()?;
+        let shown = staged.path().display().to_string();
+        staged
+            .commit()
+            .with_context(|| format!("cannot put the finished output in place at {shown}"))?;
     }
     for m in &malformed {
         out.warn(&format!("not extracted: {m}"));

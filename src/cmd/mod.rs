@@ -6,6 +6,7 @@ mod explain;
 mod extract;
 mod inspect;
 mod load;
+mod out;
 mod preview;
 mod reconcile;
 mod rejects;
@@ -41,7 +42,7 @@ pub fn dispatch(cli: Cli, out: &Output) -> anyhow::Result<u8> {
             full_refresh,
             fail_fast,
         } => run::run(g, out, &jobs, limit, full_refresh, fail_fast),
-        Command::Extract { job, out: file, limit } => extract::run(out, &job, file.as_deref(), limit),
+        Command::Extract { job, out: file, limit } => extract::run(g, out, &job, file.as_deref(), limit),
         Command::Transform { job, input, out: file } => transform::run(g, out, &job, input.as_deref(), file.as_deref()),
         Command::Load {
             job,

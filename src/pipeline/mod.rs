@@ -15,7 +15,7 @@ use thiserror::Error;
 
 pub use loader::{EntityLoad, LoadSettings, Loader};
 pub use parallel::drive_parallel;
-pub use run::{LoadItem, load_records, run_job, transform};
+pub use run::{LoadItem, Sink, load_records, run_job, transform};
 
 use crate::config::{ConfigError, LoadedJob};
 use crate::ledger::{LedgerError, LockHeld, RunCounts, RunStatus};

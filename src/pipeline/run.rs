@@ -491,6 +491,15 @@ pub fn run_job(
     })
 }
 
+/// Where `transform` sends its canonical JSON Lines.
+pub trait Sink {
+    /// One record, or the key of a rejected one.
+    fn emit(&mut self, item: &LoadItem) -> Result<(), PipelineError>;
+    /// Every item was emitted and the run is about to be recorded as done: make the output whole
+    /// (flush it, put the file in place). An error here fails the run.
+    fn finish(&mut self) -> Result<(), PipelineError>;
+}
+
 /// One line of canonical JSON Lines: a record, a record that breaks the model, or the key of a
 /// record rejected upstream.
 #[derive(Debug)]
@@ -611,7 +620,7 @@ pub fn transform(
     source: &mut dyn crate::source::Source,
     opts: &RunOptions,
     obs: &dyn Observer,
-    mut emit: impl FnMut(&LoadItem) -> Result<(), PipelineError>,
+    sink: &mut dyn Sink,
 ) -> Result<Summary, PipelineError> {
     with_run(job, ledger, "transform", opts, |ledger, ctx| {
         settle_stale(ctx, ledger, None, obs)?;
@@ -628,24 +637,24 @@ pub fn transform(
         let (driven, result) = drive(source, &mapping, &binding, opts.limit, obs, |_, event| {
             match event {
                 RowEvent::Malformed(r) => {
-                    emit(&LoadItem::Unkeyed { entity: None })?;
+                    sink.emit(&LoadItem::Unkeyed { entity: None })?;
                     rejects.push(r);
                 }
                 RowEvent::Record(r) => {
                     let c = &mut per_entity.entry(r.entity.name).or_default().counts;
                     c.valid += 1;
-                    emit(&LoadItem::Record(r))?;
+                    sink.emit(&LoadItem::Record(r))?;
                 }
                 RowEvent::Reject(r) => {
                     if let Some(c) = crate::model::schema::entity(&r.entity).and_then(|e| per_entity.get_mut(e.name)) {
                         c.counts.rejected += 1;
                     }
                     match &r.key {
-                        Some(key) => emit(&LoadItem::Rejected {
+                        Some(key) => sink.emit(&LoadItem::Rejected {
                             entity: r.entity.clone(),
                             key: key.clone(),
                         })?,
-                        None => emit(&LoadItem::Unkeyed {
+                        None => sink.emit(&LoadItem::Unkeyed {
                             entity: Some(r.entity.clone()),
                         })?,
                     }
@@ -671,6 +680,8 @@ pub fn transform(
             "(canonical JSON Lines)".into(),
         );
         ledger.store_misses(ctx.run_id, &summary.misses)?;
+        // Inside the run: an output that cannot be put in place fails it.
+        sink.finish()?;
         Ok(summary)
     })
 }

@@ -90,9 +90,174 @@ fn out_naming_a_fifo_or_a_symbolic_link_writes_through_it_rather_than_replacing_
     assert!(real.contains("\"item_id\":\"A1\""), "{real}");
 }
 
+/// A folder with an item CSV and its job (an SQLite target, `target.db`).
+fn item_dir() -> Dir {
+    let d = Dir::new();
+    d.write("items.csv", "code,name,cost,gtin,uom\nA1,Gauze,1.25,,EA\n");
+    d.write("items.job.toml", item_job("items", "items.csv", "", ITEM_FIELDS));
+    d
+}
+
 fn mode(path: &std::path::Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn out_naming_its_own_stdout_appends_to_the_redirected_log_instead_of_replacing_it() {
+    let d = item_dir();
+    // `opsync transform --out /dev/stdout >> log.txt` (through /proc: tests never touch /dev).
+    let log = d.write("log.txt", "EXISTING\n");
+    std::fs::set_permissions(&log, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let append = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    // assert_cmd captures standard output: the plain Command gives it the file instead.
+    let o = std::process::Command::new(assert_cmd::cargo::cargo_bin("opsync"))
+        .args(["transform", "items.job.toml", "--out", "/proc/self/fd/1"])
+        .current_dir(d.path())
+        .env("OPSYNC_LEDGER", d.join("opsync.db"))
+        .env_remove("OPSYNC_TARGET")
+        .stdout(append)
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.starts_with("EXISTING\n{"), "{text}");
+    assert!(text.contains("\"item_id\":\"A1\""), "{text}");
+    assert_eq!(mode(&log), 0o644);
+    // Another process's descriptor (this test's) names nothing opsync can safely replace.
+    let other = format!("/proc/{}/fd/1", std::process::id());
+    let o = d.run(&["transform", "items.job.toml", "--out", &other]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("an open file of another process"), "{}", stderr(&o));
+    assert_eq!(d.count("opsync.db", "SELECT count(*) FROM runs"), 1);
+}
+
+#[test]
+fn out_naming_the_ledger_the_target_or_the_source_is_refused_before_any_work() {
+    let d = item_dir();
+    ok(&d, &["run", "items.job.toml"]);
+    std::os::unix::fs::symlink("opsync.db", d.join("ledger-link")).unwrap();
+    d.write("raw.jsonl", "");
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["transform", "items.job.toml", "--out", "opsync.db"],
+            "is the run ledger",
+        ),
+        (
+            &["extract", "items.job.toml", "--out", "opsync.db"],
+            "is the run ledger",
+        ),
+        (
+            &["transform", "items.job.toml", "--out", "ledger-link"],
+            "is the run ledger",
+        ),
+        (
+            &["transform", "items.job.toml", "--out", "target.db"],
+            "is the target database",
+        ),
+        (
+            &["transform", "items.job.toml", "--out", "items.csv"],
+            "is the job's source file",
+        ),
+        (
+            &["extract", "items.job.toml", "--out", "items.job.toml"],
+            "is the job file",
+        ),
+        (
+            &["transform", "items.job.toml", "--in", "raw.jsonl", "--out", "raw.jsonl"],
+            "is the --in file",
+        ),
+    ];
+    for (args, what) in cases {
+        let o = d.run(args);
+        assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains(what), "{args:?}: {err}");
+        assert!(err.contains(&format!("--out {}", args[args.len() - 1])), "{err}");
+    }
+    // Nothing was replaced, and no run was started.
+    assert_eq!(d.count("opsync.db", "SELECT count(*) FROM runs"), 1);
+    assert_eq!(d.count("target.db", "SELECT count(*) FROM item"), 1);
+    assert!(
+        std::fs::read_to_string(d.join("items.csv"))
+            .unwrap()
+            .starts_with("code,")
+    );
+}
+
+#[test]
+fn out_naming_a_folder_is_refused_before_the_run_and_a_failed_rename_fails_the_run() {
+    let d = item_dir();
+    std::fs::create_dir(d.join("adir")).unwrap();
+    for (out, what) in [
+        ("adir", "--out adir: it is a folder"),
+        ("nodir/out.jsonl", "--out nodir/out.jsonl: folder nodir does not exist"),
+    ] {
+        let o = d.run(&["transform", "items.job.toml", "--out", out]);
+        assert_eq!(code(&o), 2, "{}", stderr(&o));
+        assert!(stderr(&o).contains(what), "{}", stderr(&o));
+    }
+    assert!(!d.join("opsync.db").exists(), "no run is recorded for a refused --out");
+    // The rename at the end fails: the run is recorded as failed, and nothing is left behind.
+    let o = d
+        .cmd(&["transform", "items.job.toml", "--out", "out.jsonl"])
+        .env("OPSYNC_FAILPOINT", "out_rename:1:error")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("out.jsonl: cannot put the finished output in place"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(d.query("opsync.db", "SELECT status FROM runs"), [["failed"]]);
+    let mut left: Vec<String> = std::fs::read_dir(d.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("out.jsonl"))
+        .collect();
+    left.sort();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn out_through_a_dangling_link_keeps_the_link_and_files_keep_their_modes() {
+    let d = item_dir();
+    let umask_mode = {
+        let probe = d.write("probe", "");
+        mode(&probe)
+    };
+    std::fs::create_dir(d.join("sub")).unwrap();
+    std::os::unix::fs::symlink("sub/new.jsonl", d.join("dangling")).unwrap();
+    ok(&d, &["transform", "items.job.toml", "--out", "dangling"]);
+    assert!(
+        std::fs::symlink_metadata(d.join("dangling"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let made = std::fs::read_to_string(d.join("sub/new.jsonl")).unwrap();
+    assert!(made.contains("\"item_id\":\"A1\""), "{made}");
+    assert_eq!(mode(&d.join("sub/new.jsonl")), umask_mode);
+    // A replaced file keeps its permission bits.
+    let kept = d.write("kept.jsonl", "old\n");
+    std::fs::set_permissions(&kept, std::os::unix::fs::PermissionsExt::from_mode(0o640)).unwrap();
+    ok(&d, &["extract", "items.job.toml", "--out", "kept.jsonl"]);
+    assert_eq!(mode(&kept), 0o640);
+    // A link into a missing folder, and a loop, are errors; the links stay as they were.
+    std::os::unix::fs::symlink("nodir/x.jsonl", d.join("nowhere")).unwrap();
+    std::os::unix::fs::symlink("loop2", d.join("loop1")).unwrap();
+    std::os::unix::fs::symlink("loop1", d.join("loop2")).unwrap();
+    for (out, what) in [
+        ("nowhere", "nodir does not exist"),
+        ("loop1", "the symbolic links loop (loop1 -> loop2 -> loop1)"),
+    ] {
+        let o = d.run(&["transform", "items.job.toml", "--out", out]);
+        assert_eq!(code(&o), 2, "{}", stderr(&o));
+        assert!(stderr(&o).contains(what), "{}", stderr(&o));
+        assert!(std::fs::symlink_metadata(d.join(out)).unwrap().file_type().is_symlink());
+    }
 }
 
 #[test]
@@ -137,5 +302,28 @@ fn a_file_target_entity_file_that_is_a_link_is_written_where_it_points() {
             .unwrap()
             .file_type()
             .is_symlink()
+    );
+}
+
+#[test]
+fn out_naming_a_fifo_that_nobody_reads_is_an_error_not_a_hang() {
+    let d = item_dir();
+    let fifo = d.join("out.fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo(3) with a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    let o = d
+        .cmd(&["transform", "items.job.toml", "--out", "out.fifo"])
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "no process is reading the FIFO {}",
+            std::fs::canonicalize(&fifo).unwrap().display()
+        )),
+        "{}",
+        stderr(&o)
     );
 }
