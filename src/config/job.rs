@@ -211,7 +211,8 @@ pub struct CsvSource {
     pub trust_multiline: bool,
 }
 
-/// Fixed-width text files: each column at a start position with a length.
+/// Fixed-width text files: each column at a start position with a length. A line holding a control
+/// character (a tab, a form feed, ...) is a malformed row: every column after it would be read shifted.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FixedWidthSource {

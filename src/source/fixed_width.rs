@@ -13,8 +13,10 @@
 //!
 //! Lines end with LF, CRLF or CR alone (a CR-only file is not read as one long line).
 //!
-//! A NUL character or a byte-order mark in a line is a malformed row too; text decoded from a
-//! legacy encoding that holds a byte the encoding does not define is an error.
+//! A control character in a line (a tab, a form feed, a vertical tab, a NUL, ...) is a malformed
+//! row: it takes one character but not one position of the layout, so the columns after it would
+//! be read shifted. A byte-order mark in a line is a malformed row too; text decoded from a legacy
+//! encoding that holds a byte the encoding does not define is an error.
 
 use std::io::BufReader;
 use std::path::Path;
@@ -117,6 +119,35 @@ impl FixedWidthReader {
 }
 
 impl FixedWidthReader {
+    /// Why a line holding a control character at `at` (0-based) is not read: a tab, a form feed,
+    /// a vertical tab takes one character of the line but not one position of the layout the
+    /// file was drawn to (a tab expands, a form feed starts a page), so every column after it is
+    /// read shifted, and which way it shifts is a guess.
+    fn shifted(&self, at: usize, c: char) -> String {
+        let what = match c {
+            '\0' => "a NUL character",
+            '\t' => "a tab",
+            '\u{b}' => "a vertical tab",
+            '\u{c}' => "a form feed",
+            '\u{1a}' => "a DOS end-of-file mark (^Z)",
+            '\u{1b}' => "an escape character",
+            '\u{7f}' => "a delete character",
+            _ => "a control character",
+        };
+        let position = at + 1;
+        let column = self
+            .layout
+            .iter()
+            .find(|c| c.start <= position && position < c.start.saturating_add(c.length))
+            .map(|c| format!(" (column {:?})", c.name))
+            .unwrap_or_default();
+        format!(
+            "the line holds {what} (U+{:04X}) at character {position}{column}: fixed-width positions would shift, so \
+             no value of the line can be trusted; remove it from the file or export the file again",
+            c as u32
+        )
+    }
+
     fn malformed(&self, reason: String, values: Vec<String>) -> SourceError {
         SourceError::Ragged {
             path: self.name.to_string(),
@@ -172,6 +203,10 @@ impl Source for FixedWidthReader {
             })
             .collect();
         self.row += 1;
+        if let Some(at) = chars.iter().position(|c| c.is_control()) {
+            let reason = self.shifted(at, chars[at]);
+            return Err(self.malformed(reason, values));
+        }
         let short = self.layout.iter().find(|c| c.start > chars.len());
         let odd = super::odd_character(text);
         if let Some(c) = short {

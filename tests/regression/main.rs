@@ -16,3 +16,4 @@ mod mapping;
 mod masking;
 mod sources;
 mod state;
+mod text;
