@@ -116,7 +116,9 @@ pub fn sniff_file(path: &Path, encoding: Option<&str>) -> Result<TextLayout, Ins
     file.take(SNIFF_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(io)?;
     let truncated = bytes.len() > SNIFF_BYTES;
     bytes.truncate(SNIFF_BYTES);
-    if let Some((what, todo)) = crate::source::binary_kind(&bytes) {
+    // An unknown label is reported by the sniffing below; here it only means no declared encoding.
+    let declared = encoding.and_then(|l| crate::source::resolve_encoding(Some(l)).ok().flatten());
+    if let Some((what, todo)) = crate::source::binary_kind(&bytes, declared) {
         return Err(InspectError::NotText {
             path: path.display().to_string(),
             what,

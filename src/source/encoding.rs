@@ -102,45 +102,99 @@ impl<R: Read> Read for Counting<R> {
 pub type Decoder = DecodeReaderBytes<Counting<File>, Vec<u8>>;
 
 /// What a file is when its first bytes show it is not text (compressed, an archive, a program),
-/// and what to do; `None` for anything that may be text.
-pub fn binary_kind(head: &[u8]) -> Option<(&'static str, &'static str)> {
-    const DECOMPRESS: &str = ": decompress it first and point the job at the result";
-    const MAGIC: &[(&[u8], &str, &str)] = &[
-        (b"\x1f\x8b", "gzip-compressed", DECOMPRESS),
-        (b"BZh", "bzip2-compressed", DECOMPRESS),
-        (b"\xfd7zXZ\x00", "xz-compressed", DECOMPRESS),
-        (b"\x28\xb5\x2f\xfd", "zstd-compressed", DECOMPRESS),
-        (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", DECOMPRESS),
-        (
-            b"PK\x03\x04",
-            "a zip archive",
-            " (an .xlsx or .ods workbook is one: read it with kind = \"excel\"; otherwise unzip it first)",
+/// and what to do; `None` for anything that may be text. `declared` is the encoding the job names:
+/// UTF-16 (declared, by its byte-order mark or by its zero bytes) is judged by its characters.
+pub fn binary_kind(head: &[u8], declared: Option<&'static Encoding>) -> Option<(&'static str, &'static str)> {
+    if let Some(kind) = magic(head) {
+        return Some(kind);
+    }
+    // Text holds few control characters. UTF-16 text is judged once decoded: as bytes, the high
+    // byte of every Cyrillic letter is 0x04, a control byte.
+    let (reading, body) = match Encoding::for_bom(head) {
+        Some((e, len)) => (e, &head[len..]),
+        None => (
+            declared.or_else(|| looks_utf16(head)).unwrap_or(encoding_rs::UTF_8),
+            head,
         ),
-        (b"PK\x05\x06", "an empty zip archive", ""),
-        (
-            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+    };
+    let sample = &body[..body.len().min(4096)];
+    if is_utf16(reading) {
+        let text = reading.decode_without_bom_handling(sample).0;
+        return mostly_controls(text.chars())
+            .then_some(("binary data (one character in ten is a control character)", ""));
+    }
+    if !mostly_controls(sample.iter().map(|&b| char::from(b))) {
+        return None;
+    }
+    // Text in a non-Latin script written as UTF-16 without a byte-order mark has no zero bytes to
+    // show it: when the bytes read as such text, the way out is to say so.
+    let todo = match declared {
+        None if reads_as_utf16(sample, encoding_rs::UTF_16LE) => {
+            ", or UTF-16 text without a byte-order mark: if so, set encoding = \"utf-16le\" in [source]"
+        }
+        None if reads_as_utf16(sample, encoding_rs::UTF_16BE) => {
+            ", or UTF-16 text without a byte-order mark: if so, set encoding = \"utf-16be\" in [source]"
+        }
+        _ => "",
+    };
+    Some(("binary data (one byte in ten is a control character)", todo))
+}
+
+/// The first bytes of compressed files, archives, workbooks and programs. Each is matched as far
+/// as its format fixes the bytes (gzip's method and reserved flags, bzip2's block size and block
+/// magic, a PDF's version), so that text starting with the same letters (a header `BZh_code`) is
+/// not taken for one.
+fn magic(head: &[u8]) -> Option<(&'static str, &'static str)> {
+    const DECOMPRESS: &str = ": decompress it first and point the job at the result";
+    const ZIP: &str = " (an .xlsx or .ods workbook is one: read it with kind = \"excel\"; otherwise unzip it first)";
+    Some(match head {
+        // Deflate is gzip's only method; the top three flag bits are reserved (zero).
+        [0x1f, 0x8b, 0x08, flags, ..] if flags & 0xe0 == 0 => ("gzip-compressed", DECOMPRESS),
+        // A block size 1-9, then a block (pi in BCD) or, for an empty stream, the end (sqrt pi).
+        [b'B', b'Z', b'h', b'1'..=b'9', rest @ ..]
+            if rest.starts_with(b"1AY&SY") || rest.starts_with(b"\x17\x72\x45\x38\x50\x90") =>
+        {
+            ("bzip2-compressed", DECOMPRESS)
+        }
+        [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => ("xz-compressed", DECOMPRESS),
+        // The frame header descriptor's reserved bit is zero.
+        [0x28, 0xb5, 0x2f, 0xfd, descriptor, ..] if descriptor & 0x08 == 0 => ("zstd-compressed", DECOMPRESS),
+        [b'7', b'z', 0xbc, 0xaf, 0x27, 0x1c, ..] => ("a 7-Zip archive", DECOMPRESS),
+        [b'P', b'K', 0x03, 0x04, ..] | [b'P', b'K', 0x07, 0x08, ..] => ("a zip archive", ZIP),
+        [b'P', b'K', 0x05, 0x06, ..] => ("an empty zip archive", ""),
+        [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, ..] => (
             "an old-style Office document (an .xls workbook)",
             ": read it with kind = \"excel\"",
         ),
-        (b"\x7fELF", "a program (ELF)", ""),
-        (b"%PDF-", "a PDF document", ""),
-    ];
-    for (magic, what, todo) in MAGIC {
-        if head.starts_with(magic) {
-            return Some((what, todo));
-        }
+        // 32- or 64-bit, little- or big-endian.
+        [0x7f, b'E', b'L', b'F', 1 | 2, 1 | 2, ..] => ("a program (ELF)", ""),
+        [b'%', b'P', b'D', b'F', b'-', b'1'..=b'9', b'.', b'0'..=b'9', ..] => ("a PDF document", ""),
+        _ => return None,
+    })
+}
+
+/// Whether one character in ten is a control character no text holds (tab, line breaks, form
+/// feed and the DOS end-of-file mark are text's), in a sample long enough to judge.
+fn mostly_controls(chars: impl Iterator<Item = char>) -> bool {
+    let (mut all, mut control) = (0usize, 0usize);
+    for c in chars {
+        all += 1;
+        control += usize::from(c < ' ' && !matches!(c, '\t' | '\n' | '\r' | '\x0c' | '\x1a'));
     }
-    // Text holds few control characters; UTF-16 holds zero bytes but is text.
-    if looks_utf16(head).is_some() || Encoding::for_bom(head).is_some() {
-        return None;
-    }
-    let sample = &head[..head.len().min(4096)];
-    let control = sample
-        .iter()
-        .filter(|b| **b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c | 0x1a))
-        .count();
-    (sample.len() >= 64 && control * 10 > sample.len())
-        .then_some(("binary data (one byte in ten is a control character)", ""))
+    all >= 64 && control * 10 > all
+}
+
+/// Whether bytes read as lines of UTF-16 text in this byte order: no invalid sequence (but one
+/// character cut off at the end of the sample), a line break, few control characters.
+fn reads_as_utf16(sample: &[u8], utf16: &'static Encoding) -> bool {
+    let (text, _) = utf16.decode_without_bom_handling(sample);
+    let text = text.strip_suffix('\u{fffd}').unwrap_or(&text);
+    !text.contains('\u{fffd}') && text.contains('\n') && !mostly_controls(text.chars())
+}
+
+/// Whether an encoding is UTF-16 (either byte order).
+pub fn is_utf16(e: &'static Encoding) -> bool {
+    e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE
 }
 
 /// Open a file for reading as UTF-8 text; returns the reader and its byte counter. A file read
@@ -160,7 +214,7 @@ pub fn open_decoded(path: &Path, label: Option<&str>) -> Result<(Decoder, Arc<At
     let mut head = Vec::with_capacity(65536);
     (&file).take(65536).read_to_end(&mut head).map_err(io)?;
     (&file).seek(SeekFrom::Start(0)).map_err(io)?;
-    if let Some((what, todo)) = binary_kind(&head) {
+    if let Some((what, todo)) = binary_kind(&head, encoding) {
         return Err(SourceError::NotText {
             path: path.display().to_string(),
             what,
@@ -168,8 +222,7 @@ pub fn open_decoded(path: &Path, label: Option<&str>) -> Result<(Decoder, Arc<At
         });
     }
     if let Some(declared) = encoding
-        && declared != encoding_rs::UTF_16LE
-        && declared != encoding_rs::UTF_16BE
+        && !is_utf16(declared)
         && let Some(why) = reads_as_utf8(&head)
     {
         return Err(SourceError::Encoding {
@@ -336,7 +389,7 @@ pub fn guess_legacy(bytes: &[u8]) -> Option<String> {
 /// The hint for text decoded from `declared` that holds a character showing it was not (see
 /// [`undecodable`]): the bytes again, and the encodings that do decode them.
 pub fn declared_hint(declared: &'static Encoding, decoded: &str) -> (String, Option<String>) {
-    if declared == encoding_rs::UTF_16LE || declared == encoding_rs::UTF_16BE {
+    if is_utf16(declared) {
         return (
             "; a byte sequence there is not UTF-16 (an unpaired surrogate, or an odd byte at the end)".into(),
             None,
@@ -388,75 +441,5 @@ fn candidates_hint(candidates: &[&'static Encoding], declared: Option<&'static E
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn labels_resolve() {
-        assert!(resolve_encoding(None).unwrap().is_none());
-        assert!(resolve_encoding(Some("UTF-8")).unwrap().is_none());
-        assert_eq!(
-            resolve_encoding(Some("latin1")).unwrap().unwrap().name(),
-            "windows-1252"
-        );
-        assert_eq!(resolve_encoding(Some("utf-16le")).unwrap().unwrap().name(), "UTF-16LE");
-        assert!(resolve_encoding(Some("klingon")).is_err());
-    }
-
-    #[test]
-    fn mac_roman_is_never_called_windows_1252() {
-        // Mac Roman: 0x8E é, 0x8F è, 0x9E û; 0x8F is not defined in windows-1252.
-        assert_eq!(guess_legacy(b"Caf\x8e cr\x8fme").as_deref(), Some("macintosh"));
-        assert_eq!(
-            guess_legacy(b"Caf\x8e").as_deref(),
-            Some("macintosh"),
-            "CafŽ reads worse than Café"
-        );
-        assert_eq!(guess_legacy(b"Caf\xe9 M\xfcller").as_deref(), Some("windows-1252"));
-        assert_eq!(
-            guess_legacy(b"\xb0C").as_deref(),
-            Some("windows-1252"),
-            "°C reads better than ∞C"
-        );
-        let hint = guess_hint(b"x\x81y");
-        assert!(
-            hint.contains("\"macintosh\"") && !hint.contains("windows-1252"),
-            "{hint}"
-        );
-    }
-
-    #[test]
-    fn a_declared_windows_1252_file_with_undefined_bytes_names_them() {
-        let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(b"O\x9d");
-        assert_eq!(undecodable(&text), Some('\u{9d}'));
-        let (hint, guess) = declared_hint(encoding_rs::WINDOWS_1252, &text);
-        assert!(hint.contains("byte 0x9D is not defined in it"), "{hint}");
-        assert!(hint.contains("set encoding = \"macintosh\""), "{hint}");
-        assert_eq!(guess.as_deref(), Some("macintosh"));
-        assert_eq!(undecodable("Café ¼"), None);
-    }
-
-    #[test]
-    fn every_supported_label_resolves_and_the_error_lists_them() {
-        for label in supported_encodings() {
-            assert!(resolve_encoding(Some(label)).is_ok(), "{label}");
-        }
-        assert!(resolve_encoding(Some("replacement")).is_err());
-        let e = resolve_encoding(Some("klingon")).unwrap_err();
-        assert!(e.contains("macintosh") && e.contains("utf-16le"), "{e}");
-    }
-
-    #[test]
-    fn utf16_without_a_bom_by_its_zero_bytes() {
-        let le: Vec<u8> = "code,name\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
-        let be: Vec<u8> = "code,name\n".encode_utf16().flat_map(u16::to_be_bytes).collect();
-        assert_eq!(looks_utf16(&le), Some(encoding_rs::UTF_16LE));
-        assert_eq!(looks_utf16(&be), Some(encoding_rs::UTF_16BE));
-        assert_eq!(
-            looks_utf16(&[&[0xFF, 0xFE][..], &le].concat()),
-            None,
-            "a BOM says it already"
-        );
-        assert_eq!(looks_utf16(b"code,name\n"), None);
-    }
-}
+#[path = "encoding_tests.rs"]
+mod tests;

@@ -85,3 +85,96 @@ fn a_control_character_in_a_fixed_width_line_is_a_reject_not_shifted_columns() {
         );
     }
 }
+
+const HEADER: &str = "code,name,cost,gtin,uom\n";
+
+/// A job over `items.csv` with the usual item fields; `source_extra` goes into `[source]`.
+fn items(d: &Dir, job_extra: &str, source_extra: &str) -> std::process::Output {
+    let job = item_job("items", "items.csv", job_extra, ITEM_FIELDS)
+        .replace("kind = \"csv\"", &format!("kind = \"csv\"\n{source_extra}"));
+    d.write("items.job.toml", job);
+    d.run(&["run", "items.job.toml"])
+}
+
+fn live_items(d: &Dir) -> Vec<Vec<String>> {
+    d.query(
+        "target.db",
+        "SELECT item_id, description FROM item WHERE _deleted = 0 ORDER BY item_id",
+    )
+}
+
+fn utf16(text: &str, to_bytes: fn(u16) -> [u8; 2]) -> Vec<u8> {
+    text.encode_utf16().flat_map(to_bytes).collect()
+}
+
+/// Rows of Cyrillic text: as UTF-16 bytes, one byte in two is 0x04 and none is zero.
+fn cyrillic_rows() -> String {
+    let rows: String = (1..=30)
+        .map(|i| format!("Ж{i:02},Бинт марлевый медицинский нестерильный,{i},,уп\r\n"))
+        .collect();
+    format!("{HEADER}{rows}")
+}
+
+#[test]
+fn utf16_without_a_byte_order_mark_in_cyrillic_is_read_not_refused_as_binary() {
+    for (label, to_bytes) in [
+        ("utf-16le", u16::to_le_bytes as fn(u16) -> [u8; 2]),
+        ("utf-16be", u16::to_be_bytes),
+    ] {
+        let d = Dir::new();
+        d.write("items.csv", utf16(&cyrillic_rows(), to_bytes));
+        // Before: "the file is binary data (one byte in ten is a control character)".
+        let o = items(&d, "", &format!("encoding = \"{label}\""));
+        assert_eq!(code(&o), 0, "{label}: {}", stderr(&o));
+        let live = live_items(&d);
+        assert_eq!(live.len(), 30, "{label}");
+        assert_eq!(live[0], ["Ж01", "Бинт марлевый медицинский нестерильный"], "{label}");
+
+        // Undeclared, the file is still refused, but the way out is named.
+        let o = items(&d, "", "");
+        assert_eq!(code(&o), 1, "{label}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!(
+                "or UTF-16 text without a byte-order mark: if so, set encoding = \"{label}\""
+            )),
+            "{label}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn a_csv_header_starting_with_bzh_is_text_not_bzip2() {
+    let d = Dir::new();
+    // Before: "the file is bzip2-compressed, not text".
+    d.write("items.csv", "BZh_code,name,cost,gtin,uom\nA1,Gauze,1,,EA\n");
+    let job = item_job(
+        "items",
+        "items.csv",
+        "",
+        &ITEM_FIELDS.replace("\"code\"", "\"BZh_code\""),
+    );
+    d.write("items.job.toml", job);
+    let o = d.run(&["run", "items.job.toml"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(live_items(&d), [["A1", "Gauze"]]);
+
+    // Text that starts like other formats' magic numbers is text too.
+    for start in ["PK,name", "%PDF-it,name", "BZh9,name"] {
+        let d = Dir::new();
+        d.write("items.csv", format!("{start},cost,gtin,uom\nA1,Gauze,1,,EA\n"));
+        let o = items(&d, "", "");
+        assert!(!stderr(&o).contains("not text"), "{start}: {}", stderr(&o));
+    }
+
+    // A real bzip2 stream is still named.
+    let d = Dir::new();
+    d.write("items.csv", b"BZh91AY&SY\x12\x34\x56\x78rest of the block");
+    let o = items(&d, "", "");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the file is bzip2-compressed, not text"),
+        "{}",
+        stderr(&o)
+    );
+}
