@@ -194,7 +194,11 @@ pub fn render() -> String {
          same encodings work too: `latin1`, `cp1252`, `mac`, `sjis`, ...). As in every browser, \
          `iso-8859-1` reads as windows-1252; the five bytes windows-1252 leaves undefined are refused, not \
          read as control characters. Without `encoding`, a byte-order mark decides, else the file must be \
-         UTF-8: one that is not is refused, naming the line and the encodings that could read it.",
+         UTF-8: one that is not is refused, naming the line and the encodings that could read it. A file \
+         declared in a legacy encoding whose characters beyond ASCII are all UTF-8 sequences is refused as \
+         UTF-8 (unless none of those characters could be written in the declared encoding: then two legacy \
+         bytes formed one by chance); a file declared `utf-16le` or `utf-16be` with no zero byte in its first \
+         64 KiB is refused as not UTF-16.",
     );
     line(
         w,

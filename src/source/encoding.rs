@@ -197,9 +197,11 @@ pub fn is_utf16(e: &'static Encoding) -> bool {
     e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE
 }
 
-/// Open a file for reading as UTF-8 text; returns the reader and its byte counter. A file read
-/// as UTF-8 whose first bytes are UTF-16 without a byte-order mark (a zero beside every ASCII
-/// character) is refused here, naming the encoding to set, rather than read as columns of NULs.
+/// Open a file for reading as UTF-8 text; returns the reader and its byte counter. Refused here,
+/// each with the way out: a file read as UTF-8 whose first bytes are UTF-16 without a byte-order
+/// mark (a zero beside every ASCII character), rather than read as columns of NULs; a file
+/// declared UTF-16 with no zero byte at all, rather than read as CJK characters; a file declared
+/// in a legacy encoding that is UTF-8 text.
 pub fn open_decoded(path: &Path, label: Option<&str>) -> Result<(Decoder, Arc<AtomicU64>), SourceError> {
     let encoding = resolve_encoding(label).map_err(SourceError::Config)?;
     let file = File::open(path).map_err(|e| SourceError::Io {
@@ -213,7 +215,6 @@ pub fn open_decoded(path: &Path, label: Option<&str>) -> Result<(Decoder, Arc<At
     // The file's first bytes, read once for every check below.
     let mut head = Vec::with_capacity(65536);
     (&file).take(65536).read_to_end(&mut head).map_err(io)?;
-    (&file).seek(SeekFrom::Start(0)).map_err(io)?;
     if let Some((what, todo)) = binary_kind(&head, encoding) {
         return Err(SourceError::NotText {
             path: path.display().to_string(),
@@ -221,32 +222,39 @@ pub fn open_decoded(path: &Path, label: Option<&str>) -> Result<(Decoder, Arc<At
             todo,
         });
     }
-    if let Some(declared) = encoding
-        && !is_utf16(declared)
-        && let Some(why) = reads_as_utf8(&head)
-    {
-        return Err(SourceError::Encoding {
-            path: path.display().to_string(),
-            line: 1,
-            encoding: label_of(declared),
-            hint: format!(
-                "; {why}, which a {} file does not: remove encoding from [source] (UTF-8 is the default)",
-                label_of(declared)
-            ),
-            guess: Some("utf-8".into()),
-        });
+    let bom = Encoding::for_bom(&head).map(|(e, _)| e);
+    let refused = |encoding: String, hint: String, guess: Option<String>| SourceError::Encoding {
+        path: path.display().to_string(),
+        line: 1,
+        encoding,
+        hint,
+        guess,
+    };
+    match encoding {
+        Some(declared) if !is_utf16(declared) => {
+            if let Some(why) = reads_as_utf8(&head, declared) {
+                let hint = format!(
+                    "; {why}, which a {} file does not: remove encoding from [source] (UTF-8 is the default)",
+                    label_of(declared)
+                );
+                return Err(refused(label_of(declared), hint, Some("utf-8".into())));
+            }
+        }
+        // Every UTF-16 file of rows holds ASCII line breaks, delimiters or digits, each a zero
+        // byte beside its code: bytes without one are 8-bit text, which read as UTF-16 pairs into
+        // CJK characters.
+        Some(declared) if bom.is_none() && !head.is_empty() && !head.contains(&0) => {
+            let (hint, guess) = not_utf16(&head);
+            return Err(refused(label_of(declared), hint, guess));
+        }
+        Some(_) => {}
+        None => {
+            if let Some(utf16) = looks_utf16(&head) {
+                return Err(refused("UTF-8".into(), utf16_hint(utf16), Some(label_of(utf16))));
+            }
+        }
     }
-    if encoding.is_none()
-        && let Some(utf16) = looks_utf16(&head)
-    {
-        return Err(SourceError::Encoding {
-            path: path.display().to_string(),
-            line: 1,
-            encoding: "UTF-8".into(),
-            hint: utf16_hint(utf16),
-            guess: Some(label_of(utf16)),
-        });
-    }
+    (&file).seek(SeekFrom::Start(0)).map_err(io)?;
     let count = Arc::new(AtomicU64::new(0));
     let counting = Counting {
         inner: file,
@@ -261,23 +269,54 @@ pub fn open_decoded(path: &Path, label: Option<&str>) -> Result<(Decoder, Arc<At
     Ok((reader, count))
 }
 
-/// Why the first bytes of a file declared in a single-byte legacy encoding are UTF-8: a UTF-8
-/// byte-order mark, or characters beyond ASCII that all form UTF-8 sequences (in a legacy file an
-/// accented letter is one byte, which is never a whole UTF-8 sequence; read as the legacy
-/// encoding, UTF-8's `ü` becomes `Ã¼`).
-fn reads_as_utf8(head: &[u8]) -> Option<&'static str> {
+/// The hint and guess for a file declared UTF-16 whose first bytes hold no zero byte.
+fn not_utf16(head: &[u8]) -> (String, Option<String>) {
+    let why = format!(
+        "; the file does not look like UTF-16: its first {} bytes hold no zero byte, and UTF-16 holds one in every \
+         line break, delimiter and digit",
+        head.len()
+    );
+    if utf8_prefix(head).is_some() {
+        return (
+            format!("{why}: remove encoding from [source] (the bytes read as UTF-8, the default)"),
+            Some("utf-8".into()),
+        );
+    }
+    let candidates = legacy_candidates(head);
+    let guess = candidates.first().map(|e| label_of(e));
+    (format!("{why}{}", candidates_hint(&candidates, None)), guess)
+}
+
+/// The first bytes of a file as UTF-8 text, when they are: a character cut off at the end of the
+/// sample does not count against them.
+fn utf8_prefix(head: &[u8]) -> Option<&str> {
+    match std::str::from_utf8(head) {
+        Ok(text) => Some(text),
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(&head[..e.valid_up_to()]).ok(),
+        Err(_) => None,
+    }
+}
+
+/// Why the first bytes of a file declared in a legacy encoding are UTF-8: a UTF-8 byte-order
+/// mark, or characters beyond ASCII that all form UTF-8 sequences (in a legacy file an accented
+/// letter is one byte, which is never a whole UTF-8 sequence; read as the legacy encoding, UTF-8's
+/// `ü` becomes `Ã¼`).
+///
+/// Two legacy bytes can form a UTF-8 sequence by chance: Mac Roman's `’é` (0xD5 0x8E) is U+054E,
+/// an Armenian letter. A file double-declared holds text its declared encoding could write, so
+/// UTF-8 is only what the file means when at least one of its characters beyond ASCII could be
+/// written in the declared encoding; when none could, the declaration is trusted. (A UTF-8 file
+/// of `Müller` and `Dvořák` under windows-1252 is still refused: `ü` and `á` are windows-1252's.)
+fn reads_as_utf8(head: &[u8], declared: &'static Encoding) -> Option<&'static str> {
     if head.starts_with(b"\xEF\xBB\xBF") {
         return Some("the file starts with a UTF-8 byte-order mark");
     }
-    if head.is_ascii() {
-        return None;
-    }
-    // The sample may end inside a character: only a complete prefix counts.
-    let valid = match std::str::from_utf8(head) {
-        Ok(_) => true,
-        Err(e) => e.error_len().is_none() && !head[..e.valid_up_to()].is_ascii(),
-    };
-    valid.then_some("its characters beyond ASCII are all UTF-8 sequences")
+    let text = utf8_prefix(head)?;
+    let mut beyond_ascii = text.chars().filter(|c| !c.is_ascii()).peekable();
+    beyond_ascii.peek()?;
+    let mut buf = [0u8; 4];
+    let writable = beyond_ascii.any(|c| !declared.encode(c.encode_utf8(&mut buf)).2);
+    writable.then_some("its characters beyond ASCII are all UTF-8 sequences")
 }
 
 /// UTF-16 without a byte-order mark: most bytes at one parity are zero (the high byte of ASCII

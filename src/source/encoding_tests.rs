@@ -97,6 +97,17 @@ fn utf16_is_judged_by_its_characters_not_its_bytes() {
 }
 
 #[test]
+fn legacy_bytes_that_happen_to_form_utf8_are_not_called_utf8() {
+    // Mac Roman `’é` is U+054E in UTF-8, which Mac Roman cannot write.
+    assert_eq!(reads_as_utf8(b"l\xd5\x8ecole", encoding_rs::MACINTOSH), None);
+    assert!(reads_as_utf8("Müller".as_bytes(), encoding_rs::WINDOWS_1252).is_some());
+    assert!(reads_as_utf8("Müller Dvořák".as_bytes(), encoding_rs::WINDOWS_1252).is_some());
+    assert!(reads_as_utf8(b"\xef\xbb\xbfcode", encoding_rs::MACINTOSH).is_some());
+    assert_eq!(reads_as_utf8(b"code", encoding_rs::MACINTOSH), None);
+    assert!(reads_as_utf8("Caf\u{e9}".as_bytes()[..4].as_ref(), encoding_rs::WINDOWS_1252).is_none());
+}
+
+#[test]
 fn utf16_without_a_bom_by_its_zero_bytes() {
     let le: Vec<u8> = "code,name\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
     let be: Vec<u8> = "code,name\n".encode_utf16().flat_map(u16::to_be_bytes).collect();

@@ -178,3 +178,66 @@ fn a_csv_header_starting_with_bzh_is_text_not_bzip2() {
         stderr(&o)
     );
 }
+
+#[test]
+fn an_ascii_file_declared_utf16_is_refused_not_read_as_cjk() {
+    let d = Dir::new();
+    // Before: exit 0, one cost center of CJK characters.
+    let o = run_fixed(
+        &d,
+        "",
+        "encoding = \"utf-16le\"",
+        "CC0001Cardiology Ward     \nCC0002Radiology           \n",
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("cc.txt:1: text is not valid utf-16le; the file does not look like UTF-16: its first 54 bytes hold no zero byte"),
+        "{err}"
+    );
+    assert!(err.contains("remove encoding from [source]"), "{err}");
+
+    // A header-less CSV, and 8-bit text under utf-16be: the 8-bit encoding is named.
+    let d = Dir::new();
+    d.write("items.csv", b"A1,Caf\xe9,1,,EA\nA2,Tape,2,,EA\n");
+    let o = items(
+        &d,
+        "",
+        "header = false\ncolumns = [\"code\", \"name\", \"cost\", \"gtin\", \"uom\"]\nencoding = \"utf-16be\"",
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("the file does not look like UTF-16"), "{err}");
+    assert!(err.contains("set encoding = \"windows-1252\""), "{err}");
+
+    // Real UTF-16 without a byte-order mark still reads.
+    let d = Dir::new();
+    d.write(
+        "items.csv",
+        utf16(&format!("{HEADER}A1,Gauze,1,,EA\n"), u16::to_le_bytes),
+    );
+    let o = items(&d, "", "encoding = \"utf-16le\"");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(live_items(&d), [["A1", "Gauze"]]);
+}
+
+#[test]
+fn mac_roman_text_whose_accents_form_a_utf8_sequence_loads_as_declared() {
+    let d = Dir::new();
+    // Mac Roman: 0xD5 is ’ and 0x8E is é; together they are UTF-8 for U+054E, an Armenian letter.
+    d.write(
+        "items.csv",
+        b"code,name,cost,gtin,uom\nA1,Gaze pour l\xd5\x8ecole,1,,EA\n",
+    );
+    // Before: "its characters beyond ASCII are all UTF-8 sequences ... remove encoding".
+    let o = items(&d, "", "encoding = \"macintosh\"");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(live_items(&d), [["A1", "Gaze pour l’école"]]);
+
+    // UTF-8 text the declared encoding could write, beside text it could not, is still UTF-8.
+    let d = Dir::new();
+    d.write("items.csv", format!("{HEADER}A1,Müller,1,,EA\nA2,Dvořák,1,,EA\n"));
+    let o = items(&d, "", "encoding = \"windows-1252\"");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("remove encoding from [source]"), "{}", stderr(&o));
+}
