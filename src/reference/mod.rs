@@ -198,7 +198,8 @@ pub fn render() -> String {
          declared in a legacy encoding whose characters beyond ASCII are all UTF-8 sequences is refused as \
          UTF-8 (unless none of those characters could be written in the declared encoding: then two legacy \
          bytes formed one by chance); a file declared `utf-16le` or `utf-16be` with no zero byte in its first \
-         64 KiB is refused as not UTF-16.",
+         64 KiB is refused as not UTF-16. A DOS end-of-file mark (^Z, 0x1A) as a file's very last byte is not \
+         read; anywhere else it is a control character.",
     );
     line(
         w,

@@ -99,7 +99,7 @@ impl<R: Read> Read for Counting<R> {
 }
 
 /// A file decoded to UTF-8 as it is read; a BOM is honoured and removed.
-pub type Decoder = DecodeReaderBytes<Counting<File>, Vec<u8>>;
+pub type Decoder = DecodeReaderBytes<Counting<io::Take<File>>, Vec<u8>>;
 
 /// What a file is when its first bytes show it is not text (compressed, an archive, a program),
 /// and what to do; `None` for anything that may be text. `declared` is the encoding the job names:
@@ -201,7 +201,7 @@ pub fn is_utf16(e: &'static Encoding) -> bool {
 /// each with the way out: a file read as UTF-8 whose first bytes are UTF-16 without a byte-order
 /// mark (a zero beside every ASCII character), rather than read as columns of NULs; a file
 /// declared UTF-16 with no zero byte at all, rather than read as CJK characters; a file declared
-/// in a legacy encoding that is UTF-8 text.
+/// in a legacy encoding that is UTF-8 text. A DOS end-of-file mark ending the file is not read.
 pub fn open_decoded(path: &Path, label: Option<&str>) -> Result<(Decoder, Arc<AtomicU64>), SourceError> {
     let encoding = resolve_encoding(label).map_err(SourceError::Config)?;
     let file = File::open(path).map_err(|e| SourceError::Io {
@@ -254,10 +254,12 @@ pub fn open_decoded(path: &Path, label: Option<&str>) -> Result<(Decoder, Arc<At
             }
         }
     }
+    let reading = bom.or(encoding).unwrap_or(encoding_rs::UTF_8);
+    let end = text_end(&file, reading).map_err(io)?;
     (&file).seek(SeekFrom::Start(0)).map_err(io)?;
     let count = Arc::new(AtomicU64::new(0));
     let counting = Counting {
-        inner: file,
+        inner: file.take(end),
         count: count.clone(),
     };
     let reader = DecodeReaderBytesBuilder::new()
@@ -267,6 +269,22 @@ pub fn open_decoded(path: &Path, label: Option<&str>) -> Result<(Decoder, Arc<At
         .strip_bom(true)
         .build(counting);
     Ok((reader, count))
+}
+
+/// How many bytes of the file are text: all of them but a DOS end-of-file mark (^Z, 0x1A) that is
+/// the file's very last byte, which DOS-era exporters append and which is not a row. A 0x1A
+/// anywhere else is a control character like any other. (In UTF-16 the mark would be two bytes;
+/// an odd last byte there is not text.)
+fn text_end(file: &File, reading: &'static Encoding) -> io::Result<u64> {
+    let len = file.metadata()?.len();
+    if len == 0 || is_utf16(reading) {
+        return Ok(u64::MAX);
+    }
+    let mut last = [0u8];
+    let mut file = file;
+    file.seek(SeekFrom::Start(len - 1))?;
+    file.read_exact(&mut last)?;
+    Ok(if last[0] == 0x1a { len - 1 } else { u64::MAX })
 }
 
 /// The hint and guess for a file declared UTF-16 whose first bytes hold no zero byte.

@@ -16,7 +16,8 @@
 //! A control character in a line (a tab, a form feed, a vertical tab, a NUL, ...) is a malformed
 //! row: it takes one character but not one position of the layout, so the columns after it would
 //! be read shifted. A byte-order mark in a line is a malformed row too; text decoded from a legacy
-//! encoding that holds a byte the encoding does not define is an error.
+//! encoding that holds a byte the encoding does not define is an error. A DOS end-of-file mark
+//! (^Z) as the file's very last byte is not read (see `open_decoded`).
 
 use std::io::BufReader;
 use std::path::Path;

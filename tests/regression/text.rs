@@ -241,3 +241,43 @@ fn mac_roman_text_whose_accents_form_a_utf8_sequence_loads_as_declared() {
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("remove encoding from [source]"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_dos_end_of_file_mark_ends_the_file_not_a_malformed_row() {
+    let d = Dir::new();
+    let rows = |n: usize| -> String { (1..=n).map(|i| format!("I{i:02},Item {i},1,,EA\r\n")).collect() };
+    d.write("items.csv", format!("{HEADER}{}", rows(10)));
+    let o = items(&d, "mode = \"snapshot\"", "");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // Before: the ^Z was a malformed row, and a malformed row holds back the snapshot's deletes.
+    d.write("items.csv", format!("{HEADER}{}\x1a", rows(9)));
+    let o = items(&d, "mode = \"snapshot\"", "");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(rejects(&d).is_empty(), "{:?}", rejects(&d));
+    let live = live_items(&d);
+    assert_eq!(live.len(), 9, "I10 is deleted: {live:?}");
+    assert_eq!(live[8], ["I09", "Item 9"]);
+
+    // Fixed width, the mark right after the last value.
+    let d = Dir::new();
+    let o = run_fixed(
+        &d,
+        "mode = \"snapshot\"",
+        "",
+        "CC0001Cardiology Ward     \r\nCC0002Radiology           \x1a",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(rejects(&d).is_empty(), "{:?}", rejects(&d));
+    assert_eq!(
+        cost_centers(&d),
+        [["CC0001", "Cardiology Ward"], ["CC0002", "Radiology"]]
+    );
+
+    // A ^Z that is not the file's last byte is a control character still.
+    let d = Dir::new();
+    let o = run_fixed(&d, "", "", "CC0001Cardiology Ward     \n\x1a\n");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let rejects = rejects(&d);
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert!(rejects[0][1].contains("^Z"), "{rejects:?}");
+}
