@@ -4,7 +4,7 @@
 use crate::common::*;
 
 /// A job over `items.csv` (or another path) with the usual item fields, in `mode`.
-fn items(d: &Dir, path: &str, job_extra: &str, source_extra: &str) -> std::process::Output {
+pub(crate) fn items(d: &Dir, path: &str, job_extra: &str, source_extra: &str) -> std::process::Output {
     let job = item_job("items", path, job_extra, ITEM_FIELDS)
         .replace("kind = \"csv\"", &format!("kind = \"csv\"\n{source_extra}"));
     d.write("items.job.toml", job);

@@ -3,6 +3,7 @@
 //! end-of-file mark.
 
 use crate::common::*;
+use crate::sources::{items, live_items};
 
 /// Run a fixed-width job (code 1-6, name 7-26) over `bytes` as `cc.txt`.
 fn run_fixed(d: &Dir, job_extra: &str, source_extra: &str, bytes: impl AsRef<[u8]>) -> std::process::Output {
@@ -88,21 +89,6 @@ fn a_control_character_in_a_fixed_width_line_is_a_reject_not_shifted_columns() {
 
 const HEADER: &str = "code,name,cost,gtin,uom\n";
 
-/// A job over `items.csv` with the usual item fields; `source_extra` goes into `[source]`.
-fn items(d: &Dir, job_extra: &str, source_extra: &str) -> std::process::Output {
-    let job = item_job("items", "items.csv", job_extra, ITEM_FIELDS)
-        .replace("kind = \"csv\"", &format!("kind = \"csv\"\n{source_extra}"));
-    d.write("items.job.toml", job);
-    d.run(&["run", "items.job.toml"])
-}
-
-fn live_items(d: &Dir) -> Vec<Vec<String>> {
-    d.query(
-        "target.db",
-        "SELECT item_id, description FROM item WHERE _deleted = 0 ORDER BY item_id",
-    )
-}
-
 fn utf16(text: &str, to_bytes: fn(u16) -> [u8; 2]) -> Vec<u8> {
     text.encode_utf16().flat_map(to_bytes).collect()
 }
@@ -124,14 +110,14 @@ fn utf16_without_a_byte_order_mark_in_cyrillic_is_read_not_refused_as_binary() {
         let d = Dir::new();
         d.write("items.csv", utf16(&cyrillic_rows(), to_bytes));
         // Before: "the file is binary data (one byte in ten is a control character)".
-        let o = items(&d, "", &format!("encoding = \"{label}\""));
+        let o = items(&d, "items.csv", "", &format!("encoding = \"{label}\""));
         assert_eq!(code(&o), 0, "{label}: {}", stderr(&o));
         let live = live_items(&d);
         assert_eq!(live.len(), 30, "{label}");
         assert_eq!(live[0], ["Ж01", "Бинт марлевый медицинский нестерильный"], "{label}");
 
         // Undeclared, the file is still refused, but the way out is named.
-        let o = items(&d, "", "");
+        let o = items(&d, "items.csv", "", "");
         assert_eq!(code(&o), 1, "{label}: {}", stderr(&o));
         assert!(
             stderr(&o).contains(&format!(
@@ -163,14 +149,14 @@ fn a_csv_header_starting_with_bzh_is_text_not_bzip2() {
     for start in ["PK,name", "%PDF-it,name", "BZh9,name"] {
         let d = Dir::new();
         d.write("items.csv", format!("{start},cost,gtin,uom\nA1,Gauze,1,,EA\n"));
-        let o = items(&d, "", "");
+        let o = items(&d, "items.csv", "", "");
         assert!(!stderr(&o).contains("not text"), "{start}: {}", stderr(&o));
     }
 
     // A real bzip2 stream is still named.
     let d = Dir::new();
     d.write("items.csv", b"BZh91AY&SY\x12\x34\x56\x78rest of the block");
-    let o = items(&d, "", "");
+    let o = items(&d, "items.csv", "", "");
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(
         stderr(&o).contains("the file is bzip2-compressed, not text"),
@@ -202,6 +188,7 @@ fn an_ascii_file_declared_utf16_is_refused_not_read_as_cjk() {
     d.write("items.csv", b"A1,Caf\xe9,1,,EA\nA2,Tape,2,,EA\n");
     let o = items(
         &d,
+        "items.csv",
         "",
         "header = false\ncolumns = [\"code\", \"name\", \"cost\", \"gtin\", \"uom\"]\nencoding = \"utf-16be\"",
     );
@@ -216,7 +203,7 @@ fn an_ascii_file_declared_utf16_is_refused_not_read_as_cjk() {
         "items.csv",
         utf16(&format!("{HEADER}A1,Gauze,1,,EA\n"), u16::to_le_bytes),
     );
-    let o = items(&d, "", "encoding = \"utf-16le\"");
+    let o = items(&d, "items.csv", "", "encoding = \"utf-16le\"");
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(live_items(&d), [["A1", "Gauze"]]);
 }
@@ -230,14 +217,14 @@ fn mac_roman_text_whose_accents_form_a_utf8_sequence_loads_as_declared() {
         b"code,name,cost,gtin,uom\nA1,Gaze pour l\xd5\x8ecole,1,,EA\n",
     );
     // Before: "its characters beyond ASCII are all UTF-8 sequences ... remove encoding".
-    let o = items(&d, "", "encoding = \"macintosh\"");
+    let o = items(&d, "items.csv", "", "encoding = \"macintosh\"");
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(live_items(&d), [["A1", "Gaze pour l’école"]]);
 
     // UTF-8 text the declared encoding could write, beside text it could not, is still UTF-8.
     let d = Dir::new();
     d.write("items.csv", format!("{HEADER}A1,Müller,1,,EA\nA2,Dvořák,1,,EA\n"));
-    let o = items(&d, "", "encoding = \"windows-1252\"");
+    let o = items(&d, "items.csv", "", "encoding = \"windows-1252\"");
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("remove encoding from [source]"), "{}", stderr(&o));
 }
@@ -247,11 +234,11 @@ fn a_dos_end_of_file_mark_ends_the_file_not_a_malformed_row() {
     let d = Dir::new();
     let rows = |n: usize| -> String { (1..=n).map(|i| format!("I{i:02},Item {i},1,,EA\r\n")).collect() };
     d.write("items.csv", format!("{HEADER}{}", rows(10)));
-    let o = items(&d, "mode = \"snapshot\"", "");
+    let o = items(&d, "items.csv", "mode = \"snapshot\"", "");
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     // Before: the ^Z was a malformed row, and a malformed row holds back the snapshot's deletes.
     d.write("items.csv", format!("{HEADER}{}\x1a", rows(9)));
-    let o = items(&d, "mode = \"snapshot\"", "");
+    let o = items(&d, "items.csv", "mode = \"snapshot\"", "");
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(rejects(&d).is_empty(), "{:?}", rejects(&d));
     let live = live_items(&d);
