@@ -230,6 +230,15 @@ impl SqliteTarget {
             let sql = format!("ALTER TABLE {} ADD COLUMN {} {ty}", ident(e.name), ident(name));
             self.conn.execute_batch(&sql).map_err(|x| self.err(x))?;
         }
+        // Every run counts the live records before it starts (and after, when it wrote): through
+        // this index SQLite counts from a b-tree of keys instead of reading every row (a tenth of
+        // the pages at 11 columns). An older table gets it once, on its next run.
+        let sql = format!(
+            "CREATE INDEX IF NOT EXISTS {} ON {} (_deleted)",
+            ident(&format!("_opsync_{}_deleted", e.name)),
+            ident(e.name)
+        );
+        self.conn.execute_batch(&sql).map_err(|x| self.err(x))?;
         Ok(())
     }
 
