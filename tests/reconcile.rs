@@ -223,3 +223,40 @@ fn a_sensitive_field_of_a_job_side_is_masked_in_every_format() {
         assert!(stdout(&o).contains("****"), "{format}: {}", stdout(&o));
     }
 }
+
+#[test]
+fn canonical_records_without_a_key_are_not_paired_with_each_other() {
+    let d = two_systems();
+    let line = |key: &str| {
+        format!(
+            r#"{{"entity":"item","lineage":{{"source":"x","row":1,"line":2}},"record":{{"item_id":{key},"description":"d"}}}}"#
+        )
+    };
+    d.write("left.jsonl", [line("null"), line("\"A1\"")].join("\n"));
+    d.write("right.jsonl", [line("null"), line("\"A1\"")].join("\n"));
+    let o = d.run(&[
+        "reconcile",
+        "--left",
+        "left.jsonl",
+        "--right",
+        "right.jsonl",
+        "--entity",
+        "item",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["counts"]["matched"], 1, "{v}");
+    assert_eq!(
+        (v["left_records"].as_u64(), v["right_records"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert!(
+        v["notes"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("1 records without a key"),
+        "{v}"
+    );
+}

@@ -285,6 +285,8 @@ fn jsonl_rows(path: &Path, entity: &'static Entity) -> Result<Rows, String> {
                 Err(e) => return Err(format!("{shown}:{line_no}: not a canonical record ({e})")),
                 Ok(Err(_)) => invalid += 1,
                 Ok(Ok(r)) if r.entity.name != entity.name => other += 1,
+                // A record without its key pairs with nothing: never with another keyless one.
+                Ok(Ok(r)) if r.entity.key_fields().any(|(i, _)| r.values[i].is_null()) => invalid += 1,
                 Ok(Ok(r)) => {
                     let at = Some(r.lineage.to_string());
                     if to.send(Message::Record(Record::of(r, at))).is_err() {
@@ -297,7 +299,7 @@ fn jsonl_rows(path: &Path, entity: &'static Entity) -> Result<Rows, String> {
             (rejected, "rejected lines (their rows are not compared)"),
             (
                 invalid,
-                "records whose values are not of their fields' types (not compared)",
+                "records without a key or with values not of their fields' types (not compared)",
             ),
             (other, "records of other entities (skipped)"),
         ] {
