@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use super::ReconcileError;
-use crate::model::{CanonicalRecord, Entity, FieldType, Value};
+use crate::model::{CanonicalRecord, Entity, Value};
 use crate::pipeline::{RowEvent, Silent};
 
 /// Records handed from a side's thread at a time, at most.
@@ -231,7 +231,7 @@ fn sqlite_rows(path: &Path, entity: &'static Entity) -> Result<Rows, String> {
             let mut values = Vec::with_capacity(entity.fields.len());
             for (i, f) in entity.fields.iter().enumerate() {
                 let v: rusqlite::types::Value = row.get(i).map_err(fail)?;
-                values.push(stored(f.ty, v));
+                values.push(crate::target::from_sql(f.ty, v));
             }
             let r = CanonicalRecord {
                 entity,
@@ -249,20 +249,6 @@ fn sqlite_rows(path: &Path, entity: &'static Entity) -> Result<Rows, String> {
         }
         Ok(())
     }))
-}
-
-/// A value as a SQLite target stores it.
-fn stored(ty: FieldType, v: rusqlite::types::Value) -> Value {
-    use rusqlite::types::Value as Sql;
-    match (ty, v) {
-        (_, Sql::Null) => Value::Null,
-        (FieldType::Boolean, Sql::Integer(i)) => Value::Boolean(i != 0),
-        (FieldType::Integer, Sql::Integer(i)) => Value::Integer(i),
-        (ty, Sql::Text(s)) => Value::from_stored_text(ty, &s),
-        (ty, Sql::Integer(i)) => Value::from_stored_text(ty, &i.to_string()),
-        (ty, Sql::Real(f)) => Value::from_stored_text(ty, &f.to_string()),
-        (_, Sql::Blob(_)) => Value::Null,
-    }
 }
 
 fn jsonl_rows(path: &Path, entity: &'static Entity) -> Result<Rows, String> {

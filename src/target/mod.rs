@@ -28,6 +28,7 @@ use crate::config::{LoadMode, TargetConfig};
 use crate::model::{CanonicalRecord, Entity};
 
 pub use file::read_file_record;
+pub(crate) use keys::from_sql;
 pub use lookup::Looked;
 pub use sqlite::{RowLineage, SqliteTarget};
 pub use staged::{FileId, Landing, OutError, StagedFile, landing};
